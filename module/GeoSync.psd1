@@ -1,0 +1,24 @@
+@{
+    RootModule           = 'GeoSync.psm1'
+    ModuleVersion        = '{{ModuleVersion}}'
+    CompatiblePSEditions = @('Core')
+    GUID                 = '5b0f7d0e-3c44-4c1e-9f57-1f2b8e3d6a91'
+    Author               = 'GeoSync developers'
+    CompanyName          = 'GeoSync'
+    Copyright            = '(c) GeoSync developers. MIT License.'
+    Description          = 'Asynchronous, incremental geo-replication of GlusterFS volumes and directories (a re-implementation of gsyncd).'
+    PowerShellVersion    = '7.4'
+    NestedModules        = @('GeoSync.PowerShell.dll')
+    FormatsToProcess     = @('GeoSync.Format.ps1xml')
+    TypesToProcess       = @('GeoSync.Types.ps1xml')
+    FunctionsToExport    = @()
+    CmdletsToExport      = @()
+    VariablesToExport    = @()
+    AliasesToExport      = @()
+    PrivateData          = @{
+        PSData = @{
+            Tags         = @('GlusterFS', 'geo-replication', 'rsync', 'Linux')
+            ReleaseNotes = '{{ReleaseNotes}}'
+        }
+    }
+}
