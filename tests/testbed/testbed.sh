@@ -82,17 +82,25 @@ ensure_geo_user() {
 
 netns_exists() { [ -e "$NETNS_PATH" ] && ip netns list | awk -v ns="$TB_NETNS" '$1 == ns { f = 1 } END { exit !f }'; }
 
-netns_inode() { stat -L -c %i "$NETNS_PATH" 2>/dev/null; }
-
 # True when pid is alive and lives in the testbed's network namespace (guards against recycled pids).
+# -ef compares device and inode of the namespace files behind the links.
 pid_in_netns() {
-    local pid=$1 ino
-    [ -n "$pid" ] && [ -d "/proc/$pid" ] || return 1
-    ino=$(netns_inode) || return 1
-    [ "$(stat -L -c %i "/proc/$pid/ns/net" 2>/dev/null)" = "$ino" ]
+    [ -n "$1" ] && [ -e "$NETNS_PATH" ] && [ "/proc/$1/ns/net" -ef "$NETNS_PATH" ]
 }
 
 pid_alive() { [ -n "$1" ] && [ -d "/proc/$1" ]; }
+
+# True when pid is a gluster process of this testbed: the gluster binary, and either inside the testbed's namespace
+# or started with one of its paths (which still holds when the namespace was deleted under it).
+pid_is_testbed_gluster() {
+    local pid=$1
+    pid_alive "$pid" || return 1
+    [ "/proc/$pid/exe" -ef "$GLUSTER_EXE" ] || return 1
+    pid_in_netns "$pid" && return 0
+    local args
+    args=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || return 1
+    [[ "$args" == *"$TB_DIR/"* ]]
+}
 
 read_pid_file() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
 
@@ -154,20 +162,18 @@ check_health() {
 
 refuse_foreign_glusterd() {
     # Another glusterd is no problem while it uses other paths and another network namespace; one that uses
-    # this testbed's namespace or socket but is not recorded here must not be clobbered.
-    local proc pid exe args ino
-    ino=$(netns_inode || true)
+    # this testbed's namespace or directory but is not recorded here must not be clobbered.
+    local proc pid args
     for proc in /proc/[0-9]*; do
         pid=${proc#/proc/}
-        exe=$(readlink "$proc/exe" 2>/dev/null) || continue
-        [ "$exe" = "$GLUSTER_EXE" ] || continue
+        [ "$proc/exe" -ef "$GLUSTER_EXE" ] || continue
         args=$(tr '\0' ' ' <"$proc/cmdline" 2>/dev/null) || continue
         case "${args%% *}" in */glusterd | glusterd) ;; *) continue ;; esac
-        if [ -n "$ino" ] && [ "$(stat -L -c %i "$proc/ns/net" 2>/dev/null)" = "$ino" ]; then
-            die "a glusterd (pid $pid) already runs in namespace $TB_NETNS but is not this testbed's; stop it yourself first"
+        if pid_in_netns "$pid"; then
+            die "a glusterd (pid $pid) already runs in namespace $TB_NETNS but is not recorded; stop it yourself first"
         fi
         case "$args" in
-            *"$TB_DIR"*) die "a glusterd (pid $pid: $args) uses $TB_DIR but is not recorded; stop it yourself first" ;;
+            *"$TB_DIR/"*) die "a glusterd (pid $pid: $args) uses $TB_DIR but is not recorded; stop it yourself first" ;;
         esac
         log "note: another glusterd runs on this machine (pid $pid); the testbed keeps to its own namespace and paths"
     done
@@ -375,6 +381,9 @@ cmd_up() {
         cat "$ENV_FILE"
         return 0
     fi
+    if [ -d "$TB_DIR" ] && [ ! -d "$STATE_DIR" ] && [ -n "$(ls -A "$TB_DIR")" ]; then
+        die "$TB_DIR is not empty and has no $STATE_DIR, so it is not a testbed dir; choose another GEOSYNC_TESTBED_DIR"
+    fi
     if [ -d "$TB_DIR" ]; then
         log "testbed in $TB_DIR is broken; tearing it down and rebuilding"
         KEEP=0 cmd_down >&2
@@ -406,15 +415,16 @@ stop_pids() { # stop_pids DESCRIPTION PID...: SIGTERM, wait, then SIGKILL what i
     sleep 0.5
 }
 
-# Gluster processes in the testbed's namespace that are not glusterd or a recorded brick: FUSE clients
-# (testbed mounts, mountbroker mounts) and any daemon glusterd spawned.
-netns_gluster_pids() {
-    netns_exists || return 0
-    local pid
-    for pid in $(ip netns pids "$TB_NETNS" 2>/dev/null); do
-        [ "$(readlink "/proc/$pid/exe" 2>/dev/null)" = "$GLUSTER_EXE" ] && echo "$pid"
+# The testbed's remaining gluster processes once glusterd and the bricks are stopped: FUSE clients (test mounts,
+# mountbroker mounts) and any daemon glusterd spawned.
+testbed_gluster_pids() {
+    local proc
+    for proc in /proc/[0-9]*; do
+        if pid_is_testbed_gluster "${proc#/proc/}"; then echo "${proc#/proc/}"; fi
     done
 }
+
+no_testbed_gluster_pids() { [ -z "$(testbed_gluster_pids)" ]; }
 
 cmd_down() {
     require_root
@@ -430,18 +440,18 @@ cmd_down() {
     done
 
     pid=$(glusterd_pid)
-    pid_in_netns "$pid" && recorded+=("$pid")
+    pid_is_testbed_gluster "$pid" && recorded+=("$pid")
     [ ${#recorded[@]} -gt 0 ] && stop_pids glusterd "${recorded[@]}"
     local bricks=()
     for f in $(brick_pid_files); do
         pid=$(read_pid_file "$f")
-        pid_in_netns "$pid" && bricks+=("$pid") && recorded+=("$pid")
+        pid_is_testbed_gluster "$pid" && bricks+=("$pid") && recorded+=("$pid")
     done
     [ ${#bricks[@]} -gt 0 ] && stop_pids "brick processes" "${bricks[@]}"
     # Lazily unmounted clients exit by themselves once the kernel lets go of the mount; give them a moment.
-    wait_until 5 "" sh -c "[ -z \"\$(ip netns pids '$TB_NETNS' 2>/dev/null)\" ]" || true
+    wait_until 5 "" no_testbed_gluster_pids || true
     local clients=()
-    mapfile -t clients < <(netns_gluster_pids)
+    mapfile -t clients < <(testbed_gluster_pids)
     [ ${#clients[@]} -gt 0 ] && stop_pids "gluster clients in $TB_NETNS" "${clients[@]}" && recorded+=("${clients[@]}")
 
     if [ -f "$STATE_DIR/brick-sockets" ]; then
@@ -467,7 +477,9 @@ cmd_down() {
     # Final check before removing anything: no mount, no namespace, no recorded process may remain.
     for mp in $(testbed_mounts); do failures+=("still mounted: $mp"); done
     netns_exists && failures+=("namespace $TB_NETNS still listed by ip netns")
-    for pid in ${recorded[@]+"${recorded[@]}"}; do pid_alive "$pid" && failures+=("pid $pid still running"); done
+    for pid in ${recorded[@]+"${recorded[@]}"} $(testbed_gluster_pids); do
+        pid_alive "$pid" && failures+=("pid $pid still running: $(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null)")
+    done
     if [ ${#failures[@]} -gt 0 ]; then
         printf 'testbed: ERROR: down left things behind:\n' >&2
         printf '  %s\n' "${failures[@]}" >&2
@@ -476,8 +488,10 @@ cmd_down() {
 
     if [ "${KEEP:-0}" = 1 ]; then
         log "KEEP=1: leaving $TB_DIR in place"
-    elif [ -d "$TB_DIR" ]; then
+    elif [ $owned -eq 1 ]; then
         rm -rf --one-file-system "$TB_DIR"
+    elif [ -d "$TB_DIR" ]; then
+        rmdir "$TB_DIR" 2>/dev/null || log "warning: $TB_DIR has no $STATE_DIR, so it is not a testbed dir; not removing it"
     fi
     log "testbed down"
 }
