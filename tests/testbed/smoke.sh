@@ -67,8 +67,9 @@ file_s=$(xtime_seconds "$file_hex")
 dir_s=$(xtime_seconds "$dir_hex")
 root_s=$(xtime_seconds "$root_hex")
 now=$(date +%s)
-[ "$file_s" -ge $((start - 5)) ] && [ "$file_s" -le $((now + 5)) ] ||
+if [ "$file_s" -lt $((start - 5)) ] || [ "$file_s" -gt $((now + 5)) ]; then
     fail "file xtime $file_s s is not the time of the write ($start..$now)"
+fi
 # The marker stamps every ancestor, so xtime never decreases going up the tree.
 [[ "$dir_hex" > "$file_hex" || "$dir_hex" == "$file_hex" ]] || fail "directory xtime $dir_hex < file xtime $file_hex"
 [[ "$root_hex" > "$dir_hex" || "$root_hex" == "$dir_hex" ]] || fail "root xtime $root_hex < directory xtime $dir_hex"

@@ -102,11 +102,11 @@ pid_is_testbed_gluster() {
     [[ "$args" == *"$TB_DIR/"* ]]
 }
 
-read_pid_file() { [ -s "$1" ] && tr -dc '0-9' <"$1" || true; }
+read_pid_file() { if [ -s "$1" ]; then tr -dc '0-9' <"$1"; fi; }
 
 glusterd_pid() { read_pid_file "$PID_FILE"; }
 
-brick_pid_files() { [ -d "$RUN_DIR/vols" ] && find "$RUN_DIR/vols" -name '*.pid' -type f 2>/dev/null || true; }
+brick_pid_files() { if [ -d "$RUN_DIR/vols" ]; then find "$RUN_DIR/vols" -name '*.pid' -type f; fi; }
 
 gl() { "${NSENTER[@]}" gluster --mode=script "--glusterd-sock=$SOCK" "--log-file=$LOG_DIR/cli.log" "$@"; }
 
@@ -114,14 +114,13 @@ volume_field() { # volume_field VOL FIELD -> value of "FIELD: value" in `volume 
     gl volume info "$1" 2>/dev/null | sed -n "s/^$2: //p" | head -n1
 }
 
-wait_until() { # wait_until SECONDS DESCRIPTION COMMAND...
-    local deadline=$((SECONDS + $1)) what=$2
-    shift 2
+wait_until() { # wait_until SECONDS COMMAND...: polls COMMAND until it succeeds; fails after SECONDS
+    local deadline=$((SECONDS + $1))
+    shift
     until "$@"; do
         [ $SECONDS -lt $deadline ] || return 1
         sleep 0.2
     done
-    [ -n "$what" ] || true
 }
 
 # Mount points to remove: anything mounted under the testbed dir, and any FUSE mount served by the testbed's glusterd.
@@ -180,6 +179,9 @@ refuse_foreign_glusterd() {
 }
 
 create_netns() {
+    # The first `ip netns add` on a machine makes /run/netns and bind-mounts it onto itself; remember to undo that.
+    [ -d /run/netns ] || echo /run/netns >>"$STATE_DIR/netns-dir-created"
+    mountpoint -q /run/netns || echo /run/netns >>"$STATE_DIR/netns-mount-created"
     ip netns add "$TB_NETNS"
     echo 1 >"$STATE_DIR/netns-created"
     ip -n "$TB_NETNS" link set lo up
@@ -189,7 +191,7 @@ create_netns() {
     ip -n "$TB_NETNS" addr add "$TB_PEER/24" dev tb1
     ip -n "$TB_NETNS" link set tb0 up
     ip -n "$TB_NETNS" link set tb1 up
-    wait_until 10 "" sh -c "ip -n '$TB_NETNS' -o addr show dev tb0 | grep -q 'inet $TB_SERVER/'" ||
+    wait_until 10 sh -c "ip -n '$TB_NETNS' -o addr show dev tb0 | grep -q 'inet $TB_SERVER/'" ||
         die "address $TB_SERVER did not come up in namespace $TB_NETNS"
 }
 
@@ -237,7 +239,7 @@ start_glusterd() {
     # mounts would be invisible outside it.
     "${NSENTER[@]}" glusterd -f "$VOLFILE" -p "$PID_FILE" -l "$LOG_DIR/glusterd.log" -L INFO \
         </dev/null >/dev/null 2>&1 || die "glusterd failed to start; see $LOG_DIR/glusterd.log"
-    wait_until 30 "" gl_ready || die "glusterd did not answer on $SOCK within 30 s; see $LOG_DIR/glusterd.log"
+    wait_until 30 gl_ready || die "glusterd did not answer on $SOCK within 30 s; see $LOG_DIR/glusterd.log"
     local pid
     pid=$(glusterd_pid)
     pid_in_netns "$pid" || die "glusterd pid file $PID_FILE names '$pid', which is not running in $TB_NETNS"
@@ -263,7 +265,7 @@ create_volume() { # create_volume NAME INDEXING BRICKDIR...
             die "gluster volume set $name geo-replication.indexing on failed"
     fi
     gl volume start "$name" >/dev/null || die "gluster volume start $name failed; see $LOG_DIR/bricks"
-    wait_until 30 "" bricks_online "$name" $# || die "bricks of $name did not come online within 30 s; see $LOG_DIR/bricks"
+    wait_until 30 bricks_online "$name" $# || die "bricks of $name did not come online within 30 s; see $LOG_DIR/bricks"
 }
 
 # Brick sockets land in /var/run/gluster (hard-coded in glusterd); remember them so `down` removes exactly those.
@@ -301,7 +303,7 @@ verify_mountbroker() {
     (cd / && "${as_user[@]}" sh -c "mkdir '$mnt/.testbed-probe' && rmdir '$mnt/.testbed-probe'") ||
         die "$GEO_USER could not create a directory in the mountbroker mount $mnt (user-map-root not applied?)"
     (cd / && "${cli[@]}" umount "$mnt" lazy >/dev/null 2>&1) || die "gluster system:: umount $mnt lazy failed"
-    wait_until 10 "" sh -c "! awk -v m='$real' '\$2 == m { f = 1 } END { exit !f }' /proc/mounts" ||
+    wait_until 10 sh -c "! awk -v m='$real' '\$2 == m { f = 1 } END { exit !f }' /proc/mounts" ||
         die "$real is still mounted after gluster system:: umount $mnt lazy"
     log "mountbroker verified: $GEO_USER mounted svol at $mnt and unmounted it"
 }
@@ -449,7 +451,7 @@ cmd_down() {
     done
     [ ${#bricks[@]} -gt 0 ] && stop_pids "brick processes" "${bricks[@]}"
     # Lazily unmounted clients exit by themselves once the kernel lets go of the mount; give them a moment.
-    wait_until 5 "" no_testbed_gluster_pids || true
+    wait_until 5 no_testbed_gluster_pids || true
     local clients=()
     mapfile -t clients < <(testbed_gluster_pids)
     [ ${#clients[@]} -gt 0 ] && stop_pids "gluster clients in $TB_NETNS" "${clients[@]}" && recorded+=("${clients[@]}")
@@ -472,6 +474,10 @@ cmd_down() {
         others=$(ip netns pids "$TB_NETNS" 2>/dev/null | tr '\n' ' ')
         [ -n "$others" ] && failures+=("processes not started by the testbed still run in $TB_NETNS: $others")
         ip netns del "$TB_NETNS" || failures+=("ip netns del $TB_NETNS failed")
+    fi
+    if [ -z "$(ls -A /run/netns 2>/dev/null)" ]; then
+        if [ -f "$STATE_DIR/netns-mount-created" ] && mountpoint -q /run/netns; then umount /run/netns; fi
+        if [ -f "$STATE_DIR/netns-dir-created" ] && [ -d /run/netns ]; then rmdir /run/netns; fi
     fi
 
     # Final check before removing anything: no mount, no namespace, no recorded process may remain.
