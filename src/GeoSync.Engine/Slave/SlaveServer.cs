@@ -25,6 +25,7 @@ public sealed class SlaveServer : IRepceHandler
     private readonly IXattrStore _xattrs;
     private readonly TimeProvider _clock;
     private readonly Dictionary<string, Func<IReadOnlyList<object?>, object?>> _methods;
+    private readonly Action<string, Exception>? _onCallFailed;
 
     // Held from the guard's lstat of the ancestors to the last system call of a method, so that the server's own
     // concurrent calls (symlink in one worker, mkdir below it in another) cannot slip a symlink past the guard.
@@ -46,6 +47,7 @@ public sealed class SlaveServer : IRepceHandler
         _clock = clock ?? TimeProvider.System;
         XattrNamespace = xattrNamespace ?? XattrNames.DefaultNamespace;
         options ??= new SlaveServerOptions();
+        _onCallFailed = options.OnCallFailed;
 
         // "<root>/." resolves only if the root is (or leads to) a directory.
         if (Syscall.stat(_guard.RootSelf, out _) != 0)
@@ -112,6 +114,7 @@ public sealed class SlaveServer : IRepceHandler
         }
         catch (Exception ex)
         {
+            _onCallFailed?.Invoke(method, ex);
             return ValueTask.FromException<object?>(ToWire(method, ex));
         }
     }
@@ -119,7 +122,7 @@ public sealed class SlaveServer : IRepceHandler
     private static RepceCallException ToWire(string method, Exception ex) => ex switch
     {
         RepceCallException call => call,
-        // Python masters know this exact refusal (§4.1); the reason stays on the slave.
+        // Python masters know this exact refusal (§4.1); the reason goes to OnCallFailed only.
         GeoSyncPathGuardException => RepceCallException.ValueError("unsafe path"),
         GeoSyncXattrException xattr when xattr.Errno != 0 => WireArgs.OsError(xattr.Errno),
         _ => WireArgs.RuntimeError($"{method}() failed on the slave: {ex.GetType().Name}: {ex.Message}"),

@@ -8,4 +8,10 @@ public sealed class SlaveServerOptions
     /// slave answers them with AttributeError, as the original's file server did.
     /// </summary>
     public bool ServesGlusterVolume { get; init; } = true;
+
+    /// <summary>
+    /// Called with the method name and the original failure before it is turned into the Python exception the peer
+    /// sees — the place to log why a path was refused, since the peer only gets <c>ValueError('unsafe path')</c>.
+    /// </summary>
+    public Action<string, Exception>? OnCallFailed { get; init; }
 }

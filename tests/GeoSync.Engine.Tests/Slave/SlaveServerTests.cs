@@ -83,6 +83,22 @@ public sealed class SlaveDispatchTests : SlaveFixture
     }
 
     [Fact]
+    public async Task TheReasonForAFailureGoesToTheCallback()
+    {
+        var failures = new List<(string Method, Exception Error)>();
+        var server = new SlaveServer(Dir.Path, Xattrs, Ns, Clock, new SlaveServerOptions { OnCallFailed = (m, e) => failures.Add((m, e)) });
+        Dir.CreateSymlink("link", "/etc");
+
+        await Assert.ThrowsAsync<RepceCallException>(() => server.InvokeAsync("mkdir", ["link/x"]).AsTask());
+
+        var (method, error) = Assert.Single(failures);
+        Assert.Equal("mkdir", method);
+        var refusal = Assert.IsType<GeoSyncPathGuardException>(error);
+        Assert.Equal("link/x", refusal.Path);
+        Assert.Contains("'link' is a symbolic link", refusal.Message);
+    }
+
+    [Fact]
     public async Task ACancelledCallDoesNotRun()
     {
         using var cancel = new CancellationTokenSource();
@@ -100,6 +116,22 @@ public sealed class SlaveDispatchTests : SlaveFixture
         Assert.Contains("Not a directory", ex.Message);
         ex = Assert.Throws<GeoSyncException>(() => new SlaveServer(RootPath("missing"), Xattrs, Ns));
         Assert.Contains("No such file or directory", ex.Message);
+    }
+
+    [Fact]
+    public async Task ARootReachedThroughASymlinkIsServedLikeProcSelfCwd()
+    {
+        Dir.CreateDirectory("real/sub");
+        var viaLink = Dir.CreateSymlink("rootlink", RootPath("real"));
+        var server = new SlaveServer(viaLink, Xattrs, Ns, Clock);
+
+        Assert.Equal(new object?[] { "sub" }, await server.InvokeAsync("entries", ["."]));
+        Assert.Null(await server.InvokeAsync("set_xtime", [".", "u1", new PyTuple(1L, 2L)]));
+        Assert.Equal(new Xtime(1, 2).ToBytes(), Xattrs.Get(RootPath("real"), XtimeName("u1")));
+        Assert.Null(Xattrs.Get(viaLink, XtimeName("u1")));
+        Assert.Null(await server.InvokeAsync("purge", [".", new List<object?> { "sub" }]));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(RootPath("real")));
+        Assert.True(FileInfoOf.IsSymlink(viaLink));
     }
 
     [Fact]
@@ -202,7 +234,9 @@ public sealed class PurgeTests : SlaveFixture
         Assert.Equal(new[] { RootPath("d/keep") }, Directory.EnumerateFileSystemEntries(RootPath("d")));
 
         Dir.CreateFile("d/b");
+        Dir.CreateFile("d/c");
         Assert.Null(await Call("purge", Encoding.ASCII.GetBytes("d/"), new List<object?> { Encoding.ASCII.GetBytes("b") }));
+        Assert.Null(await Call("purge", Encoding.ASCII.GetBytes("d"), new HashSet<object>(PyEquality.Instance) { Encoding.ASCII.GetBytes("c") }));
         Assert.Null(await Call("purge", "d", new PyTuple("keep")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(RootPath("d")));
     }
