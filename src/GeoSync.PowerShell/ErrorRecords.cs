@@ -19,33 +19,19 @@ internal static class ErrorRecords
     private const int EOPNOTSUPP = 95;
     private const int EDQUOT = 122;
 
-    /// <summary>True for the failures a cmdlet reports per item: engine errors and a stored value the engine cannot decode.</summary>
-    public static bool IsItemFailure(Exception exception) =>
-        exception is GeoSyncException or ArgumentException or FormatException or IOException or UnauthorizedAccessException;
-
-    /// <summary>Maps an engine (or I/O) failure on <paramref name="target"/> to its stable id and category.</summary>
-    public static ErrorRecord FromException(Exception exception, object target)
+    /// <summary>Maps an engine failure on <paramref name="target"/> to its stable id and category.</summary>
+    public static ErrorRecord FromException(GeoSyncException exception, object target)
     {
         var (id, category, action) = exception switch
         {
             GeoSyncXattrException x => FromErrno(x.Errno),
-            GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument,
-                "Write the URL as <scheme>://<body> or in a sugared form such as /dir, :volume, host::volume or user@host:/dir."),
-            GeoSyncException => ("GeoSyncOperationFailed", ErrorCategory.NotSpecified, null),
-            ArgumentException or FormatException => ("InvalidXattrValue", ErrorCategory.InvalidData,
-                "The stored value is not in gsyncd's format; rewrite it (Set-GlusterXtime) or remove the attribute."),
-            UnauthorizedAccessException => ("XattrPermissionDenied", ErrorCategory.PermissionDenied, null),
-            _ => ("XattrOperationFailed", ErrorCategory.NotSpecified, null),
+            GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument, null),
+            _ => ("GeoSyncOperationFailed", ErrorCategory.NotSpecified, null),
         };
         var record = new ErrorRecord(exception, id, category, target);
-        if (exception is ArgumentException or FormatException)
-        {
-            record.ErrorDetails = new ErrorDetails($"The extended attribute on '{target}' cannot be decoded: {exception.Message}");
-        }
         if (action is not null)
         {
-            record.ErrorDetails ??= new ErrorDetails(exception.Message);
-            record.ErrorDetails.RecommendedAction = action;
+            record.ErrorDetails = new ErrorDetails(exception.Message) { RecommendedAction = action };
         }
         return record;
     }
@@ -70,25 +56,27 @@ internal static class ErrorRecords
                 $"'{path}' is a {provider.Name} provider path; extended attributes exist only on FileSystem paths."),
             "NotFileSystemPath", ErrorCategory.InvalidArgument, path);
 
-    public static ErrorRecord UrlHostNotResolved(Exception exception, string url)
-    {
-        var record = new ErrorRecord(exception, "UrlHostNotResolved", ErrorCategory.ObjectNotFound, url);
-        record.ErrorDetails = new ErrorDetails($"Cannot make the canonical form of '{url}': {exception.Message}")
+    public static ErrorRecord UrlHostNotResolved(GeoSyncUrlException exception, string url) =>
+        new(exception, "UrlHostNotResolved", ErrorCategory.ObjectNotFound, url)
         {
-            RecommendedAction = "Check the host name (DNS or /etc/hosts); the other forms of the URL were still emitted.",
+            ErrorDetails = new ErrorDetails(exception.Message)
+            {
+                RecommendedAction = "Check the host name (DNS or /etc/hosts). The URL's other forms were still emitted, with Canonical empty.",
+            },
         };
-        return record;
-    }
 
+    // Errno 0 is the engine's mark for a value it read but cannot decode (no system call failed).
     private static (string Id, ErrorCategory Category, string? Action) FromErrno(int errno) => errno switch
     {
+        0 => ("InvalidXattrValue", ErrorCategory.InvalidData,
+            "Rewrite the value (Set-GlusterXtime) or remove the attribute if GlusterFS or gsyncd did not write it."),
         ENOENT or ENOTDIR => ("PathNotFound", ErrorCategory.ObjectNotFound, null),
         EPERM or EACCES => ("XattrPermissionDenied", ErrorCategory.PermissionDenied,
-            "trusted.* attributes need root; an unprivileged user can only use -Namespace System on a gsyncd mount. " +
-            "An immutable (chattr +i) file refuses every change."),
+            "Run as root for trusted.*, or use -Namespace System on a mount made by gsyncd. An immutable (chattr +i) " +
+            "file refuses every change."),
         EOPNOTSUPP => ("XattrNotSupported", ErrorCategory.InvalidOperation,
-            "The file system does not store this attribute namespace: system.glusterfs.* works only on a GlusterFS " +
-            "mount made by gsyncd, trusted.* needs a file system with extended attributes (ext4, xfs, a brick)."),
+            "-Namespace System works only on a GlusterFS mount made by gsyncd; -Namespace Trusted needs a file system " +
+            "with extended attributes (ext4, xfs, a brick)."),
         EROFS => ("ReadOnlyFileSystem", ErrorCategory.InvalidOperation, null),
         ENOSPC or EDQUOT => ("XattrNoSpace", ErrorCategory.ResourceUnavailable, null),
         ENODATA => ("XattrNotFound", ErrorCategory.ObjectNotFound, null),

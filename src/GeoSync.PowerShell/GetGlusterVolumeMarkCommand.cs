@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using GeoSync.Engine;
 using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.PowerShell.Commands;
@@ -66,7 +67,7 @@ public sealed class GetGlusterVolumeMarkCommand : PSCmdlet, IDisposable
                     else { WriteError(ErrorRecords.VolumeMarkNotFound(path, attribute)); }
                 }
             }
-            catch (Exception e) when (ErrorRecords.IsItemFailure(e))
+            catch (GeoSyncException e)
             {
                 WriteError(ErrorRecords.FromException(e, path));
             }

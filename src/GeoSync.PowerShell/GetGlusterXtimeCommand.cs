@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using GeoSync.Engine;
 using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.PowerShell.Commands;
@@ -55,7 +56,7 @@ public sealed class GetGlusterXtimeCommand : PSCmdlet, IDisposable
             {
                 xtime = _store.Get(path, VolumeId);
             }
-            catch (Exception e) when (ErrorRecords.IsItemFailure(e))
+            catch (GeoSyncException e)
             {
                 WriteError(ErrorRecords.FromException(e, path));
                 continue;

@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using GeoSync.Engine;
 using GeoSync.Engine.Urls;
 
 namespace GeoSync.PowerShell.Commands;
@@ -23,14 +24,15 @@ public sealed class ResolveGeoSyncUrlCommand : PSCmdlet, IDisposable
             WriteVerbose($"Resolving the GeoSync URL '{url}'.");
             if (!GeoSyncUrl.TryParse(url, out var parsed, out var parseError))
             {
-                WriteError(ErrorRecords.FromException(parseError!, url));
+                WriteError(ErrorRecords.FromException(parseError, url));
                 continue;
             }
             // A host that does not resolve spoils only the canonical forms: the object is still emitted (Canonical = null)
             // so the parse result stays usable, and the failure is reported once per URL after it.
-            var info = Describe(parsed!, out var canonicalError);
+            var info = Describe(parsed, out var canonicalError);
             WriteObject(info);
-            if (canonicalError is not null) { WriteError(ErrorRecords.UrlHostNotResolved(canonicalError, url)); }
+            if (canonicalError is GeoSyncUrlException unresolved) { WriteError(ErrorRecords.UrlHostNotResolved(unresolved, url)); }
+            else if (canonicalError is not null) { WriteError(ErrorRecords.FromException(canonicalError, url)); }
         }
     }
 
@@ -38,7 +40,7 @@ public sealed class ResolveGeoSyncUrlCommand : PSCmdlet, IDisposable
 
     public void Dispose() => _cancellation.Dispose();
 
-    private GeoSyncUrlInfo Describe(GeoSyncUrl url, out Exception? canonicalError)
+    private GeoSyncUrlInfo Describe(GeoSyncUrl url, out GeoSyncException? canonicalError)
     {
         var inner = url.Inner is null ? null : Describe(url.Inner, out _);
         string? canonical = null;
@@ -50,7 +52,7 @@ public sealed class ResolveGeoSyncUrlCommand : PSCmdlet, IDisposable
             canonical = url.ToCanonical();
             escaped = url.ToCanonicalEscaped();
         }
-        catch (Exception e) when (ErrorRecords.IsItemFailure(e) || e is System.Net.Sockets.SocketException)
+        catch (GeoSyncException e)
         {
             canonicalError = e;
         }

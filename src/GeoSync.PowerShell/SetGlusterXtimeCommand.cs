@@ -1,4 +1,5 @@
 using System.Management.Automation;
+using GeoSync.Engine;
 using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.PowerShell.Commands;
@@ -85,14 +86,24 @@ public sealed class SetGlusterXtimeCommand : PSCmdlet, IDisposable
         foreach (var path in ProviderPaths.Resolve(this, literal ? LiteralPath : Path, literal))
         {
             if (_cancellation.IsCancellationRequested) { return; }
-            var value = NewValue();
+            Xtime value;
+            try
+            {
+                value = NewValue();
+            }
+            catch (GeoSyncException e)
+            {
+                // Only -Now can fail (a clock outside the xtime range), and then it fails for every path alike.
+                ThrowTerminatingError(ErrorRecords.FromException(e, path));
+                return;
+            }
             if (!ShouldProcess(path, $"Set the xtime of volume {VolumeId} to {value} ({attribute})")) { continue; }
             WriteVerbose($"Setting the xtime of volume {VolumeId} on '{path}' to {value} ({attribute}).");
             try
             {
                 _store.Set(path, VolumeId, value);
             }
-            catch (Exception e) when (ErrorRecords.IsItemFailure(e))
+            catch (GeoSyncException e)
             {
                 WriteError(ErrorRecords.FromException(e, path));
                 continue;
