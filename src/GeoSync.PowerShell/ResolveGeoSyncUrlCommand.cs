@@ -50,7 +50,8 @@ public sealed class ResolveGeoSyncUrlCommand : PSCmdlet, IDisposable
         {
             WriteDebug($"Canonicalizing '{url.Normalized}'.");
             canonical = url.ToCanonical();
-            escaped = url.ToCanonicalEscaped();
+            // Escaping the same text, rather than resolving again, keeps both forms equal under round-robin DNS.
+            escaped = UrlEscaping.Escape(canonical);
         }
         catch (GeoSyncException e)
         {

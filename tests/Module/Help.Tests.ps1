@@ -78,9 +78,21 @@ Describe 'Help of <Name>' -ForEach $commands {
 }
 
 Describe 'about_GeoSync' {
-    It 'ships in the module culture folder' {
-        $about = Join-Path $PSScriptRoot '../../out/GeoSync/en-US/about_GeoSync.help.txt'
-        $about | Should -Exist
-        Get-Content -LiteralPath $about -Raw | Should -Match 'about_GeoSync[\s\S]+LONG DESCRIPTION'
+    BeforeAll {
+        # Get-Help finds about topics in the culture folders of modules on PSModulePath.
+        $script:SavedModulePath = $env:PSModulePath
+        $env:PSModulePath = (Resolve-Path (Join-Path $PSScriptRoot '../../out')).Path + [IO.Path]::PathSeparator + $env:PSModulePath
+    }
+
+    AfterAll {
+        $env:PSModulePath = $SavedModulePath
+    }
+
+    It 'is found by Get-Help and names every exported command' {
+        $text = Get-Help -Name about_GeoSync | Out-String
+        $text | Should -Match 'LONG DESCRIPTION'
+        foreach ($name in (Get-Command -Module GeoSync).Name) {
+            $text | Should -Match ([regex]::Escape($name))
+        }
     }
 }
