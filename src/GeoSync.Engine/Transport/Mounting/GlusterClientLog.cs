@@ -34,15 +34,15 @@ internal static partial class GlusterClientLog
         return new ClientLogDiagnosis(null, Evidence(entries, null));
     }
 
-    // The matching line, then the newest errors; messages only, without timestamps and source locations.
+    // The matching line alone, or else the newest errors; messages only, without timestamps and source locations.
     private static List<string> Evidence(List<LogEntry> entries, string? signature)
     {
-        var lines = new List<string>();
         if (signature is not null)
         {
-            lines.Add(entries.First(e => e.Message.Contains(signature, StringComparison.Ordinal)).Message);
+            return [entries.First(e => e.Message.Contains(signature, StringComparison.Ordinal)).Message];
         }
 
+        var lines = new List<string>();
         foreach (var entry in entries.Where(e => e.Level is 'E' or 'C' or 'A').Reverse())
         {
             if (lines.Count >= MaxEvidenceLines)
@@ -56,6 +56,7 @@ internal static partial class GlusterClientLog
             }
         }
 
+        lines.Reverse();
         return lines;
     }
 
@@ -68,7 +69,8 @@ internal static partial class GlusterClientLog
             var match = LogLine().Match(line.TrimEnd('\r'));
             if (match.Success)
             {
-                yield return new LogEntry(match.Groups["level"].Value[0], match.Groups["message"].Value.Trim());
+                var message = Backtrace().Replace(match.Groups["message"].Value, "").Trim();
+                yield return new LogEntry(match.Groups["level"].Value[0], message);
             }
         }
     }
@@ -76,4 +78,8 @@ internal static partial class GlusterClientLog
     // "[2026-11-25 21:34:02.300401 +0000] E [MSGID: 1] [glusterfsd-mgmt.c:2371:mgmt_getspec_cbk] 0-mgmt: failed to ..."
     [GeneratedRegex(@"^\[[^\]]*\] (?<level>[TDINWECA]) (?:\[[^\]]*\] )+(?:\d+-[^:\s]*: )?(?<message>.*)$")]
     private static partial Regex LogLine();
+
+    // "(-->/lib/x86_64-linux-gnu/libgfrpc.so.0(+0x100bf) [0x7f4b59f3c0bf] ) 0-timer: Either ctx is NULL": the call chain.
+    [GeneratedRegex(@"^\(-->.*?\] \) (?:\d+-[^:\s]*: )?")]
+    private static partial Regex Backtrace();
 }

@@ -37,8 +37,11 @@ public sealed class GlusterMounter
         this.mountInfo = mountInfo;
     }
 
-    /// <summary>Receives each step and each argv run, for verbose and debug output; called on any thread.</summary>
-    public Action<string>? Trace { get; init; }
+    /// <summary>Receives a line for each step, naming its target; called on any thread.</summary>
+    public Action<string>? Verbose { get; init; }
+
+    /// <summary>Receives internals: each argv run; called on any thread.</summary>
+    public Action<string>? Debug { get; init; }
 
     /// <summary>
     /// Mounts <see cref="GlusterMountOptions.Volume"/> and returns once the mount answers, within
@@ -93,7 +96,8 @@ public sealed class GlusterMounter
 
             var argv = GlusterMountArgv.InNetworkNamespace(nsenter, namespacePath,
                 GlusterMountArgv.DirectMount(glusterfs, options, logFile, mountPoint));
-            Trace?.Invoke($"mounting {options.Server}:{options.Volume} on {mountPoint}: {string.Join(' ', argv)}");
+            Verbose?.Invoke($"mounting {options.Server}:{options.Volume} on {mountPoint}");
+            Debug?.Invoke($"running: {string.Join(' ', argv)}");
             var result = await RunBeforeDeadlineAsync(argv, options, deadline, cancellationToken).ConfigureAwait(false);
             if (result is null)
             {
@@ -110,7 +114,7 @@ public sealed class GlusterMounter
             await guard.ConfirmMountedAsync().ConfigureAwait(false);
             await WaitUntilAnswersAsync(options, mountPoint, mountPoint, deadline, ClientLog, cancellationToken).ConfigureAwait(false);
             var processId = system.FindClientProcesses(mountPoint).Cast<int?>().FirstOrDefault();
-            Trace?.Invoke($"{options.Server}:{options.Volume} answers on {mountPoint} after {deadline.ElapsedMilliseconds} ms (client pid {processId}, guard pid {guard.ProcessId})");
+            Verbose?.Invoke($"{options.Server}:{options.Volume} answers on {mountPoint} after {deadline.ElapsedMilliseconds} ms (client pid {processId}, guard pid {guard.ProcessId})");
             return new AuxMount(GlusterMountMode.Direct, options.Volume, options.Server, mountPoint, processId, logFile, guard);
         }
         catch (Exception failure)
@@ -138,7 +142,8 @@ public sealed class GlusterMounter
 
             var argv = GlusterMountArgv.InNetworkNamespace(nsenter, namespacePath,
                 GlusterMountArgv.MountBrokerMount(cli, user, options, options.LogFile));
-            Trace?.Invoke($"asking glusterd on {options.Server} to mount {options.Volume} for {user}: {string.Join(' ', argv)}");
+            Verbose?.Invoke($"asking glusterd on {options.Server} to mount {options.Volume} for {user}");
+            Debug?.Invoke($"running: {string.Join(' ', argv)}");
             var result = await RunBeforeDeadlineAsync(argv, options, deadline, cancellationToken).ConfigureAwait(false)
                 ?? throw new GlusterMountException(GlusterMountFailure.ServerUnreachable, options.Volume, options.Server, null,
                     $"glusterd on {options.Server} did not answer the mountbroker request for volume {options.Volume} within " +
@@ -162,7 +167,7 @@ public sealed class GlusterMounter
             var tablePath = MountTablePath(mountPoint);
             await WaitUntilAnswersAsync(options, mountPoint, tablePath, deadline, ClientLog, cancellationToken).ConfigureAwait(false);
             var processId = system.FindClientProcesses(tablePath).Cast<int?>().FirstOrDefault();
-            Trace?.Invoke($"{options.Volume} answers on {mountPoint} ({tablePath}) after {deadline.ElapsedMilliseconds} ms (client pid {processId}, guard pid {guard.ProcessId})");
+            Verbose?.Invoke($"{options.Volume} answers on {mountPoint} ({tablePath}) after {deadline.ElapsedMilliseconds} ms (client pid {processId}, guard pid {guard.ProcessId})");
             return new AuxMount(GlusterMountMode.MountBroker, options.Volume, options.Server, mountPoint, processId,
                 options.LogFile, guard);
         }
@@ -266,7 +271,7 @@ public sealed class GlusterMounter
 
         var spec = MountGuard.BuildSpec(RequireProgram(options, "setsid"), RequireProgram(options, "bash"), guardScript,
             mountInfo, mode, unmountCommand);
-        Trace?.Invoke($"starting the mount guard: {string.Join(' ', spec.Argv)}");
+        Debug?.Invoke($"starting the mount guard: {string.Join(' ', spec.Argv)}");
         return MountGuard.Start(runner, spec);
     }
 
@@ -297,7 +302,8 @@ public sealed class GlusterMounter
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            if (system.FindMount(tablePath) is { IsFuse: true })
+            var mounted = system.FindMount(tablePath) is { IsFuse: true };
+            if (mounted)
             {
                 // A FUSE client that does not answer blocks stat in the kernel, so the probe gets a thread of its own.
                 var probe = Task.Factory.StartNew(() => system.ProbeRoot(tablePath), CancellationToken.None,
@@ -315,19 +321,26 @@ public sealed class GlusterMounter
                 {
                     return;
                 }
+            }
 
-                // The client logs a definite cause (no brick port, no volume file) at once; waiting longer cannot help.
-                var diagnosis = GlusterClientLog.Diagnose(clientLog());
-                if (diagnosis.Cause is { } cause)
-                {
-                    throw FromDiagnosis(options, mountPoint, cause, diagnosis, Describe(last.Value));
-                }
+            var state = mounted && last is { } answer ? Describe(answer) : "it is not in the mount table";
+            // The client logs a definite cause (no brick port, no volume file) at once; waiting longer cannot help.
+            var diagnosis = GlusterClientLog.Diagnose(clientLog());
+            if (diagnosis.Cause is { } cause)
+            {
+                throw FromDiagnosis(options, mountPoint, cause, diagnosis, state);
+            }
+
+            if (!mounted && system.FindClientProcesses(tablePath).Count == 0)
+            {
+                throw new GlusterMountException(GlusterMountFailure.MountFailed, options.Volume, options.Server, mountPoint,
+                    $"the glusterfs client of {options.Server}:{options.Volume} exited and left nothing mounted on {mountPoint}." +
+                    $"{Evidence(diagnosis, options)} See the client log for the cause.");
             }
 
             if (Remaining(options, deadline) <= TimeSpan.Zero)
             {
-                throw NotAnswering(options, mountPoint, clientLog(),
-                    last is { } probe ? Describe(probe) : "it never appeared in the mount table");
+                throw NotAnswering(options, mountPoint, clientLog(), state);
             }
 
             await Task.Delay(PollInterval, cancellationToken).ConfigureAwait(false);
@@ -434,7 +447,7 @@ public sealed class GlusterMounter
             var clients = system.FindClientProcesses(mountPoint);
             if (clients.Count > 0)
             {
-                Trace?.Invoke($"stopping glusterfs client(s) {string.Join(", ", clients)} of {mountPoint}");
+                Verbose?.Invoke($"stopping glusterfs client(s) {string.Join(", ", clients)} of {mountPoint}");
                 await Task.Run(() => system.TerminateProcesses(clients, ClientTerminationGrace)).ConfigureAwait(false);
             }
         }
@@ -454,7 +467,7 @@ public sealed class GlusterMounter
         }
 
         // Cancellation and unexpected errors keep their type; the stale mount is still worth a word.
-        Trace?.Invoke(cleanup.Trim());
+        Verbose?.Invoke(cleanup.Trim());
         return failure;
     }
 

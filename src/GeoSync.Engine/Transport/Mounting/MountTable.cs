@@ -18,8 +18,8 @@ internal static class MountTable
         {
             // "36 35 98:0 /root /mnt rw,noatime master:1 - ext3 /dev/root rw": optional fields end at " - ".
             var fields = line.Split(' ');
-            var separator = Array.IndexOf(fields, "-", 6);
-            if (fields.Length < 5 || separator < 0 || fields.Length < separator + 3)
+            var separator = fields.Length > 6 ? Array.IndexOf(fields, "-", 6) : -1;
+            if (separator < 0 || fields.Length < separator + 3)
             {
                 continue;
             }
