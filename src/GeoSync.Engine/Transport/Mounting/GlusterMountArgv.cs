@@ -61,5 +61,6 @@ internal static class GlusterMountArgv
     public static List<string> InNetworkNamespace(string? nsenter, string? namespacePath, List<string> argv) =>
         namespacePath is null || nsenter is null ? argv : [nsenter, $"--net={namespacePath}", "--", .. argv];
 
-    public static ProcessSpec ToSpec(IReadOnlyList<string> argv) => new(argv[0], argv.Skip(1).ToList());
+    /// <summary>Runs from / so that no client keeps the caller's working directory (perhaps another mount) busy.</summary>
+    public static ProcessSpec ToSpec(IReadOnlyList<string> argv) => new(argv[0], argv.Skip(1).ToList()) { WorkingDirectory = "/" };
 }

@@ -35,6 +35,7 @@ internal sealed class MountGuard
     private readonly IRunningProcess process;
     private readonly Stream pipe;
     private readonly SemaphoreSlim writing = new(1, 1);
+    private readonly object releasing = new();
     private Task<MountGuardOutcome>? release;
 
     private MountGuard(IRunningProcess process)
@@ -101,7 +102,7 @@ internal sealed class MountGuard
     /// </summary>
     public Task<MountGuardOutcome> ReleaseAsync(TimeSpan timeout)
     {
-        lock (writing)
+        lock (releasing)
         {
             return release ??= ReleaseCoreAsync(timeout);
         }
