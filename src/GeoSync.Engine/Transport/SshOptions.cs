@@ -18,7 +18,10 @@ public sealed record SshOptions
     /// <summary>The known-hosts file that pins the slave's host key; the user's <c>~/.ssh/known_hosts</c> when null.</summary>
     public string? KnownHostsFile { get; init; }
 
-    /// <summary>More ssh arguments, passed as given after the ones above.</summary>
+    /// <summary>
+    /// More ssh arguments, passed as given after the ones GeoSync adds. ssh keeps the first value of an option, so these
+    /// cannot change GeoSync's own; an override of BatchMode or StrictHostKeyChecking belongs in <see cref="SshCommand"/>.
+    /// </summary>
     public IReadOnlyList<string> ExtraOptions { get; init; } = [];
 
     /// <summary>

@@ -92,6 +92,9 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         Assert.True(rsync.ExitCode == 0, ProcessResult.DescribeFailure(rsync.Argv, rsync.ExitCode, rsync.StderrTail));
         Assert.Equal("carried by rsync", await File.ReadAllTextAsync(Path.Combine(target, "data.txt")));
 
+        var preflight = await ssh.TestConnectionAsync();
+        Assert.True(preflight.Succeeded, preflight.Message);
+
         Assert.Equal(logins, sshd.AcceptedLogins());
     }
 
