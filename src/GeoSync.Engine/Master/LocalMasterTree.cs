@@ -37,7 +37,7 @@ public abstract class LocalMasterTree : IMasterTree
         }
         if (EntryStat.TypeOf(stat.st_mode) != EntryType.Symlink) return EntryStat.FromStat(stat, null);
 
-        var target = OpenDirectory.ReadLinkAt(full, out var linkErrno);
+        var target = OpenDirectory.ReadLinkOf(full, out var linkErrno);
         if (target is not null) return EntryStat.FromStat(stat, target);
         // Replaced by something that is not a symlink since the lstat: report that instead.
         return linkErrno is Errno.ENOENT ? null

@@ -71,7 +71,7 @@ internal sealed class OpenDirectory : IDisposable
         ReadLinkWith(buffer => Syscall.readlinkat(Fd, nativeName, buffer), out errno);
 
     /// <summary>The target of the symlink at <paramref name="fullPath"/> as wire text; null with the errno when it cannot be read.</summary>
-    public static string? ReadLinkAt(string fullPath, out Errno errno) =>
+    public static string? ReadLinkOf(string fullPath, out Errno errno) =>
         ReadLinkWith(buffer => Syscall.readlink(fullPath, buffer), out errno);
 
     /// <summary>A name read from the file system, as wire text.</summary>

@@ -175,6 +175,20 @@ public sealed class CrawlFailureTests : CrawlHarness
     }
 
     [Fact]
+    public async Task ASyncerThatCannotWorkAtAllEndsTheTurn()
+    {
+        var broken = new GeoSyncRsyncException("rsync exited with 12 (protocol data stream error)", ["rsync"], 12, "");
+        var syncer = new InterceptingSyncer(Rsync, path => throw broken);
+        BuildSampleTree();
+        StampWholeMaster();
+        var crawler = GlusterCrawler(syncer: syncer);
+
+        Assert.Same(broken, await Assert.ThrowsAsync<GeoSyncRsyncException>(() => crawler.RunTurnAsync()));
+        Assert.Equal(0, crawler.TurnsCompleted);
+        Assert.Null(SlaveXtime("."));
+    }
+
+    [Fact]
     public async Task ACancelledTurnStopsAndTheNextTurnCompletesTheWork()
     {
         using var cancel = new CancellationTokenSource();
