@@ -694,7 +694,7 @@ internal sealed class PickleDecoder
         return builder.ToString();
     }
 
-    private static string TypeName(object? value) => value switch
+    internal static string TypeName(object? value) => value switch
     {
         null => "None",
         bool => "bool",

@@ -16,6 +16,9 @@ internal static class Frames
                 case byte b:
                     output.Add(b);
                     break;
+                case char c:
+                    output.Add(checked((byte)c));
+                    break;
                 case int i:
                     output.Add(checked((byte)i));
                     break;
