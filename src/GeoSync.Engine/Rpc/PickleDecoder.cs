@@ -169,7 +169,7 @@ internal sealed class PickleDecoder
                 Push(ParseTwosComplement(ReadBytes(ReadU8())));
                 break;
             case PickleOpcodes.Long4:
-                Push(ParseTwosComplement(ReadBytes(ReadLength("LONG4"))));
+                Push(ParseTwosComplement(ReadBytes(ReadLength(opcode))));
                 break;
             case PickleOpcodes.Float:
                 Push(ParseFloat(ReadLine()));
@@ -181,13 +181,13 @@ internal sealed class PickleDecoder
                 Push(ReadBytes(ReadU8()).ToArray());
                 break;
             case PickleOpcodes.BinString:
-                Push(ReadBytes(ReadLength("BINSTRING")).ToArray());
+                Push(ReadBytes(ReadLength(opcode)).ToArray());
                 break;
             case PickleOpcodes.String:
                 Push(DecodeQuotedString(ReadLine()));
                 break;
             case PickleOpcodes.BinUnicode:
-                var utf8 = ReadBytes(ReadLength("BINUNICODE"));
+                var utf8 = ReadBytes(ReadLength(opcode));
                 Push(PyText.TryDecodeSurrogatePass(utf8, out var text)
                     ? text
                     : throw Error($"BINUNICODE at offset {offset} is not valid UTF-8"));
@@ -500,12 +500,16 @@ internal sealed class PickleDecoder
 
     private byte ReadU8() => ReadBytes(1)[0];
 
-    private int ReadLength(string opcode)
+    // Checked against the message limit first, so the error is the one the stream reader gives for the same bytes.
+    private int ReadLength(byte opcode)
     {
-        var length = BinaryPrimitives.ReadInt32LittleEndian(ReadBytes(4));
-        if (length < 0) throw Error($"{opcode} with negative length {length}");
-        return length;
+        var length = BinaryPrimitives.ReadUInt32LittleEndian(ReadBytes(4));
+        if (_pos + (long)length > _limits.MaxFrameBytes) throw LengthError(opcode, length, _pos, _limits.MaxFrameBytes);
+        return (int)length;
     }
+
+    internal static GeoSyncProtocolException LengthError(byte opcode, long length, long offset, int limit) =>
+        Error($"length {length} of opcode 0x{opcode:x2} exceeds the {limit}-byte message limit at offset {offset}");
 
     private ReadOnlySpan<byte> ReadBytes(int count)
     {

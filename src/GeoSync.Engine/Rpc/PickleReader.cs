@@ -128,7 +128,10 @@ public sealed class PickleReader
 
     private async ValueTask CopyPayloadAsync(byte opcode, long length, CancellationToken cancellationToken)
     {
-        CheckBudget(length, $"length {length} of opcode 0x{opcode:x2}");
+        if (_frameLength + length > _limits.MaxFrameBytes)
+        {
+            throw PickleDecoder.LengthError(opcode, length, _frameLength, _limits.MaxFrameBytes);
+        }
         while (length > 0)
         {
             if (!await EnsureAsync(1, cancellationToken).ConfigureAwait(false)) throw Truncated();
