@@ -36,6 +36,7 @@ internal sealed class PickleDecoder
     private readonly Dictionary<object, (int Height, long Count)> _walked = new(ReferenceEqualityComparer.Instance);
     private readonly HashSet<object> _walking = new(ReferenceEqualityComparer.Instance);
     private int _pos;
+    private long _values;
 
     private PickleDecoder(byte[] data, int length, PickleLimits limits)
     {
@@ -279,9 +280,9 @@ internal sealed class PickleDecoder
             var (childHeight, childCount) = Walk(child, level + 1);
             height = Math.Max(height, childHeight);
             count += childCount;
-            if (count > _limits.MaxFrameBytes)
+            if (count > _limits.MaxValues)
             {
-                throw Error($"the message expands to more than {_limits.MaxFrameBytes} values through memo references");
+                throw Error($"the message expands to more than {_limits.MaxValues} values through memo references");
             }
         }
         _walking.Remove(node);
@@ -440,7 +441,11 @@ internal sealed class PickleDecoder
 
     private static Dictionary<object, object?> NewDict() => new(PyEquality.Instance);
 
-    private void Memoize(long index) => _memo[index] = Top("PUT");
+    private void Memoize(long index)
+    {
+        _memo[index] = Top("PUT");
+        CountValue();
+    }
 
     private void Recall(long index)
     {
@@ -448,7 +453,17 @@ internal sealed class PickleDecoder
         Push(value);
     }
 
-    private void Push(object? value) => _stack.Add(value);
+    private void Push(object? value)
+    {
+        _stack.Add(value);
+        CountValue();
+    }
+
+    // One-byte opcodes (NONE, BINGET) would otherwise let a message cost many times its size in references.
+    private void CountValue()
+    {
+        if (++_values > _limits.MaxValues) throw Error($"the message creates more than {_limits.MaxValues} values");
+    }
 
     // Values below the innermost MARK belong to an enclosing container and are out of reach, as in CPython.
     private int Available => _stack.Count - (_marks.Count > 0 ? _marks.Peek() : 0);

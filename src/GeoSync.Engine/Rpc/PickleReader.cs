@@ -200,7 +200,18 @@ public sealed class PickleReader
     {
         var pending = _stream.ReadAsync(memory, cancellationToken);
         if (pending.IsCompleted) return pending.GetAwaiter().GetResult();
-        return await pending.AsTask().WaitAsync(cancellationToken).ConfigureAwait(false);
+        var read = pending.AsTask();
+        try
+        {
+            return await read.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            // The owner usually disposes the stream next, failing the abandoned read; observe that failure.
+            _ = read.ContinueWith(static t => t.Exception, CancellationToken.None,
+                TaskContinuationOptions.OnlyOnFaulted | TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+            throw;
+        }
     }
 
     private GeoSyncProtocolException Truncated() =>

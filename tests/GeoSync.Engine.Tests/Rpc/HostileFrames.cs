@@ -64,8 +64,9 @@ internal static class HostileFrames
             data.Add("memo-put-empty-stack", Build(P2, 'q', 0, 'N', '.'), "stack underflow at PUT");
             data.Add("memo-cycle", Build(P2, ']', 'q', 0, 'h', 0, 'a', '.'), "a container holds itself");
             data.Add("memo-cycle-via-dict", Build(P2, '}', 'q', 0, 'K', 1, 'h', 0, 's', '.'), "a container holds itself");
-            data.Add("memo-billion-laughs", BillionLaughs(), "expands to more than 16777216 values");
+            data.Add("memo-billion-laughs", BillionLaughs(), "expands to more than 4194304 values");
             data.Add("memo-key-blowup", KeyBlowup(), "dict key holds more than 64 values");
+            data.Add("many-tiny-values", Build(P2, ']', '(', Repeat(4_200_000, 'N'), 'e', '.'), "creates more than 4194304 values");
             data.Add("stack-underflow", Build(P2, 0x85, '.'), "stack underflow at TUPLE1");
             data.Add("underflow-past-mark", Build(P2, 'N', '(', 0x86, '.'), "stack underflow at TUPLE2");
             data.Add("tuple-without-mark", Build(P2, 'N', 't', '.'), "TUPLE without a preceding MARK");
