@@ -156,9 +156,15 @@ public class PickleInteropTests
     {
         var statExtras = new Dictionary<object, object?>(PyEquality.Instance)
         {
-            ["st_atime"] = 1795641558.5, ["st_mtime"] = 1795641510.25, ["st_ctime"] = 1795641510.25,
-            ["st_atime_ns"] = 1795641558500000000L, ["st_mtime_ns"] = 1795641510250000000L,
-            ["st_ctime_ns"] = 1795641510250000000L, ["st_blksize"] = 4096L, ["st_blocks"] = 8L, ["st_rdev"] = 0L,
+            ["st_atime"] = 1795641558.5,
+            ["st_mtime"] = 1795641510.25,
+            ["st_ctime"] = 1795641510.25,
+            ["st_atime_ns"] = 1795641558500000000L,
+            ["st_mtime_ns"] = 1795641510250000000L,
+            ["st_ctime_ns"] = 1795641510250000000L,
+            ["st_blksize"] = 4096L,
+            ["st_blocks"] = 8L,
+            ["st_rdev"] = 0L,
         };
         return
         [
