@@ -6,12 +6,13 @@ namespace GeoSync.Engine.Tests.Rpc;
 
 public class PickleReaderTests
 {
-    public static TheoryData<string, byte[], string> CodecFrames => HostileFrames.Codec;
+    public static TheoryData<string> CodecFrames => HostileFrames.Names(HostileFrames.Codec);
 
     [Theory]
     [MemberData(nameof(CodecFrames))]
-    public void DecodeRefusesHostileFrames(string name, byte[] frame, string expected)
+    public void DecodeRefusesHostileFrames(string name)
     {
+        var (frame, expected) = HostileFrames.Find(name);
         var error = Assert.Throws<GeoSyncProtocolException>(() => PickleReader.Decode(frame));
         Assert.StartsWith("protocol error: ", error.Message);
         Assert.True(error.Message.Contains(expected, StringComparison.Ordinal), $"{name}: '{error.Message}' lacks '{expected}'");
@@ -19,8 +20,9 @@ public class PickleReaderTests
 
     [Theory]
     [MemberData(nameof(CodecFrames))]
-    public async Task StreamReaderRefusesHostileFramesAndStaysFailed(string name, byte[] frame, string expected)
+    public async Task StreamReaderRefusesHostileFramesAndStaysFailed(string name)
     {
+        var (frame, expected) = HostileFrames.Find(name);
         var reader = new PickleReader(new MemoryStream(frame));
         var error = await Assert.ThrowsAsync<GeoSyncProtocolException>(() => reader.ReadAsync().AsTask());
         Assert.True(error.Message.Contains(expected, StringComparison.Ordinal), $"{name}: '{error.Message}' lacks '{expected}'");

@@ -6,23 +6,13 @@ public class RepceServerHostileTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
 
-    public static TheoryData<string, byte[], string> AllFrames
-    {
-        get
-        {
-            var data = new TheoryData<string, byte[], string>();
-            foreach (var row in HostileFrames.Codec.Concat(HostileFrames.MessageShape))
-            {
-                data.Add((string)row[0], (byte[])row[1], (string)row[2]);
-            }
-            return data;
-        }
-    }
+    public static TheoryData<string> AllFrames => HostileFrames.Names(HostileFrames.Codec, HostileFrames.MessageShape);
 
     [Theory]
     [MemberData(nameof(AllFrames))]
-    public async Task ServerReportsAProtocolErrorAndANewConnectionStillWorks(string name, byte[] frame, string expected)
+    public async Task ServerReportsAProtocolErrorAndANewConnectionStillWorks(string name)
     {
+        var (frame, expected) = HostileFrames.Find(name);
         var log = new LogCollector();
         var server = new RepceServer(new TestHandler(), new RepceServerOptions { Log = log.Sink });
         using (var pipes = DuplexPipes.Create())
