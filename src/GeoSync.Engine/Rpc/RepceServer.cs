@@ -41,6 +41,7 @@ public sealed class RepceServer
     private readonly IRepceHandler _handler;
     private readonly RepceServerOptions _options;
 
+    /// <summary>A server dispatching to <paramref name="handler"/>'s method table.</summary>
     public RepceServer(IRepceHandler handler, RepceServerOptions? options = null)
     {
         ArgumentNullException.ThrowIfNull(handler);
