@@ -23,22 +23,15 @@ public sealed class WireSlaveChannel : ISlaveChannel
     }
 
     /// <summary>
-    /// A channel to a slave server in this process: its exceptions become what a RePCe client raises, and
-    /// <c>lstat_entries</c> is answered here until the server has it.
+    /// A channel to a slave server in this process: its exceptions become what a RePCe client raises.
     /// </summary>
     public static WireSlaveChannel InProcess(SlaveServer server)
     {
         ArgumentNullException.ThrowIfNull(server);
-        var guard = new PathGuard(server.Root);
         return new WireSlaveChannel(async (method, args, cancellationToken) =>
         {
             try
             {
-                if (method == LstatEntriesMethod.Name && !server.HasMethod(method))
-                {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    return LstatEntriesMethod.Invoke(guard, args);
-                }
                 return await server.InvokeAsync(method, args, cancellationToken).ConfigureAwait(false);
             }
             catch (RepceCallException ex)

@@ -1,13 +1,12 @@
+using GeoSync.Engine.Master;
 using GeoSync.Engine.Rpc;
-using GeoSync.Engine.Slave;
 using Mono.Unix.Native;
 
-namespace GeoSync.Engine.Master;
+namespace GeoSync.Engine.Slave;
 
 /// <summary>
-/// The slave side of the <c>lstat_entries</c> extension, written as the server will run it: plain wire data in and out,
-/// failures as the Python exceptions the peer sees. Until the slave server takes it into its method table, the
-/// in-process channel calls it directly.
+/// The slave side of the <c>lstat_entries</c> extension (GeoSync's own; 3.3 and 10.x slaves lack it): plain wire data
+/// in and out, failures as the Python exceptions the peer sees.
 /// </summary>
 /// <remarks>
 /// <c>lstat_entries(path)</c> → list of <c>(name, st_mode, st_uid, st_gid, st_size, st_atime_ns, st_mtime_ns, target)</c>,
