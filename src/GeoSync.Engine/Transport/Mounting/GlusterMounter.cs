@@ -119,7 +119,13 @@ public sealed class GlusterMounter
         }
         catch (Exception failure)
         {
-            throw await AbandonAsync(guard, options, mountPoint, killClients: true, failure).ConfigureAwait(false);
+            var reported = await AbandonAsync(guard, options, mountPoint, killClients: true, failure).ConfigureAwait(false);
+            if (ReferenceEquals(reported, failure))
+            {
+                throw;
+            }
+
+            throw reported;
         }
     }
 
@@ -173,7 +179,13 @@ public sealed class GlusterMounter
         }
         catch (Exception failure)
         {
-            throw await AbandonAsync(guard, options, mountPoint, killClients: false, failure).ConfigureAwait(false);
+            var reported = await AbandonAsync(guard, options, mountPoint, killClients: false, failure).ConfigureAwait(false);
+            if (ReferenceEquals(reported, failure))
+            {
+                throw;
+            }
+
+            throw reported;
         }
     }
 
