@@ -38,28 +38,31 @@ AfterAll {
 }
 
 Describe 'Mount-GlusterAux directly on the testbed' -Tag 'Gluster' -Skip:$SkipGluster {
-    It 'mounts mvol with client-pid -1 on a temporary directory and returns once it answers' {
+    It 'mounts <Volume> with client-pid -1 on a temporary directory and returns once it answers' -ForEach @(
+        @{ Volume = 'mvol'; IdKey = 'MVOL_ID' }
+        @{ Volume = 'dvol'; IdKey = 'DVOL_ID' }   # two bricks: readiness waits for both DHT subvolumes
+    ) {
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        $aux = Mount-GlusterAux -Volume mvol @Direct
+        $aux = Mount-GlusterAux -Volume $Volume @Direct
         $elapsed = $clock.Elapsed
         try {
             $elapsed.TotalSeconds | Should -BeLessThan 10
             $aux | Should -BeOfType GeoSync.PowerShell.GlusterAuxMount
-            $aux.Volume | Should -Be 'mvol'
+            $aux.Volume | Should -Be $Volume
             $aux.Server | Should -Be $Tb.SERVER
             "$($aux.Mode)" | Should -Be 'Direct'
             $aux.MountPoint | Should -BeLike "$Tmp/geosync-aux-mount-*"
 
             $entry = Get-FuseMount | Where-Object MountPoint -eq $aux.MountPoint
             $entry.Type | Should -Be 'fuse.glusterfs'
-            $entry.Source | Should -Be "$($Tb.SERVER):mvol"
+            $entry.Source | Should -Be "$($Tb.SERVER):$Volume"
             $argv = (Get-Content -LiteralPath "/proc/$($aux.ProcessId)/cmdline" -Raw) -split "`0" | Where-Object { $_ }
             $argv | Should -Contain '--client-pid=-1'
-            $argv | Should -Contain '--volfile-id=mvol'
+            $argv | Should -Contain "--volfile-id=$Volume"
             $argv[-1] | Should -Be $aux.MountPoint
 
             # Only a client-pid -1 mount answers the native volume mark.
-            (Get-GlusterVolumeMark -LiteralPath $aux.MountPoint).VolumeId | Should -Be ([guid]$Tb.MVOL_ID)
+            (Get-GlusterVolumeMark -LiteralPath $aux.MountPoint).VolumeId | Should -Be ([guid]$Tb[$IdKey])
         }
         finally {
             $aux | Dismount-GlusterAux
