@@ -36,6 +36,9 @@ internal sealed class CrawlTurn
         _fileSlots = new SemaphoreSlim(crawler.Options.MaxPendingFiles);
     }
 
+    public TurnProgress Progress => new(_number, _counters.DirectoriesScanned, _counters.EntriesCreated, _counters.EntriesPurged,
+        _counters.FilesSynced, _counters.BytesSynced);
+
     private ISlaveChannel Slave => _crawler.Slave;
     private CrawlerOptions Options => _crawler.Options;
 

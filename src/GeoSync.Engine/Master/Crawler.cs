@@ -9,6 +9,7 @@ public sealed class Crawler
     private readonly FailureHistory _history;
     private long _turnsCompleted;
     private int _running;
+    private CrawlTurn? _current;
 
     public Crawler(IMasterTree master, ISlaveChannel slave, IFileSyncer syncer, CrawlerOptions? options = null)
     {
@@ -34,6 +35,9 @@ public sealed class Crawler
     internal CrawlerOptions Options { get; }
     internal FailureHistory History => _history;
 
+    /// <summary>What the running turn has done so far, for progress displays; null between turns.</summary>
+    public TurnProgress? CurrentProgress => Volatile.Read(ref _current)?.Progress;
+
     /// <summary>Whether the slave answers <c>lstat_entries</c>; null until the first listing found out.</summary>
     internal bool? SlaveListsStats { get; set; }
 
@@ -51,12 +55,14 @@ public sealed class Crawler
         try
         {
             var turn = new CrawlTurn(this, TurnsCompleted + 1);
+            Volatile.Write(ref _current, turn);
             var result = await turn.RunAsync(cancellationToken).ConfigureAwait(false);
             Interlocked.Increment(ref _turnsCompleted);
             return result;
         }
         finally
         {
+            Volatile.Write(ref _current, null);
             Volatile.Write(ref _running, 0);
         }
     }

@@ -53,6 +53,9 @@ public sealed class TurnResult
     public TimeSpan Duration { get; }
 }
 
+/// <summary>The counts of a turn still running (see <see cref="TurnResult"/> for their meaning).</summary>
+public sealed record TurnProgress(long Turn, long DirectoriesScanned, long EntriesCreated, long EntriesPurged, long FilesSynced, long BytesSynced);
+
 /// <summary>A path that failed to reach the slave, why, and in how many consecutive turns.</summary>
 public sealed record CrawlFailure(string Path, string Reason, int Attempts, bool IsPersistent);
 

@@ -1,0 +1,545 @@
+using GeoSync.Engine.Master;
+using GeoSync.Engine.Slave;
+using GeoSync.Engine.Transport;
+using GeoSync.Engine.Transport.Mounting;
+using GeoSync.Engine.Urls;
+using GeoSync.Engine.Xattrs;
+
+namespace GeoSync.Engine.Session;
+
+/// <summary>Where a session is in its life (§7.2, as a session sees it).</summary>
+public enum SessionState
+{
+    /// <summary>Connecting the master and the slave.</summary>
+    Starting,
+
+    /// <summary>Connected; turns can run.</summary>
+    Active,
+
+    /// <summary>Lost its slave or hit a fatal error (see <see cref="GeoSyncSession.LastError"/>); stop it and open a new one.</summary>
+    Faulty,
+
+    /// <summary>Stopped: nothing of it is left running or mounted.</summary>
+    Stopped,
+}
+
+/// <summary>
+/// One geo-replication session: the master tree (a GlusterFS aux mount or a directory), a connected slave (in process, a
+/// local <c>geosync slave</c> child, or over ssh), the rsync syncer towards it and the keep-alive. Runs crawl turns on
+/// request; stopping it ends the slave and unmounts everything it mounted.
+/// </summary>
+public sealed class GeoSyncSession : IAsyncDisposable
+{
+    private static int s_lastId;
+
+    private readonly SessionOptions _options;
+    private readonly IProcessRunner _runner;
+    private readonly CancellationTokenSource _lifetime = new();
+    private readonly object _gate = new();
+    private readonly List<Action<SessionLogLevel, string>> _listeners = [];
+    private readonly List<IAsyncDisposable> _resources = [];
+    private SlaveEndpoint? _slave;
+    private Crawler? _crawler;
+    private VolumeMark? _volumeInfo;
+    private Task _keepAlive = Task.CompletedTask;
+    private Task? _runningTurn;
+    private Task? _stopping;
+    private SessionState _state = SessionState.Starting;
+    private Exception? _lastError;
+    private TurnResult? _lastTurn;
+    private long _turns;
+    private long _filesSynced;
+    private long _bytesSynced;
+    private long _keepAlives;
+    private DateTimeOffset? _lastKeepAlive;
+
+    private GeoSyncSession(SessionOptions options, GeoSyncUrl master, GeoSyncUrl slave, IProcessRunner runner)
+    {
+        _options = options;
+        _runner = runner;
+        Id = Interlocked.Increment(ref s_lastId);
+        Name = options.Name ?? $"Session{Id}";
+        Master = master;
+        Slave = slave;
+        StartTime = DateTimeOffset.Now;
+    }
+
+    /// <summary>A number unique in this process.</summary>
+    public int Id { get; }
+
+    public string Name { get; }
+
+    public GeoSyncUrl Master { get; }
+
+    public GeoSyncUrl Slave { get; }
+
+    public SessionState State
+    {
+        get { lock (_gate) return _state; }
+    }
+
+    /// <summary>The uuid the xtimes are kept under (§5.2): the master volume's, or a foreign master's in a cascade; null for a directory master.</summary>
+    public Guid? MasterVolumeId => _volumeInfo?.VolumeId;
+
+    /// <summary>Another master feeds the master volume, and this session passes its changes on under that master's uuid (§5.2).</summary>
+    public bool IsIntermediateMaster => _volumeInfo?.IsForeign ?? false;
+
+    /// <summary>How the slave is reached (never <see cref="SlaveMode.Auto"/>).</summary>
+    public SlaveMode SlaveMode { get; private set; }
+
+    /// <summary>Where rsync writes (the slave root as seen from here).</summary>
+    public SlaveDestination? SlaveDestination => _slave?.Destination;
+
+    /// <summary>The slave server's process id (this process for an in-process slave).</summary>
+    public int? SlaveProcessId => _slave?.ServerProcessId;
+
+    /// <summary>Where the master volume is mounted (the aux mount), or the master directory.</summary>
+    public string? MasterRoot { get; private set; }
+
+    public DateTimeOffset StartTime { get; }
+
+    /// <summary>What put the session into <see cref="SessionState.Faulty"/>, or the last turn's fatal error.</summary>
+    public Exception? LastError
+    {
+        get { lock (_gate) return _lastError; }
+    }
+
+    /// <summary>The result of the newest turn that ran to its end.</summary>
+    public TurnResult? LastTurn
+    {
+        get { lock (_gate) return _lastTurn; }
+    }
+
+    /// <summary>Turns that ran to their end.</summary>
+    public long TurnsCompleted => Interlocked.Read(ref _turns);
+
+    /// <summary>Files synced over all turns.</summary>
+    public long FilesSynced => Interlocked.Read(ref _filesSynced);
+
+    /// <summary>Bytes of the files synced over all turns.</summary>
+    public long BytesSynced => Interlocked.Read(ref _bytesSynced);
+
+    /// <summary>Keep-alives the slave answered.</summary>
+    public long KeepAlivesSent => Interlocked.Read(ref _keepAlives);
+
+    public DateTimeOffset? LastKeepAlive
+    {
+        get { lock (_gate) return _lastKeepAlive; }
+    }
+
+    /// <summary>What the running turn has done so far; null between turns.</summary>
+    public TurnProgress? CurrentTurn => _crawler?.CurrentProgress;
+
+    /// <summary>
+    /// Opens a session (§1.3): the master (aux mount and volume info, or a directory), the slave with the RePCe handshake
+    /// and <c>pid()</c>, the syncer and the keep-alive. On failure everything made so far is undone and
+    /// <see cref="GeoSyncSessionException"/> (or the URL, mount or ssh exception that stopped it) is thrown.
+    /// </summary>
+    public static Task<GeoSyncSession> OpenAsync(SessionOptions options, CancellationToken cancellationToken = default) =>
+        OpenAsync(options, new ProcessRunner(), cancellationToken);
+
+    internal static async Task<GeoSyncSession> OpenAsync(SessionOptions options, IProcessRunner runner, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.Validate();
+        var master = GeoSyncUrl.Parse(options.Master);
+        var slave = GeoSyncUrl.Parse(options.Slave);
+        GeoSyncUrl.EnsureConnectible(master, slave, options.AllowDirectoryMaster);
+        var session = new GeoSyncSession(options, master, slave, runner);
+        try
+        {
+            await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            await session.ReleaseAsync(throwOnFailure: false).ConfigureAwait(false);
+            throw;
+        }
+        return session;
+    }
+
+    /// <summary>Receives the session's log from now on (any thread) until the returned handle is disposed.</summary>
+    public IDisposable AddLogListener(Action<SessionLogLevel, string> listener)
+    {
+        ArgumentNullException.ThrowIfNull(listener);
+        lock (_listeners) _listeners.Add(listener);
+        return new Subscription(() =>
+        {
+            lock (_listeners) _listeners.Remove(listener);
+        });
+    }
+
+    /// <summary>
+    /// Runs one crawl turn (§5.4) and returns what it did. Throws <see cref="GeoSyncSessionException"/> when the session is
+    /// not active or loses its slave during the turn; a fatal crawl error (timestamp corruption, a broken connection, an
+    /// rsync that cannot run) is thrown as it is and leaves the session <see cref="SessionState.Faulty"/>. Cancelling
+    /// abandons the turn; the session stays usable.
+    /// </summary>
+    public async Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default)
+    {
+        TaskCompletionSource done;
+        lock (_gate)
+        {
+            ThrowUnlessActive();
+            if (_runningTurn is not null)
+            {
+                throw new GeoSyncSessionException(SessionFailure.Busy,
+                    $"session {Name} is already running a turn; wait for it to finish before starting the next");
+            }
+            done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _runningTurn = done.Task;
+        }
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+            var result = await _crawler!.RunTurnAsync(linked.Token).ConfigureAwait(false);
+            Interlocked.Increment(ref _turns);
+            Interlocked.Add(ref _filesSynced, result.FilesSynced);
+            Interlocked.Add(ref _bytesSynced, result.BytesSynced);
+            lock (_gate) _lastTurn = result;
+            return result;
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception ex) when (_lifetime.IsCancellationRequested)
+        {
+            // Faulted or stopped from elsewhere while the turn ran; the turn's own error is a consequence.
+            lock (_gate) throw NotActive(ex);
+        }
+        catch (Exception ex)
+        {
+            Fault(ex);
+            throw;
+        }
+        finally
+        {
+            lock (_gate) _runningTurn = null;
+            done.SetResult();
+        }
+    }
+
+    /// <summary>
+    /// Stops the session: the keep-alive and any running turn end, the slave is told to exit (EOF) and terminated if it
+    /// does not, aux mounts are unmounted. Throws <see cref="GeoSyncSessionException"/> when something could not be
+    /// released (a mount left behind); calling it again returns the same outcome.
+    /// </summary>
+    public Task StopAsync()
+    {
+        lock (_gate)
+        {
+            return _stopping ??= StopCoreAsync();
+        }
+    }
+
+    /// <summary>Stops the session like <see cref="StopAsync"/>, without throwing.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        try
+        {
+            await StopAsync().ConfigureAwait(false);
+        }
+        catch (GeoSyncException)
+        {
+            // Disposal cannot report; StopAsync is the call that does.
+        }
+    }
+
+    public override string ToString() => $"{Name} ({Master} -> {Slave})";
+
+    private async Task StopCoreAsync()
+    {
+        Task? turn;
+        lock (_gate)
+        {
+            _state = SessionState.Stopped;
+            turn = _runningTurn;
+        }
+        Log(SessionLogLevel.Verbose, $"stopping session {Name}");
+        await _lifetime.CancelAsync().ConfigureAwait(false);
+        if (turn is not null) await turn.ConfigureAwait(false);
+        await _keepAlive.ConfigureAwait(false);
+        await ReleaseAsync(throwOnFailure: true).ConfigureAwait(false);
+    }
+
+    private async Task ConnectAsync(CancellationToken cancellationToken)
+    {
+        var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
+        _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
+        _resources.Add(_slave);
+        Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}); rsync writes to {_slave.Destination}");
+
+        var syncer = new InterimRsyncSyncer(masterTree.RootPath, _slave.Destination, _options, _runner);
+        _resources.Add(syncer);
+        var endpoint = _slave;
+        var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
+        _crawler = new Crawler(masterTree, channel, syncer, new CrawlerOptions
+        {
+            IgnoreDeletes = _options.IgnoreDeletes,
+            PersistentFailureAttempts = _options.PersistentFailureAttempts,
+            VolumeMark = _volumeInfo?.Mark,
+            Log = (level, message) => Log(level switch
+            {
+                CrawlLogLevel.Error => SessionLogLevel.Error,
+                CrawlLogLevel.Warning => SessionLogLevel.Warning,
+                CrawlLogLevel.Info => SessionLogLevel.Verbose,
+                _ => SessionLogLevel.Debug,
+            }, message),
+        });
+
+        if (_options.TimeoutSeconds > 0)
+        {
+            // The first keep-alive goes out now: it tells the slave at once who feeds it, and proves the call works.
+            await SendKeepAliveAsync(cancellationToken).ConfigureAwait(false);
+        }
+        lock (_gate) _state = SessionState.Active;
+        _keepAlive = _options.TimeoutSeconds > 0 ? KeepAliveLoopAsync() : Task.CompletedTask;
+        _ = WatchSlaveAsync(_slave);
+        Log(SessionLogLevel.Verbose, $"session {Name} is active: {Master} -> {Slave}");
+    }
+
+    private async Task<IMasterTree> OpenMasterAsync(CancellationToken cancellationToken)
+    {
+        if (Master.Scheme == UrlScheme.File)
+        {
+            Log(SessionLogLevel.Verbose, $"master {Master} is a plain directory (GeoSync extension): the crawl compares entries with the slave");
+            var tree = new DirectoryMasterTree(Master.Path!);
+            MasterRoot = tree.RootPath;
+            return tree;
+        }
+
+        var mount = await MountAsync(Master, "master", cancellationToken).ConfigureAwait(false);
+        MasterRoot = mount.MountPoint;
+        var xattrs = new PosixXattrStore();
+        var ns = XattrNames.DefaultNamespace;
+        var native = xattrs.Get(mount.MountPoint, XattrNames.VolumeMark(ns)) is { } bytes ? VolumeMark.Decode(bytes) : null;
+        var foreignPrefix = XattrNames.ForeignVolumeMarkPrefix(ns);
+        var foreign = xattrs.List(mount.MountPoint)
+            .Where(name => name.StartsWith(foreignPrefix, StringComparison.Ordinal))
+            .Select(name => xattrs.Get(mount.MountPoint, name))
+            .OfType<byte[]>()
+            .Where(value => value.Length == VolumeMark.ForeignLength)
+            .Select(value => VolumeMark.Decode(value));
+        _volumeInfo = MasterVolumeInfo.Select(Master.Volume!, native, foreign, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+        if (_volumeInfo.IsForeign)
+        {
+            Log(SessionLogLevel.Warning, $"master {Master} is fed by another master: new master is {XattrNames.FormatUuid(_volumeInfo.VolumeId)}; " +
+                "passing its changes on under that uuid (cascade)");
+        }
+        Log(SessionLogLevel.Verbose, $"master {Master} mounted on {mount.MountPoint}; volume {XattrNames.FormatUuid(_volumeInfo.VolumeId)}, " +
+            $"volume mark {_volumeInfo.Mark}");
+        return new GlusterMasterTree(mount.MountPoint, _volumeInfo.VolumeId, xattrs, ns);
+    }
+
+    private async Task<SlaveEndpoint> OpenSlaveAsync(CancellationToken cancellationToken)
+    {
+        SlaveMode = ChooseSlaveMode();
+        var slaveArguments = new SshSlaveArguments
+        {
+            SessionOwner = _volumeInfo is null ? null : XattrNames.FormatUuid(_volumeInfo.VolumeId),
+            UseRsyncXattrs = _options.Xattrs,
+            TimeoutSeconds = _options.TimeoutSeconds,
+        };
+        switch (SlaveMode)
+        {
+            case SlaveMode.Ssh:
+                {
+                    var ssh = SshTransport.Create(Slave, _options.Ssh, _runner, line => Log(SessionLogLevel.Debug, line));
+                    try
+                    {
+                        return await RepceSlaveEndpoint.StartSshAsync(ssh, slaveArguments, _options, Log, cancellationToken).ConfigureAwait(false);
+                    }
+                    catch
+                    {
+                        await ssh.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+                }
+            case SlaveMode.Child:
+                {
+                    List<string> argv = [.. _options.SlaveCommand];
+                    if (Slave.Scheme == UrlScheme.Gluster)
+                    {
+                        if (_options.NetworkNamespace is { } ns) argv.AddRange(["--network-namespace", ns]);
+                        if (_options.GlusterCommandDirectory is { } dir) argv.AddRange(["--gluster-command-dir", dir]);
+                        if (_options.GlusterLogDirectory is not null) argv.AddRange(["--gluster-log-file", LogFileFor("slave", Slave.Volume!)!]);
+                    }
+                    argv.AddRange(slaveArguments.ToArgv(Slave.Normalized));
+                    var directory = Slave.Scheme == UrlScheme.File ? Slave.Path : null;
+                    return await RepceSlaveEndpoint.StartChildAsync(_runner, argv, Slave.Normalized, directory, _options, Log, cancellationToken)
+                        .ConfigureAwait(false);
+                }
+            default:
+                {
+                    var xattrs = new PosixXattrStore();
+                    if (Slave.Scheme == UrlScheme.File)
+                    {
+                        var server = new SlaveServer(Slave.Path!, xattrs, options: new SlaveServerOptions { ServesGlusterVolume = false });
+                        return new InProcessSlaveEndpoint(server, null);
+                    }
+                    var mount = await MountAsync(Slave, "slave", cancellationToken).ConfigureAwait(false);
+                    try
+                    {
+                        return new InProcessSlaveEndpoint(new SlaveServer(mount.MountPoint, xattrs), mount);
+                    }
+                    catch
+                    {
+                        await mount.DisposeAsync().ConfigureAwait(false);
+                        throw;
+                    }
+                }
+        }
+    }
+
+    private SlaveMode ChooseSlaveMode()
+    {
+        var remote = Slave.Scheme == UrlScheme.Ssh;
+        switch (_options.SlaveMode)
+        {
+            case SlaveMode.Auto:
+                return remote ? SlaveMode.Ssh : SlaveMode.InProcess;
+            case SlaveMode.Ssh when !remote:
+                throw new GeoSyncSessionException(SessionFailure.OpenFailed,
+                    $"the slave {Slave} is local, so it cannot be reached over ssh; give an ssh:// slave URL or another slave mode");
+            case SlaveMode.InProcess or SlaveMode.Child when remote:
+                throw new GeoSyncSessionException(SessionFailure.OpenFailed,
+                    $"the slave {Slave} is on another host, so it can only be reached over ssh; use the Ssh slave mode (the default for ssh:// URLs)");
+            default:
+                return _options.SlaveMode;
+        }
+    }
+
+    /// <summary>An aux mount of a gluster URL's volume (direct, client-pid -1), released with the session.</summary>
+    private async Task<AuxMount> MountAsync(GeoSyncUrl url, string role, CancellationToken cancellationToken)
+    {
+        var mounter = new GlusterMounter(_runner)
+        {
+            Verbose = message => Log(SessionLogLevel.Verbose, message),
+            Debug = message => Log(SessionLogLevel.Debug, message),
+        };
+        var mount = await mounter.MountAsync(new GlusterMountOptions
+        {
+            Volume = url.Volume!,
+            Server = url.Host!,
+            NetworkNamespace = _options.NetworkNamespace,
+            GlusterCommandDirectory = _options.GlusterCommandDirectory,
+            LogFile = LogFileFor(role, url.Volume!),
+            Timeout = _options.ConnectionTimeout,
+        }, cancellationToken).ConfigureAwait(false);
+        if (role == "master") _resources.Add(mount);
+        return mount;
+    }
+
+    private string? LogFileFor(string role, string volume) =>
+        _options.GlusterLogDirectory is { } dir ? Path.Combine(dir, $"geosync-{role}-{volume}.log") : null;
+
+    /// <summary>
+    /// §5.2: every timeout/2 (min(10, timeout/2) while no volume info is known, as for a directory master) a keep-alive
+    /// carrying the volume info with its expiry; a failed one makes the session faulty.
+    /// </summary>
+    private async Task KeepAliveLoopAsync()
+    {
+        var half = TimeSpan.FromSeconds(_options.TimeoutSeconds / 2.0);
+        var period = _volumeInfo is null ? TimeSpan.FromSeconds(Math.Min(10, _options.TimeoutSeconds / 2.0)) : half;
+        try
+        {
+            while (true)
+            {
+                await Task.Delay(period, _lifetime.Token).ConfigureAwait(false);
+                await SendKeepAliveAsync(_lifetime.Token).ConfigureAwait(false);
+            }
+        }
+        catch (OperationCanceledException) when (_lifetime.IsCancellationRequested)
+        {
+        }
+        catch (Exception ex)
+        {
+            Fault(new GeoSyncSessionException(SessionFailure.Faulty,
+                $"the keep-alive to the slave {Slave} failed: {ex.Message}", ex));
+        }
+    }
+
+    private async Task SendKeepAliveAsync(CancellationToken cancellationToken)
+    {
+        object? payload = null;
+        if (_volumeInfo is { } info)
+        {
+            var expiry = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + _options.TimeoutSeconds;
+            payload = (info with { Expiry = (uint)expiry }).ToWireDictionary();
+        }
+        // A slave that cannot answer within its own timeout has stopped waiting for us anyway.
+        await _slave!.CallAsync("keep_alive", [payload], TimeSpan.FromSeconds(_options.TimeoutSeconds), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _keepAlives);
+        lock (_gate) _lastKeepAlive = DateTimeOffset.Now;
+    }
+
+    private async Task WatchSlaveAsync(SlaveEndpoint slave)
+    {
+        var reason = await slave.Broken.ConfigureAwait(false);
+        Fault(reason);
+    }
+
+    private void Fault(Exception reason)
+    {
+        lock (_gate)
+        {
+            if (_state != SessionState.Active) return;
+            _state = SessionState.Faulty;
+            _lastError = reason;
+        }
+        Log(SessionLogLevel.Error, $"session {Name} is faulty: {reason.Message}");
+        _lifetime.Cancel();
+    }
+
+    private void ThrowUnlessActive()
+    {
+        if (_state != SessionState.Active) throw NotActive(null);
+    }
+
+    private GeoSyncSessionException NotActive(Exception? cause) => _state == SessionState.Faulty
+        ? new GeoSyncSessionException(SessionFailure.Faulty,
+            $"session {Name} is faulty: {_lastError?.Message ?? cause?.Message}. Stop it and start a new session to continue; " +
+            "the next session resumes where this one left off.", _lastError ?? cause)
+        : new GeoSyncSessionException(SessionFailure.Stopped, $"session {Name} was stopped; start a new session to continue", cause);
+
+    /// <summary>Releases what the session holds, newest first, each attempted even when one fails.</summary>
+    private async Task ReleaseAsync(bool throwOnFailure)
+    {
+        var failures = new List<Exception>();
+        for (var i = _resources.Count - 1; i >= 0; i--)
+        {
+            try
+            {
+                await _resources[i].DisposeAsync().ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is GeoSyncException or IOException or InvalidOperationException)
+            {
+                failures.Add(ex);
+            }
+        }
+        _resources.Clear();
+        if (failures.Count > 0)
+        {
+            var message = $"stopping session {Name} left something behind: {string.Join("; ", failures.Select(f => f.Message))}";
+            Log(SessionLogLevel.Error, message);
+            if (throwOnFailure) throw new GeoSyncSessionException(SessionFailure.Stopped, message, failures[0]);
+        }
+        Log(SessionLogLevel.Verbose, $"session {Name} released its slave, syncer and mounts");
+    }
+
+    private void Log(SessionLogLevel level, string message)
+    {
+        _options.Log?.Invoke(level, message);
+        Action<SessionLogLevel, string>[] listeners;
+        lock (_listeners) listeners = [.. _listeners];
+        foreach (var listener in listeners) listener(level, message);
+    }
+
+    private sealed class Subscription(Action dispose) : IDisposable
+    {
+        private Action? _dispose = dispose;
+
+        public void Dispose() => Interlocked.Exchange(ref _dispose, null)?.Invoke();
+    }
+}

@@ -1,0 +1,38 @@
+namespace GeoSync.Engine.Session;
+
+/// <summary>Why a session could not open or go on.</summary>
+public enum SessionFailure
+{
+    /// <summary>Connecting the master or the slave failed; the inner exception says where.</summary>
+    OpenFailed,
+
+    /// <summary>The master volume's mark has a non-zero retval: the marker's timestamp file is unusable (§5.2).</summary>
+    MasterCorrupt,
+
+    /// <summary>The master volume has no volume mark: geo-replication indexing is off.</summary>
+    VolumeMarkNotFound,
+
+    /// <summary>More than one foreign master feeds the master volume (§5.2).</summary>
+    MultipleForeignMasters,
+
+    /// <summary>The session lost its slave (keep-alive, broken connection) or a turn failed fatally; open a new one.</summary>
+    Faulty,
+
+    /// <summary>The session was stopped.</summary>
+    Stopped,
+
+    /// <summary>A turn is already running on the session.</summary>
+    Busy,
+}
+
+/// <summary>A session could not be opened, or cannot run a turn; <see cref="Reason"/> says which.</summary>
+public sealed class GeoSyncSessionException : GeoSyncException
+{
+    public GeoSyncSessionException(SessionFailure reason, string message, Exception? innerException = null)
+        : base(message, innerException)
+    {
+        Reason = reason;
+    }
+
+    public SessionFailure Reason { get; }
+}

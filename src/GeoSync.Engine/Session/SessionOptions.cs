@@ -1,0 +1,126 @@
+using GeoSync.Engine.Transport;
+
+namespace GeoSync.Engine.Session;
+
+/// <summary>How a session reaches its slave.</summary>
+public enum SlaveMode
+{
+    /// <summary>By URL: ssh:// over ssh, file:// and gluster:// in this process.</summary>
+    Auto,
+
+    /// <summary>A <see cref="Slave.SlaveServer"/> in this process (file:// on its directory, gluster:// on an aux mount).</summary>
+    InProcess,
+
+    /// <summary>A local <c>geosync slave URL --listen</c> child speaking RePCe over its stdin and stdout.</summary>
+    Child,
+
+    /// <summary><c>ssh</c> running the remote command on the slave host (§6.3); needs an ssh:// slave URL.</summary>
+    Ssh,
+}
+
+/// <summary>How important a session log message is.</summary>
+public enum SessionLogLevel
+{
+    Debug,
+    Verbose,
+    Warning,
+    Error,
+}
+
+/// <summary>What a <see cref="GeoSyncSession"/> connects and how (§5, §6).</summary>
+public sealed record SessionOptions
+{
+    /// <summary>Seconds a slave waits for a keep-alive before it ends itself when none is given (§1.5).</summary>
+    public const int DefaultTimeoutSeconds = SshSlaveArguments.DefaultTimeoutSeconds;
+
+    /// <summary>The default local slave command: <c>geosync slave</c> on PATH.</summary>
+    public static IReadOnlyList<string> DefaultSlaveCommand { get; } = ["geosync", "slave"];
+
+    /// <summary>The master URL: <c>gluster://host:vol</c> (or <c>:vol</c>), or <c>file:///dir</c> with <see cref="AllowDirectoryMaster"/>.</summary>
+    public required string Master { get; init; }
+
+    /// <summary>The slave URL: <c>file:///dir</c>, <c>gluster://host:vol</c>, or <c>ssh://[user@]host:...</c>.</summary>
+    public required string Slave { get; init; }
+
+    /// <summary>A name to find the session by; <c>Session&lt;Id&gt;</c> when null.</summary>
+    public string? Name { get; init; }
+
+    /// <summary>
+    /// Accept a <c>file://</c> master: GeoSync's extension of §2.6 (no marker, the crawl compares entries with the slave).
+    /// </summary>
+    public bool AllowDirectoryMaster { get; init; }
+
+    /// <summary>How the slave is reached; <see cref="SlaveMode.Auto"/> chooses by the slave URL.</summary>
+    public SlaveMode SlaveMode { get; init; } = SlaveMode.Auto;
+
+    /// <summary>rsync processes that may run at once (<c>sync_jobs</c>), and the RePCe workers of a child slave.</summary>
+    public int SyncJobs { get; init; } = 3;
+
+    /// <summary>
+    /// Seconds the slave keeps serving without a keep-alive (<c>--timeout</c>); the master sends one every half of it.
+    /// 0: no keep-alives, and the slave never ends itself.
+    /// </summary>
+    public int TimeoutSeconds { get; init; } = DefaultTimeoutSeconds;
+
+    /// <summary>Keep entries on the slave that the master no longer has (<c>ignore_deletes</c>).</summary>
+    public bool IgnoreDeletes { get; init; }
+
+    /// <summary>rsync copies extended attributes too (<c>--xattrs</c>, <c>use_rsync_xattrs</c>); the slave must run as root.</summary>
+    public bool Xattrs { get; init; }
+
+    /// <summary>The ssh client, key, known hosts and remote command for an ssh slave.</summary>
+    public SshOptions Ssh { get; init; } = new();
+
+    /// <summary>
+    /// The local slave command for <see cref="SlaveMode.Child"/>, one word per element; the session appends
+    /// <c>[--network-namespace NS] [--gluster-command-dir DIR] [--gluster-log-file FILE] --session-owner UUID -N --listen
+    /// --timeout T URL</c>.
+    /// </summary>
+    public IReadOnlyList<string> SlaveCommand { get; init; } = DefaultSlaveCommand;
+
+    /// <summary>The network namespace in which this host's glusterfs clients reach glusterd (a name under /var/run/netns, or a path).</summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>Where <c>glusterfs</c> lives (<c>gluster_command_dir</c>); PATH, /usr/sbin and /sbin when null.</summary>
+    public string? GlusterCommandDirectory { get; init; }
+
+    /// <summary>
+    /// The directory for the aux mounts' client logs (<c>geosync-master-&lt;vol&gt;.log</c>, <c>geosync-slave-&lt;vol&gt;.log</c>);
+    /// the glusterfs client's default log directory when null.
+    /// </summary>
+    public string? GlusterLogDirectory { get; init; }
+
+    /// <summary>Bounds each connection phase: a mount until it answers, the slave until its handshake (§6.7, §9 #20).</summary>
+    public TimeSpan ConnectionTimeout { get; init; } = TimeSpan.FromSeconds(60);
+
+    /// <summary>
+    /// How long one call to the slave may take before the connection counts as hung and is closed (§9 #7). Generous: a
+    /// slave may purge a large tree in one call.
+    /// </summary>
+    public TimeSpan CallTimeout { get; init; } = TimeSpan.FromMinutes(5);
+
+    /// <summary>rsync_command: the rsync program and any leading arguments.</summary>
+    public string RsyncCommand { get; init; } = "rsync";
+
+    /// <summary>After failing in this many consecutive turns a path is reported as a persistent failure.</summary>
+    public int PersistentFailureAttempts { get; init; } = 3;
+
+    /// <summary>Receives the session's log (opening, keep-alives, the crawl, the slave's stderr), from any thread.</summary>
+    public Action<SessionLogLevel, string>? Log { get; init; }
+
+    internal void Validate()
+    {
+        ArgumentException.ThrowIfNullOrEmpty(Master);
+        ArgumentException.ThrowIfNullOrEmpty(Slave);
+        if (Name is not null) ArgumentException.ThrowIfNullOrWhiteSpace(Name);
+        ArgumentOutOfRangeException.ThrowIfLessThan(SyncJobs, 1, nameof(SyncJobs));
+        ArgumentOutOfRangeException.ThrowIfNegative(TimeoutSeconds, nameof(TimeoutSeconds));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectionTimeout, TimeSpan.Zero, nameof(ConnectionTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CallTimeout, TimeSpan.Zero, nameof(CallTimeout));
+        ArgumentOutOfRangeException.ThrowIfLessThan(PersistentFailureAttempts, 1, nameof(PersistentFailureAttempts));
+        if (SlaveCommand.Count == 0 || SlaveCommand.Any(string.IsNullOrEmpty))
+        {
+            throw new ArgumentException("the local slave command is empty or has an empty word; give the geosync host, e.g. 'geosync slave'", nameof(SlaveCommand));
+        }
+    }
+}
