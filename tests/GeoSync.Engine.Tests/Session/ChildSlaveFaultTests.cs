@@ -1,0 +1,116 @@
+using System.Diagnostics;
+using GeoSync.Engine.Session;
+using GeoSync.Engine.Tests.Xattrs;
+
+namespace GeoSync.Engine.Tests.Session;
+
+/// <summary>
+/// Child slaves that are CPython RePCe peers (pickle over stdin/stdout, like gsyncd): the session's handshake, pid and
+/// keep-alive against a real foreign peer, and what happens when that peer dies or disagrees.
+/// </summary>
+public sealed class ChildSlaveFaultTests : IDisposable
+{
+    private const string Peer = """
+        import os, pickle, sys, time
+        inp, out = sys.stdin.buffer, sys.stdout.buffer
+        api = float(os.environ.get('PEER_API', '1.0'))
+        keep_alives = 0
+        while True:
+            try:
+                request = pickle.load(inp)
+            except EOFError:
+                sys.exit(0)
+            rid, method, args = request[0], request[1], request[2:]
+            if method == '__repce_version__': result = 1.0
+            elif method == 'version': result = api
+            elif method == 'pid': result = os.getpid()
+            elif method == 'keep_alive':
+                keep_alives += 1
+                result = keep_alives
+                if os.environ.get('PEER_DIE_AFTER') == str(keep_alives):
+                    sys.stderr.write('peer giving up after %d keep-alives\n' % keep_alives); sys.stderr.flush()
+                    os._exit(7)
+            else:
+                out.write(pickle.dumps((rid, True, AttributeError(method)), 2)); out.flush(); continue
+            out.write(pickle.dumps((rid, False, result), 2)); out.flush()
+        """;
+
+    private readonly TempDirectory _master = new("geosync-session-master-");
+    private readonly TempDirectory _slave = new("geosync-session-slave-");
+    private readonly string _script;
+
+    public ChildSlaveFaultTests()
+    {
+        _script = Path.Combine(_master.Path, "..", $"geosync-peer-{Guid.NewGuid():N}.py");
+        File.WriteAllText(_script, Peer);
+    }
+
+    public void Dispose()
+    {
+        File.Delete(_script);
+        _master.Dispose();
+        _slave.Dispose();
+    }
+
+    private SessionOptions Options(string env = "", int timeoutSeconds = 2) => new()
+    {
+        Master = "file://" + _master.Path,
+        Slave = "file://" + _slave.Path,
+        AllowDirectoryMaster = true,
+        SlaveMode = SlaveMode.Child,
+        TimeoutSeconds = timeoutSeconds,
+        SlaveCommand = env.Length == 0 ? ["python3", _script] : ["env", .. env.Split(' '), "python3", _script],
+    };
+
+    [Fact]
+    public async Task HandshakePidAndKeepAliveReachTheChild()
+    {
+        await using var session = await GeoSyncSession.OpenAsync(Options());
+        Assert.Equal(SessionState.Active, session.State);
+        Assert.Equal(SlaveMode.Child, session.SlaveMode);
+        Assert.NotEqual(Environment.ProcessId, session.SlaveProcessId);
+        Assert.Equal(_slave.Path, session.SlaveDestination!.Path);
+        Assert.Equal(1, session.KeepAlivesSent);
+        var pid = session.SlaveProcessId!.Value;
+        var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal(["-N", "--listen", "--timeout", "2", "file://" + _slave.Path], argv[^5..]);
+
+        await session.StopAsync();
+        Assert.False(Directory.Exists($"/proc/{pid}") && !IsZombie(pid), $"the child slave {pid} outlived its session");
+    }
+
+    [Fact]
+    public async Task AChildThatDiesMakesTheSessionFaultyWithItsExitAndStderr()
+    {
+        await using var session = await GeoSyncSession.OpenAsync(Options("PEER_DIE_AFTER=2"));
+        var clock = Stopwatch.StartNew();
+        while (session.State == SessionState.Active && clock.Elapsed < TimeSpan.FromSeconds(15)) await Task.Delay(50);
+        Assert.Equal(SessionState.Faulty, session.State);
+        var error = Assert.IsType<GeoSyncSessionException>(session.LastError);
+        Assert.Contains("returned with 7", error.Message, StringComparison.Ordinal);
+        Assert.Contains("peer giving up after 2 keep-alives", error.Message, StringComparison.Ordinal);
+
+        var refused = await Assert.ThrowsAsync<GeoSyncSessionException>(() => session.RunTurnAsync());
+        Assert.Equal(SessionFailure.Faulty, refused.Reason);
+        Assert.Contains("Stop it and start a new session", refused.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AnotherMajorApiVersionIsRefused()
+    {
+        var error = await Assert.ThrowsAsync<GeoSyncProtocolException>(() => GeoSyncSession.OpenAsync(Options("PEER_API=2.0")));
+        Assert.Contains("RePCe major version mismatch", error.Message, StringComparison.Ordinal);
+    }
+
+    private static bool IsZombie(int pid)
+    {
+        try
+        {
+            return File.ReadAllText($"/proc/{pid}/stat").Split(") ")[1].StartsWith('Z');
+        }
+        catch (IOException)
+        {
+            return true;
+        }
+    }
+}
