@@ -86,6 +86,8 @@ function Invoke-Build {
 }
 
 function Invoke-Test {
+    & bash (Join-Path $root 'tests/prerequisites.sh')
+    if ($LASTEXITCODE -ne 0) { throw 'installing the test prerequisites failed' }
     if (Test-Path -LiteralPath $results) { Remove-Item -LiteralPath $results -Recurse -Force }
     $null = New-Item -ItemType Directory -Path $results
     $failures = @()

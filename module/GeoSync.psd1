@@ -12,7 +12,12 @@
     FormatsToProcess     = @('GeoSync.Format.ps1xml')
     TypesToProcess       = @('GeoSync.Types.ps1xml')
     FunctionsToExport    = @()
-    CmdletsToExport      = @()
+    CmdletsToExport      = @(
+        'Get-GlusterVolumeMark'
+        'Get-GlusterXtime'
+        'Resolve-GeoSyncUrl'
+        'Set-GlusterXtime'
+    )
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{
