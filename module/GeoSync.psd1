@@ -13,8 +13,10 @@
     TypesToProcess       = @('GeoSync.Types.ps1xml')
     FunctionsToExport    = @()
     CmdletsToExport      = @(
+        'Dismount-GlusterAux'
         'Get-GlusterVolumeMark'
         'Get-GlusterXtime'
+        'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
         'Set-GlusterXtime'
     )

@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using GeoSync.Engine;
+using GeoSync.Engine.Transport.Mounting;
 
 namespace GeoSync.PowerShell;
 
@@ -25,6 +26,7 @@ internal static class ErrorRecords
         var (id, category, action) = exception switch
         {
             GeoSyncXattrException x => FromErrno(x.Errno),
+            GlusterMountException m => FromMountFailure(m.Reason),
             GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument, null),
             _ => ("GeoSyncOperationFailed", ErrorCategory.NotSpecified, null),
         };
@@ -64,6 +66,21 @@ internal static class ErrorRecords
                 RecommendedAction = "Check the host name (DNS or /etc/hosts). The URL's other forms were still emitted, with Canonical empty.",
             },
         };
+
+    // The engine's messages already say what to do, so no recommended action is repeated here.
+    private static (string Id, ErrorCategory Category, string? Action) FromMountFailure(GlusterMountFailure reason) => reason switch
+    {
+        GlusterMountFailure.VolumeNotFound => ("GlusterVolumeNotFound", ErrorCategory.ObjectNotFound, null),
+        GlusterMountFailure.VolumeNotStarted => ("GlusterVolumeNotStarted", ErrorCategory.ResourceUnavailable, null),
+        GlusterMountFailure.ServerUnreachable => ("GlusterServerUnreachable", ErrorCategory.ConnectionError, null),
+        GlusterMountFailure.ClientNotInstalled => ("GlusterClientNotInstalled", ErrorCategory.NotInstalled, null),
+        GlusterMountFailure.MountPointBusy => ("MountPointBusy", ErrorCategory.ResourceBusy, null),
+        GlusterMountFailure.NetworkNamespaceNotFound => ("NetworkNamespaceNotFound", ErrorCategory.ObjectNotFound, null),
+        GlusterMountFailure.MountBrokerRefused => ("MountBrokerRefused", ErrorCategory.PermissionDenied, null),
+        GlusterMountFailure.Timeout => ("GlusterMountTimeout", ErrorCategory.OperationTimeout, null),
+        GlusterMountFailure.UnmountFailed => ("GlusterUnmountFailed", ErrorCategory.ResourceUnavailable, null),
+        _ => ("GlusterMountFailed", ErrorCategory.NotSpecified, null),
+    };
 
     // Errno 0 is the engine's mark for a value it read but cannot decode (no system call failed).
     private static (string Id, ErrorCategory Category, string? Action) FromErrno(int errno) => errno switch

@@ -69,6 +69,7 @@ public sealed class SlaveServer : IRepceHandler
             ["keep_alive"] = KeepAlive,
             ["version"] = Version,
             ["pid"] = Pid,
+            [LstatEntriesMethod.Name] = LstatEntries,
         };
         if (options.ServesGlusterVolume)
         {
@@ -127,6 +128,11 @@ public sealed class SlaveServer : IRepceHandler
         GeoSyncXattrException xattr when xattr.Errno != 0 => WireArgs.OsError(xattr.Errno),
         _ => WireArgs.RuntimeError($"{method}() failed on the slave: {ex.GetType().Name}: {ex.Message}"),
     };
+
+    private object? LstatEntries(IReadOnlyList<object?> args)
+    {
+        lock (_treeLock) return LstatEntriesMethod.Invoke(_guard, args);
+    }
 
     private object? Entries(IReadOnlyList<object?> args)
     {

@@ -12,7 +12,7 @@ public sealed class SlaveDispatchTests : SlaveFixture
     private static readonly string[] WireMethods =
     [
         "entries", "purge", "mkdir", "symlink", "xtime", "xtime_vec", "set_xtime", "set_xtime_vec", "setattr",
-        "keep_alive", "version", "pid", "native_volume_info", "foreign_volume_infos",
+        "keep_alive", "version", "pid", "native_volume_info", "foreign_volume_infos", "lstat_entries",
     ];
 
     [Fact]
