@@ -28,9 +28,8 @@ internal static class Program
             case ShowVersionCommand:
                 Console.Out.WriteLine($"geosync {ProductVersion}");
                 return 0;
-            case ServeSlaveCommand:
-                Console.Error.WriteLine("geosync: slave is not wired into this build yet");
-                return 1;
+            case ServeSlaveCommand slave:
+                return SlaveRunner.Run(slave);
             default:
                 return ScriptRunner.Run(command);
         }

@@ -3,16 +3,16 @@ BeforeAll {
     $script:HostModule = Join-Path $PSScriptRoot '../../out/geosync/Modules/GeoSync/GeoSync.psd1'
     $script:ModuleVersion = (Import-PowerShellDataFile -LiteralPath $HostModule).ModuleVersion
 
-    # Runs geosync with exactly these argv words and returns its exit code, stdout and stderr separately.
-    function Invoke-Geosync {
+    # Runs a program with exactly these argv words and stdin closed; returns its exit code, stdout and stderr separately.
+    function Invoke-Captured {
         param(
+            [Parameter(Mandatory)] [string] $FilePath,
             [string[]] $ArgumentList = @(),
             [hashtable] $Environment = @{},
             [string] $WorkingDirectory = $TestDrive,
-            [int] $TimeoutSeconds = 60,
-            [string] $Executable = $Geosync
+            [int] $TimeoutSeconds = 60
         )
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Executable)
+        $info = [System.Diagnostics.ProcessStartInfo]::new($FilePath)
         foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
         foreach ($k in $Environment.Keys) { $info.Environment[$k] = $Environment[$k] }
         $info.WorkingDirectory = $WorkingDirectory
@@ -26,8 +26,8 @@ BeforeAll {
             $stdout = $process.StandardOutput.ReadToEndAsync()
             $stderr = $process.StandardError.ReadToEndAsync()
             if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-                $process.Kill()
-                throw "$Executable $ArgumentList did not exit within $TimeoutSeconds s"
+                $process.Kill($true)
+                throw "$FilePath $ArgumentList did not exit within $TimeoutSeconds s"
             }
             $process.WaitForExit()
             [pscustomobject]@{
@@ -40,6 +40,18 @@ BeforeAll {
         finally {
             $process.Dispose()
         }
+    }
+
+    function Invoke-Geosync {
+        param(
+            [string[]] $ArgumentList = @(),
+            [hashtable] $Environment = @{},
+            [string] $WorkingDirectory = $TestDrive,
+            [int] $TimeoutSeconds = 60,
+            [string] $Executable = $Geosync
+        )
+        Invoke-Captured -FilePath $Executable -ArgumentList $ArgumentList -Environment $Environment `
+            -WorkingDirectory $WorkingDirectory -TimeoutSeconds $TimeoutSeconds
     }
 }
 
@@ -273,6 +285,229 @@ param([string] $Name, [int] $Count, [switch] $Loud, [Parameter(ValueFromRemainin
             $r.ExitCode | Should -Be 2
             $r.StdErr | Should -Match ([regex]::Escape((Join-Path $TestDrive 'missing.ps1')))
             $r.StdErr | Should -Match 'does not exist'
+        }
+    }
+}
+
+Describe 'geosync slave' {
+    BeforeAll {
+        $script:Driver = Join-Path $PSScriptRoot '../interop/slave_session.py'
+        # One §6.1 log line: [YYYY-MM-DD HH:MM:SS.uuuuuu] <L> [<module>(slave):<line>:<function>] <Class>: <msg>
+        $script:LogLine = '^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\] [DIWE] \[\w+\(slave\):\d+:\w+\] \w+: .+$'
+        # The pickle of struct.pack('!II', 1700000000, 123456): the xtime the calls scenario sets.
+        $script:SetXtimeHex = '6553f1000001e240'
+
+        # Runs one scenario of the python3 driver against a fresh slave root and returns what it observed.
+        function Invoke-SlaveSession {
+            param(
+                [Parameter(Mandatory)] [string] $Scenario,
+                [string[]] $Extra = @()
+            )
+            $root = Join-Path $TestDrive "$Scenario-$([guid]::NewGuid().ToString('N'))/root"
+            $null = New-Item -ItemType Directory -Path $root
+            $r = Invoke-Captured -FilePath 'python3' -TimeoutSeconds 180 -ArgumentList (
+                @($Driver, '--geosync', (Resolve-Path -LiteralPath $Geosync).ProviderPath, '--root', $root) + $Extra + @($Scenario))
+            if ($r.ExitCode -ne 0) { throw "slave_session.py $Scenario failed with exit code $($r.ExitCode): $($r.StdErr)" }
+            $result = $r.StdOut | ConvertFrom-Json
+            $result | Add-Member -NotePropertyName RootPath -NotePropertyValue $root -PassThru
+        }
+
+        function Get-LogLines([string] $Text) { @($Text -split "`n" | Where-Object { $_ }) }
+    }
+
+    Context 'a Python 3 master' {
+        BeforeAll {
+            $script:Session = Invoke-SlaveSession -Scenario calls
+        }
+
+        It 'answers the handshake: __repce_version__ and version are 1.0' {
+            $Session.repce_version | Should -Be 1.0
+            $Session.version | Should -Be 1.0
+        }
+
+        It 'answers pid with its own process id and works in the root directory, like gsyncd' {
+            $Session.pid | Should -Be $Session.process_pid
+            $Session.cwd | Should -BeExactly $Session.root
+        }
+
+        It 'counts keep_alive(None) calls: 1, then 2' {
+            $Session.keep_alive | Should -Be @(1, 2)
+        }
+
+        It 'creates directories and symlinks and lists entries' {
+            $Session.mkdir | Should -BeNullOrEmpty
+            $Session.symlink | Should -BeNullOrEmpty
+            $Session.tree_is_dir | Should -BeTrue
+            $Session.link_target | Should -BeExactly '../elsewhere/target'
+            $Session.entries_root | Should -Be @('tree')
+            $Session.entries_tree | Should -Be @('link', 'sub')
+        }
+
+        It 'raises OSError with errno 2 for entries of a missing directory' {
+            $Session.entries_missing.type | Should -Be 'FileNotFoundError'
+            $Session.entries_missing.errno | Should -Be 2
+        }
+
+        It 'returns xtime errnos as integers: 61 without the xattr, 2 without the path' {
+            $Session.xtime_unset | Should -Be 61
+            $Session.xtime_missing_path | Should -Be 2
+        }
+
+        It 'stores set_xtime as the packed big-endian xattr and reads it back' {
+            $Session.set_xtime | Should -BeNullOrEmpty
+            $Session.xtime_after_set | Should -Be @(1700000000, 123456)
+            $Session.xattr_on_disk | Should -BeExactly $SetXtimeHex
+        }
+
+        It 'purges the named entries of a directory' {
+            $Session.purge | Should -BeNullOrEmpty
+            $Session.tree_exists_after_purge | Should -BeFalse
+            $Session.entries_after_purge | Should -BeNullOrEmpty
+        }
+
+        It 'refuses paths outside the root with ValueError(unsafe path)' {
+            foreach ($refusal in $Session.unsafe_absolute, $Session.unsafe_dotdot) {
+                $refusal.type | Should -Be 'ValueError'
+                $refusal.args | Should -Be @('unsafe path')
+            }
+        }
+
+        It 'answers <Name> with AttributeError and keeps the connection' -ForEach @(
+            @{ Name = 'a method starting with _'; Key = 'underscore_method' }
+            @{ Name = '__init__'; Key = 'dunder_method' }
+            @{ Name = 'an unknown method'; Key = 'unknown_method' }
+        ) {
+            $Session.$Key.type | Should -Be 'AttributeError'
+            $Session.version_after_errors | Should -Be 1.0
+        }
+
+        It 'exits 0 when the master closes its end' {
+            $Session.exit_code | Should -Be 0
+        }
+
+        It 'logs to stderr in the gsyncd format with the slave label' {
+            $lines = Get-LogLines $Session.stderr
+            $lines | Should -Not -BeNullOrEmpty
+            foreach ($line in $lines) { $line | Should -Match $LogLine }
+            $Session.stderr | Should -Match 'serving .* over RePCe on stdin/stdout with 3 workers'
+            $Session.stderr | Should -Match "entries failed: .*unsafe path"
+        }
+    }
+
+    Context 'pipelined requests' {
+        BeforeAll {
+            $script:Pipelined = Invoke-SlaveSession -Scenario pipelined
+        }
+
+        It 'answers every request exactly once, matched by rid' {
+            $Pipelined.sent | Should -Be 40
+            $Pipelined.answered_rids | Should -Be 40
+            $Pipelined.answers_per_rid | Should -Be @(1)
+            $Pipelined.unknown_rids | Should -Be 0
+        }
+
+        It 'gives each request its own answer' {
+            $Pipelined.keep_alive | Should -Be (1..10)
+            $Pipelined.pids | Should -Be @($Pipelined.process_pid)
+            $Pipelined.entries.Count | Should -Be 1
+            $Pipelined.entries[0] | Should -Be @('a', 'b', 'c')
+            $Pipelined.xtimes | Should -Be @(61)
+            $Pipelined.exit_code | Should -Be 0
+        }
+    }
+
+    Context 'concurrent calls' {
+        It 'with --sync-jobs <Jobs> a quick call written after a slow purge is answered <When>' -ForEach @(
+            @{ Jobs = 3; When = 'first'; Order = @('version', 'purge') }
+            @{ Jobs = 1; When = 'second'; Order = @('purge', 'version') }
+        ) {
+            $r = Invoke-SlaveSession -Scenario concurrency -Extra '--sync-jobs', "$Jobs"
+            $r.order | Should -Be $Order
+            $r.big_exists | Should -BeFalse
+            $r.exit_code | Should -Be 0
+            $r.stderr | Should -Match "with $Jobs workers"
+        }
+    }
+
+    Context 'a hostile frame' {
+        It 'never runs the GLOBAL os.system of a frame sent as <Variant>, logs a protocol error and exits 1' -ForEach @(
+            @{ Variant = 'top' }
+            @{ Variant = 'argument' }
+        ) {
+            $r = Invoke-SlaveSession -Scenario hostile -Extra '--variant', $Variant
+            $r.control_marker_created | Should -BeTrue -Because 'the same frame runs the command in CPython, so the test is live'
+            $r.version_before | Should -Be 1.0
+            $r.marker_created | Should -BeFalse
+            $r.exit_code | Should -Be 1
+            $r.stderr | Should -Match 'protocol error'
+            $r.stderr | Should -Not -Match 'Unhandled exception'
+            foreach ($line in Get-LogLines $r.stderr) { $line | Should -Match $LogLine }
+        }
+    }
+
+    Context 'a Python 2 master' {
+        BeforeAll {
+            $script:Py2 = Invoke-SlaveSession -Scenario python2
+        }
+
+        It 'answers byte-string requests with byte strings' {
+            $Py2.version | Should -Be 1.0
+            $Py2.mkdir | Should -BeNullOrEmpty
+            $Py2.dir_on_disk | Should -BeTrue
+            $Py2.entries | Should -Be @("b'py2dir'")
+            $Py2.entries_opcodes | Should -Contain 'SHORT_BINSTRING'
+            $Py2.entries_opcodes | Should -Not -Contain 'BINUNICODE'
+        }
+
+        It 'echoes the rid of the spec example frame and answers its xtime with 61' {
+            $Py2.spec_rid | Should -Be @('1234', '140000000000', '1700000000.5')
+            $Py2.spec_xtime | Should -Be 61
+        }
+
+        It 'raises ValueError with a byte-string message for an unsafe path' {
+            $Py2.unsafe.is_exception | Should -BeTrue
+            $Py2.unsafe.type | Should -Be 'ValueError'
+            $Py2.unsafe.args | Should -Be @("b'unsafe path'")
+            $Py2.unsafe_opcodes | Should -Not -Contain 'BINUNICODE'
+        }
+
+        It 'raises AttributeError for a method starting with _' {
+            $Py2.underscore.is_exception | Should -BeTrue
+            $Py2.underscore.type | Should -Be 'AttributeError'
+            $Py2.exit_code | Should -Be 0
+        }
+    }
+
+    Context 'start-up' {
+        It 'accepts --timeout, says the watchdog is not there yet, and exits 0 at end of input' {
+            $root = Join-Path $TestDrive 'timeout-root'
+            $null = New-Item -ItemType Directory -Path $root -Force
+            $r = Invoke-Geosync 'slave', "file://$root", '--listen', '--timeout', '120'
+            $r.ExitCode | Should -Be 0
+            $r.StdOut | Should -BeNullOrEmpty
+            $r.StdErr | Should -Match 'W \[.*\] Slave: --timeout 120: the inactivity watchdog is not implemented yet'
+            foreach ($line in Get-LogLines $r.StdErr) { $line | Should -Match $LogLine }
+        }
+
+        It 'exits 1 naming the URL when <Case>' -ForEach @(
+            @{ Case = 'the directory does not exist'; Url = 'file:///nonexistent/geosync-slave-root'; Message = 'the directory /nonexistent/geosync-slave-root does not exist' }
+            @{ Case = 'the path is a file'; Url = 'file:///etc/hostname'; Message = '/etc/hostname is not a directory' }
+            @{ Case = 'it is a gluster volume'; Url = 'gluster://localhost:svol'; Message = 'not supported yet' }
+            @{ Case = 'it is an ssh URL'; Url = 'ssh://root@localhost:file:///srv/replica'; Message = "not supported here.*'geosync slave file:///srv/replica --listen' on root@localhost" }
+        ) {
+            $r = Invoke-Geosync 'slave', $Url, '--listen'
+            $r.ExitCode | Should -Be 1
+            $r.StdOut | Should -BeNullOrEmpty
+            $r.StdErr | Should -Match ([regex]::Escape("cannot serve $Url"))
+            $r.StdErr | Should -Match $Message
+            foreach ($line in Get-LogLines $r.StdErr) { $line | Should -Match $LogLine }
+        }
+
+        It 'exits 1 with the parser''s reason for a malformed URL' {
+            $r = Invoke-Geosync 'slave', 'gluster://', '--listen'
+            $r.ExitCode | Should -Be 1
+            $r.StdErr | Should -Match 'gluster://'
+            $r.StdErr | Should -Match 'Accepted forms'
         }
     }
 }
