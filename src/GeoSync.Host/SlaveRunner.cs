@@ -77,12 +77,6 @@ internal static class SlaveRunner
         log.Write(LogLevel.Information, ClassName,
             $"serving {root} over RePCe on stdin/stdout with {command.SyncJobs} workers, xattr namespace {slave.XattrNamespace}");
 
-        // Each worker holds a pool thread for the whole of a (synchronous) slave call and the stdin reader blocks one
-        // more. The pool starts with one thread per core and grows only about twice a second, so without this a quick
-        // call would wait behind a long purge on a small machine instead of being answered concurrently.
-        ThreadPool.GetMinThreads(out var minWorkers, out var minCompletionPorts);
-        ThreadPool.SetMinThreads(Math.Max(minWorkers, command.SyncJobs + 2), minCompletionPorts);
-
         var server = new RepceServer(slave, new RepceServerOptions
         {
             Workers = command.SyncJobs,
