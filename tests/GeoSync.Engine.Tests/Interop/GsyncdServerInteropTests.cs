@@ -216,6 +216,20 @@ public sealed class GsyncdServerInteropTests : IClassFixture<GsyncdServerPeer>
         Assert.Null(await Client.CallAsync("mkdir", ["made/below"]));
         Assert.Equal(new List<object?> { "below" }, await Client.CallAsync("entries", ["made"]));
         Assert.True(Directory.Exists(_peer.Root.Combine("made/below")));
+
+        // Where GeoSync's slave differs on purpose (spec §4.3): 10.x's purge with an empty set empties the directory.
+        Assert.Null(await Client.CallAsync("purge", ["made", new HashSet<object>()]));
+        Assert.True(Directory.Exists(_peer.Root.Combine("made")));
+        Assert.Empty(Directory.EnumerateFileSystemEntries(_peer.Root.Combine("made")));
+    }
+
+    [GsyncdPeerFact]
+    public async Task FramesLargerThanAPipeBufferCrossBothWays()
+    {
+        // About 1.2 MB each way: the installed repce writes a frame with one os.write and reads it with pickle.load.
+        var names = Enumerable.Range(0, 20000).Select(i => (object?)$"{i:D6}-caf\u00e9-{new string('x', 40)}").ToList();
+        var echoed = Assert.IsType<PyTuple>(await Client.CallAsync("echo", [names]));
+        Assert.Equal(names, Assert.IsType<List<object?>>(echoed[0]));
     }
 
     [GsyncdPeerFact]
