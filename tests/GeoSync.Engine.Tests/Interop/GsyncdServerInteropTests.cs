@@ -1,4 +1,5 @@
 using System.Numerics;
+using GeoSync.Engine.Master;
 using GeoSync.Engine.Rpc;
 using GeoSync.Engine.Tests.Rpc;
 using GeoSync.Engine.Tests.Xattrs;
@@ -221,6 +222,38 @@ public sealed class GsyncdServerInteropTests : IClassFixture<GsyncdServerPeer>
         Assert.Null(await Client.CallAsync("purge", ["made", new HashSet<object>()]));
         Assert.True(Directory.Exists(_peer.Root.Combine("made")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(_peer.Root.Combine("made")));
+    }
+
+    [GsyncdPeerFact]
+    public async Task GeoSyncMasterChannelWorksWith10xSlavePrimitives()
+    {
+        // The calls GeoSync's crawl makes, with its argument shapes, answered by 10.x's resource.Server.
+        var slave = new WireSlaveChannel((method, args, cancellationToken) => Client.CallAsync(method, args, cancellationToken: cancellationToken));
+        await slave.MkdirAsync("channel");
+        await slave.MkdirAsync("channel/sub");
+        await slave.SymlinkAsync("../elsewhere", "channel/link");
+        Assert.Equal(["link", "sub"], (await slave.EntriesAsync("channel")).Order(StringComparer.Ordinal));
+
+        Assert.Equal(LinuxErrno.ENODATA, (await slave.XtimeAsync("channel", Uuid)).Errno);
+        Assert.Equal(LinuxErrno.ENOENT, (await slave.XtimeAsync("channel/nosuch", Uuid)).Errno);
+        await slave.SetXtimeAsync("channel", Uuid, new Xtime(1700000002, 7));
+        Assert.Equal(new Xtime(1700000002, 7), (await slave.XtimeAsync("channel", Uuid)).Value);
+
+        await slave.SetattrAsync("channel/sub", new SlaveAttributes
+        {
+            Owner = (1234, 5678),
+            Mode = 0x1ED, // 0755
+            Times = (1_600_000_000_500_000_000, 1_600_000_001_250_000_000),
+        });
+        var stat = FileInfoOf.LStat(_peer.Root.Combine("channel/sub"));
+        Assert.Equal((1234u, 5678u, 0x1EDu), (stat.st_uid, stat.st_gid, (uint)stat.st_mode & 0xFFF));
+        Assert.Equal((1_600_000_000L, 1_600_000_001L), (stat.st_atime, stat.st_mtime));
+
+        await slave.PurgeAsync("channel", ["link"]);
+        Assert.Equal(["sub"], await slave.EntriesAsync("channel"));
+        await slave.PurgeAsync("channel");
+        Assert.False(Directory.Exists(_peer.Root.Combine("channel")));
+        await Assert.ThrowsAsync<RemoteValueException>(() => slave.EntriesAsync("../x"));
     }
 
     [GsyncdPeerFact]
