@@ -125,7 +125,7 @@ class Report(object):
         self.checks = []
         self.facts = {}
 
-    def _add(self, name, ok, detail):
+    def add(self, name, ok, detail):
         self.checks.append({'name': name, 'ok': bool(ok), 'detail': detail})
         if not ok:
             logging.error('check %s failed: %s', name, detail)
@@ -133,7 +133,7 @@ class Report(object):
     def equal(self, name, actual, expected):
         # Types matter too: a tuple must not come back as a list, an int not as a bool.
         ok = actual == expected and type(actual) is type(expected)
-        self._add(name, ok, 'got %r, expected %r' % (actual, expected))
+        self.add(name, ok, 'got %r, expected %r' % (actual, expected))
 
     def raises(self, name, exc_type, call, *args, **expect):
         try:
@@ -143,18 +143,18 @@ class Report(object):
             wanted_args = expect.get('args')
             ok = ((wanted_errno is None or ex.errno == wanted_errno)
                   and (wanted_args is None or ex.args == wanted_args))
-            self._add(name, ok, 'raised %s%r' % (type(ex).__name__, ex.args))
+            self.add(name, ok, 'raised %s%r' % (type(ex).__name__, ex.args))
         except Exception as ex:
-            self._add(name, False, 'raised %s%r instead of %s' % (type(ex).__name__, ex.args, exc_type.__name__))
+            self.add(name, False, 'raised %s%r instead of %s' % (type(ex).__name__, ex.args, exc_type.__name__))
         else:
-            self._add(name, False, 'returned %r instead of raising %s' % (result, exc_type.__name__))
+            self.add(name, False, 'returned %r instead of raising %s' % (result, exc_type.__name__))
 
     def run(self, name, call, *args):
         """A step whose answer is checked later (by a following call or by the test on disk); it must not raise."""
         try:
             return call(*args)
         except Exception as ex:
-            self._add(name, False, 'raised %s%r' % (type(ex).__name__, ex.args))
+            self.add(name, False, 'raised %s%r' % (type(ex).__name__, ex.args))
             return None
 
     @property
@@ -254,9 +254,9 @@ def client(report_path, outside):
         drive(report, outside)
     except Exception as ex:
         logging.exception('the call script stopped')
-        report._add('script_completed', False, 'stopped by %s%r' % (type(ex).__name__, ex.args))
+        report.add('script_completed', False, 'stopped by %s%r' % (type(ex).__name__, ex.args))
     else:
-        report._add('script_completed', True, 'every call answered')
+        report.add('script_completed', True, 'every call answered')
     with open(report_path, 'w', encoding='utf-8') as out:
         json.dump({'checks': report.checks, 'facts': report.facts}, out, indent=1)
     failed = report.failed
