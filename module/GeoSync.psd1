@@ -14,11 +14,15 @@
     FunctionsToExport    = @()
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
+        'Get-GeoSyncSession'
         'Get-GlusterVolumeMark'
         'Get-GlusterXtime'
+        'Invoke-GeoSyncCrawl'
         'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
         'Set-GlusterXtime'
+        'Start-GeoSyncSession'
+        'Stop-GeoSyncSession'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

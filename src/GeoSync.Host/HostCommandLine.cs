@@ -15,8 +15,24 @@ internal sealed record RunScriptTextCommand(IReadOnlyList<string> ScriptWords) :
 /// <summary><c>geosync [-File] FILE [ARG...]</c>: the arguments bind to the script's parameters as with pwsh -File.</summary>
 internal sealed record RunScriptFileCommand(string Path, IReadOnlyList<string> Arguments) : HostCommand;
 
-/// <summary><c>geosync slave URL --listen [--timeout N] [--sync-jobs N]</c>.</summary>
-internal sealed record ServeSlaveCommand(string Url, int? TimeoutSeconds, int SyncJobs) : HostCommand;
+/// <summary><c>geosync slave URL --listen [--timeout N] [--sync-jobs N] [options]</c>.</summary>
+internal sealed record ServeSlaveCommand(string Url, int? TimeoutSeconds, int SyncJobs) : HostCommand
+{
+    /// <summary>The master volume's uuid (<c>--session-owner</c>), for the log.</summary>
+    public string? SessionOwner { get; init; }
+
+    /// <summary><c>--use-rsync-xattrs</c>: the master's rsync carries the xattrs, which needs a privileged slave (§4.5).</summary>
+    public bool UseRsyncXattrs { get; init; }
+
+    /// <summary>The network namespace the glusterfs client of a gluster:// slave runs in.</summary>
+    public string? NetworkNamespace { get; init; }
+
+    /// <summary>Where glusterfs lives (gluster_command_dir).</summary>
+    public string? GlusterCommandDirectory { get; init; }
+
+    /// <summary>The glusterfs client's log file for a gluster:// slave.</summary>
+    public string? GlusterLogFile { get; init; }
+}
 
 /// <summary>The command line does not follow the usage; the message says which word is wrong.</summary>
 internal sealed class HostUsageException(string message) : Exception(message);
@@ -34,12 +50,19 @@ internal static class HostCommandLine
               GeoSync module imported.
           geosync [-File] <file.ps1> [<arg>...]
               Run a script file; its arguments bind to the script's parameters as with pwsh -File.
-          geosync slave <url> --listen [--timeout <seconds>] [--sync-jobs <n>]
-              Serve the slave primitives over RePCe on stdin/stdout, rooted at the URL's directory
-              (only file:///DIR for now). Logs go to stderr.
-              --sync-jobs  number of calls answered concurrently (default 3).
-              --timeout    accepted for gsyncd compatibility; the inactivity watchdog is not implemented yet,
-                           so the slave runs until its input ends.
+          geosync slave <url> --listen [--timeout <seconds>] [--sync-jobs <n>] [<slave options>]
+              Serve the slave primitives over RePCe on stdin/stdout, rooted at file:///DIR, or at a GlusterFS
+              volume (gluster://HOST:VOL) that it mounts (client-pid -1), enters and lazily unmounts, so the mount
+              goes away with the slave. Logs go to stderr.
+              --sync-jobs            number of calls answered concurrently (default 3).
+              --timeout              exit after this many seconds without a keep-alive from the master
+                                     (0 or absent: never).
+              --session-owner <uuid> the master volume's uuid, named in the log.
+              --use-rsync-xattrs     the master's rsync copies xattrs; refused unless running as root.
+              --network-namespace <name|path>  run the glusterfs client in this network namespace.
+              --gluster-command-dir <dir>      where glusterfs lives (default: PATH, /usr/sbin, /sbin).
+              --gluster-log-file <file>        the glusterfs client's log file.
+              -N                     accepted for gsyncd compatibility (the slave never daemonizes).
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -52,7 +75,8 @@ internal static class HostCommandLine
                    failed ($? false); else 0.
           -File    N if the script ran 'exit N'; 1 if it stopped on a terminating error; else 0 (errors that
                    did not stop it are reported on stderr but do not change the exit code).
-          slave    0 when its input ends between two messages; 1 on a protocol error or when it cannot start.
+          slave    0 when its input ends between two messages or the master stopped sending keep-alives;
+                   1 on a protocol error or when it cannot start.
           2        the geosync command line is wrong, or the script file does not exist.
         """;
 
@@ -107,6 +131,8 @@ internal static class HostCommandLine
         var listen = false;
         int? timeout = null;
         var syncJobs = DefaultSyncJobs;
+        string? sessionOwner = null, networkNamespace = null, glusterCommandDirectory = null, glusterLogFile = null;
+        var useRsyncXattrs = false;
 
         for (var i = 0; i < args.Length; i++)
         {
@@ -122,6 +148,23 @@ internal static class HostCommandLine
                     break;
                 case "--sync-jobs":
                     syncJobs = ParseCount(name, inlineValue ?? NextValue(args, ref i, name), minimum: 1);
+                    break;
+                case "-N" or "--no-daemon" when inlineValue is null:
+                    break;
+                case "--use-rsync-xattrs" when inlineValue is null:
+                    useRsyncXattrs = true;
+                    break;
+                case "--session-owner":
+                    sessionOwner = inlineValue ?? NextValue(args, ref i, name);
+                    break;
+                case "--network-namespace":
+                    networkNamespace = inlineValue ?? NextValue(args, ref i, name);
+                    break;
+                case "--gluster-command-dir":
+                    glusterCommandDirectory = inlineValue ?? NextValue(args, ref i, name);
+                    break;
+                case "--gluster-log-file":
+                    glusterLogFile = inlineValue ?? NextValue(args, ref i, name);
                     break;
                 default:
                     if (arg.StartsWith('-'))
@@ -145,7 +188,14 @@ internal static class HostCommandLine
         {
             throw new HostUsageException("slave: --listen is required (serving RePCe on stdin/stdout is the only slave mode)");
         }
-        return new ServeSlaveCommand(url, timeout, syncJobs);
+        return new ServeSlaveCommand(url, timeout, syncJobs)
+        {
+            SessionOwner = sessionOwner,
+            UseRsyncXattrs = useRsyncXattrs,
+            NetworkNamespace = networkNamespace,
+            GlusterCommandDirectory = glusterCommandDirectory,
+            GlusterLogFile = glusterLogFile,
+        };
     }
 
     private static (string Name, string? Value) SplitOption(string arg)

@@ -1,14 +1,18 @@
 using GeoSync.Engine;
 using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Session;
 using GeoSync.Engine.Slave;
+using GeoSync.Engine.Transport.Mounting;
 using GeoSync.Engine.Urls;
 using GeoSync.Engine.Xattrs;
+using Mono.Unix.Native;
 
 namespace GeoSync.Host;
 
 /// <summary>
-/// <c>geosync slave URL --listen</c>: enters the slave root as gsyncd does and serves the slave primitives over RePCe
-/// on stdin/stdout until the master closes its end (§1.3 step 5, §3, §4.3).
+/// <c>geosync slave URL --listen</c>: enters the slave root as gsyncd does (a directory, or a GlusterFS volume it mounts,
+/// enters and lazily unmounts, §6.6) and serves the slave primitives over RePCe on stdin/stdout until the master closes
+/// its end or stops sending keep-alives for <c>--timeout</c> seconds (§1.3 step 5, §3, §4.3, §4.5).
 /// </summary>
 internal static class SlaveRunner
 {
@@ -43,7 +47,13 @@ internal static class SlaveRunner
 
     private static int Serve(ServeSlaveCommand command, StderrLog log)
     {
-        if (!TryEnterRoot(command.Url, log, out var root))
+        if (command.UseRsyncXattrs && Syscall.geteuid() != 0)
+        {
+            log.Write(LogLevel.Error, ClassName, "using rsync for extended attributes is not supported: --use-rsync-xattrs needs a slave running as root");
+            return Failure;
+        }
+
+        if (!TryEnterRoot(command, log, out var root, out var isVolume))
         {
             return Failure;
         }
@@ -58,7 +68,7 @@ internal static class SlaveRunner
         {
             slave = new SlaveServer(ProcessCwd, new PosixXattrStore(), options: new SlaveServerOptions
             {
-                ServesGlusterVolume = false,
+                ServesGlusterVolume = isVolume,
                 OnCallFailed = (method, e) => log.Write(LogLevel.Warning, ClassName,
                     $"call {method} failed: {(e is GeoSyncException ? e.Message : $"{e.GetType().Name}: {e.Message}")}"),
             });
@@ -69,28 +79,36 @@ internal static class SlaveRunner
             return Failure;
         }
 
-        if (command.TimeoutSeconds is > 0)
-        {
-            log.Write(LogLevel.Warning, ClassName,
-                $"--timeout {command.TimeoutSeconds}: the inactivity watchdog is not implemented yet; this slave stops when its input ends");
-        }
         log.Write(LogLevel.Information, ClassName,
-            $"serving {root} over RePCe on stdin/stdout with {command.SyncJobs} workers, xattr namespace {slave.XattrNamespace}");
+            $"serving {root} over RePCe on stdin/stdout with {command.SyncJobs} workers, xattr namespace {slave.XattrNamespace}" +
+            (command.SessionOwner is { } owner ? $", for master volume {owner}" : ""));
 
         var server = new RepceServer(slave, new RepceServerOptions
         {
             Workers = command.SyncJobs,
             Log = (level, message) => log.WriteFrom(ToLogLevel(level), nameof(RepceServer), nameof(RepceServer.ServeAsync), message),
         });
-        var result = server.ServeAsync(input, output).GetAwaiter().GetResult();
+        using var stop = new CancellationTokenSource();
+        var serving = server.ServeAsync(input, output, stop.Token);
+        var watchdog = new SlaveWatchdog(slave, TimeSpan.FromSeconds(command.TimeoutSeconds ?? 0)).WaitForInactivityAsync(stop.Token);
+        if (Task.WhenAny(serving, watchdog).GetAwaiter().GetResult() == watchdog)
+        {
+            // The master is gone (§4.5); the reader may sit in a blocking read that nothing else would end.
+            log.Write(LogLevel.Information, ClassName, watchdog.GetAwaiter().GetResult());
+            stop.Cancel();
+            return Success;
+        }
+        stop.Cancel();
+        var result = serving.GetAwaiter().GetResult();
         return result.Outcome == RepceServeOutcome.EndOfInput ? Success : Failure;
     }
 
-    /// <summary>Parses the URL and changes into its directory, logging why not when it cannot.</summary>
-    private static bool TryEnterRoot(string text, StderrLog log, out string root)
+    /// <summary>Parses the URL and changes into its directory (or mounted volume), logging why not when it cannot.</summary>
+    private static bool TryEnterRoot(ServeSlaveCommand command, StderrLog log, out string root, out bool isVolume)
     {
         root = string.Empty;
-        if (!GeoSyncUrl.TryParse(text, out var url, out var error))
+        isVolume = false;
+        if (!GeoSyncUrl.TryParse(command.Url, out var url, out var error))
         {
             log.Write(LogLevel.Error, ClassName, error.Message);
             return false;
@@ -99,9 +117,8 @@ internal static class SlaveRunner
         switch (url.Scheme)
         {
             case UrlScheme.Gluster:
-                log.Write(LogLevel.Error, ClassName,
-                    $"cannot serve {url.Original}: a GlusterFS volume slave (gluster://) is not supported yet; serve a directory with file:///DIR");
-                return false;
+                isVolume = true;
+                return TryEnterVolume(url, command, log, out root);
             case UrlScheme.Ssh:
                 log.Write(LogLevel.Error, ClassName,
                     $"cannot serve {url.Original}: ssh:// is not supported here; a slave serves a local resource, which the master reaches by running 'geosync slave {url.RemoteSide} --listen' on {url.RemoteAddress}");
@@ -126,6 +143,62 @@ internal static class SlaveRunner
             log.Write(LogLevel.Error, ClassName, $"cannot serve {url.Original}: cannot enter {root}: {e.Message}");
             return false;
         }
+        return true;
+    }
+
+    /// <summary>
+    /// §6.6: mounts the volume (client-pid -1), enters it, and unmounts it lazily at once: the mount leaves the mount
+    /// table and lives on as this process's cwd (which the master's rsync reaches as /proc/&lt;pid&gt;/cwd) until it exits.
+    /// </summary>
+    private static bool TryEnterVolume(GeoSyncUrl url, ServeSlaveCommand command, StderrLog log, out string root)
+    {
+        root = url.Normalized;
+        var mounter = new GlusterMounter
+        {
+            Verbose = message => log.Write(LogLevel.Information, ClassName, message),
+            Debug = message => log.Write(LogLevel.Debug, ClassName, message),
+        };
+        var options = new GlusterMountOptions
+        {
+            Volume = url.Volume!,
+            Server = url.Host!,
+            Mode = Syscall.geteuid() == 0 ? GlusterMountMode.Direct : GlusterMountMode.MountBroker,
+            NetworkNamespace = command.NetworkNamespace,
+            GlusterCommandDirectory = command.GlusterCommandDirectory,
+            LogFile = command.GlusterLogFile,
+        };
+        AuxMount mount;
+        try
+        {
+            mount = mounter.MountAsync(options).GetAwaiter().GetResult();
+        }
+        catch (Exception e) when (e is GeoSyncException or ArgumentException)
+        {
+            log.Write(LogLevel.Error, ClassName, $"cannot serve {url.Original}: {e.Message}");
+            return false;
+        }
+
+        try
+        {
+            Directory.SetCurrentDirectory(mount.MountPoint);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            log.Write(LogLevel.Error, ClassName, $"cannot serve {url.Original}: cannot enter its mount {mount.MountPoint}: {e.Message}");
+            mount.DisposeAsync().AsTask().GetAwaiter().GetResult();
+            return false;
+        }
+
+        try
+        {
+            mount.UnmountAsync().GetAwaiter().GetResult();
+        }
+        catch (GlusterMountException e)
+        {
+            log.Write(LogLevel.Error, ClassName, $"cannot serve {url.Original}: {e.Message}");
+            return false;
+        }
+        log.Write(LogLevel.Information, ClassName, $"entered {url.Normalized} (mounted on {mount.MountPoint}, now lazily unmounted)");
         return true;
     }
 

@@ -1,5 +1,7 @@
 using System.Management.Automation;
 using GeoSync.Engine;
+using GeoSync.Engine.Master;
+using GeoSync.Engine.Session;
 using GeoSync.Engine.Transport.Mounting;
 
 namespace GeoSync.PowerShell;
@@ -20,15 +22,21 @@ internal static class ErrorRecords
     private const int EOPNOTSUPP = 95;
     private const int EDQUOT = 122;
 
-    /// <summary>Maps an engine failure on <paramref name="target"/> to its stable id and category.</summary>
-    public static ErrorRecord FromException(GeoSyncException exception, object target)
+    /// <summary>
+    /// Maps an engine failure on <paramref name="target"/> to its stable id and category; a failure without an id of its
+    /// own gets <paramref name="fallbackId"/> (what the cmdlet was doing: SessionOpenFailed, CrawlFailed, ...).
+    /// </summary>
+    public static ErrorRecord FromException(GeoSyncException exception, object target, string fallbackId = "GeoSyncOperationFailed")
     {
         var (id, category, action) = exception switch
         {
             GeoSyncXattrException x => FromErrno(x.Errno),
             GlusterMountException m => FromMountFailure(m.Reason),
             GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument, null),
-            _ => ("GeoSyncOperationFailed", ErrorCategory.NotSpecified, null),
+            GeoSyncSessionException s => FromSessionFailure(s.Reason, fallbackId),
+            GeoSyncTimestampCorruptionException => ("TimestampCorruption", ErrorCategory.InvalidData, null),
+            GeoSyncSshException or GeoSyncProtocolException => (fallbackId, ErrorCategory.ConnectionError, null),
+            _ => (fallbackId, ErrorCategory.NotSpecified, null),
         };
         var record = new ErrorRecord(exception, id, category, target);
         if (action is not null)
@@ -66,6 +74,22 @@ internal static class ErrorRecords
                 RecommendedAction = "Check the host name (DNS or /etc/hosts). The URL's other forms were still emitted, with Canonical empty.",
             },
         };
+
+    private static (string Id, ErrorCategory Category, string? Action) FromSessionFailure(SessionFailure reason, string fallbackId) => reason switch
+    {
+        SessionFailure.MasterCorrupt => ("MasterCorrupt", ErrorCategory.InvalidData, null),
+        SessionFailure.VolumeMarkNotFound => ("VolumeMarkNotFound", ErrorCategory.ObjectNotFound, null),
+        SessionFailure.MultipleForeignMasters => ("MultipleForeignMasters", ErrorCategory.InvalidOperation, null),
+        SessionFailure.Faulty => ("SessionFaulty", ErrorCategory.InvalidOperation,
+            "Stop the session (Stop-GeoSyncSession) and start a new one; it resumes where this one left off."),
+        SessionFailure.Stopped => ("SessionStopped", ErrorCategory.InvalidOperation, "Start a new session with Start-GeoSyncSession."),
+        SessionFailure.Busy => ("SessionBusy", ErrorCategory.ResourceBusy, null),
+        _ => (fallbackId, ErrorCategory.ConnectionError, null),
+    };
+
+    public static ErrorRecord SessionNotFound(string what, object target) =>
+        new(new ItemNotFoundException($"no GeoSync session has {what} in this PowerShell session; Get-GeoSyncSession lists them."),
+            "SessionNotFound", ErrorCategory.ObjectNotFound, target);
 
     // The engine's messages already say what to do, so no recommended action is repeated here.
     private static (string Id, ErrorCategory Category, string? Action) FromMountFailure(GlusterMountFailure reason) => reason switch

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.Management.Automation;
 
 namespace GeoSync.PowerShell;
 
@@ -29,10 +28,4 @@ internal static class GlusterAuxMountRegistry
             }
         }
     }
-}
-
-/// <summary>Releases the session's auxiliary mounts when the module is removed.</summary>
-public sealed class GlusterAuxMountCleanup : IModuleAssemblyCleanup
-{
-    public void OnRemove(PSModuleInfo psModuleInfo) => GlusterAuxMountRegistry.ReleaseAll();
 }

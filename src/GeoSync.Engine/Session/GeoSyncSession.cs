@@ -523,7 +523,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         {
             var message = $"stopping session {Name} left something behind: {string.Join("; ", failures.Select(f => f.Message))}";
             Log(SessionLogLevel.Error, message);
-            if (throwOnFailure) throw new GeoSyncSessionException(SessionFailure.Stopped, message, failures[0]);
+            if (throwOnFailure) throw new GeoSyncSessionException(SessionFailure.CleanupFailed, message, failures[0]);
         }
         Log(SessionLogLevel.Verbose, $"session {Name} released its slave, syncer and mounts");
     }

@@ -23,6 +23,9 @@ public enum SessionFailure
 
     /// <summary>A turn is already running on the session.</summary>
     Busy,
+
+    /// <summary>Stopping could not release everything (a mount left behind); the message names it and how to remove it.</summary>
+    CleanupFailed,
 }
 
 /// <summary>A session could not be opened, or cannot run a turn; <see cref="Reason"/> says which.</summary>

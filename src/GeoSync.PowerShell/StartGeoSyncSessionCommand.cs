@@ -1,0 +1,201 @@
+using System.Management.Automation;
+using GeoSync.Engine;
+using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
+
+namespace GeoSync.PowerShell.Commands;
+
+/// <summary>
+/// Start-GeoSyncSession: connects a master (a GlusterFS volume through an aux mount, or a directory) with a slave (in
+/// this process, a local geosync slave child, or over ssh) and returns the session, ready for Invoke-GeoSyncCrawl.
+/// </summary>
+[Cmdlet(VerbsLifecycle.Start, "GeoSyncSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[OutputType(typeof(GeoSyncSession))]
+public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
+{
+    private readonly CancellationTokenSource _cancellation = new();
+    private readonly PipelineQueue _queue = new();
+
+    /// <summary>The master: gluster://HOST:VOL (or HOST:VOL, :VOL), or a directory (file:///DIR or /DIR).</summary>
+    [Parameter(Mandatory = true, Position = 0, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Master { get; set; } = "";
+
+    /// <summary>The slave: file:///DIR, gluster://HOST:VOL, or ssh://[USER@]HOST:(/DIR|VOL) (also [USER@]HOST:/DIR, HOST::VOL).</summary>
+    [Parameter(Mandatory = true, Position = 1, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Slave { get; set; } = "";
+
+    /// <summary>A name to find the session by; Session&lt;Id&gt; by default.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? Name { get; set; }
+
+    /// <summary>How many rsync processes may run at once (sync_jobs); 3 by default.</summary>
+    [Parameter]
+    [ValidateRange(1, 64)]
+    public int SyncJobs { get; set; } = 3;
+
+    /// <summary>Seconds the slave waits for a keep-alive before it ends itself (the master sends one every half of it); 0 = never. 120 by default.</summary>
+    [Parameter]
+    [ValidateRange(0, 86400)]
+    public int Timeout { get; set; } = SessionOptions.DefaultTimeoutSeconds;
+
+    /// <summary>How the slave is reached: InProcess, Child (a local geosync slave process) or Ssh; by default ssh:// slaves over Ssh, others InProcess.</summary>
+    [Parameter]
+    public SlaveMode SlaveMode { get; set; } = SlaveMode.Auto;
+
+    /// <summary>The ssh client with options of its own, e.g. 'ssh -oConnectTimeout=10'; ssh by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? SshCommand { get; set; }
+
+    /// <summary>The slave host's ssh port.</summary>
+    [Parameter]
+    [ValidateRange(1, 65535)]
+    public int? SshPort { get; set; }
+
+    /// <summary>The private key that logs in to the slave host.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? IdentityFile { get; set; }
+
+    /// <summary>The known-hosts file that pins the slave host's key; ~/.ssh/known_hosts by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? KnownHostsFile { get; set; }
+
+    /// <summary>The command the slave host runs, one word per element; 'geosync', 'slave' by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? RemoteCommand { get; set; }
+
+    /// <summary>The local slave command for -SlaveMode Child, one word per element; the geosync host next to this module (or on PATH) with 'slave'.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string[]? SlaveCommand { get; set; }
+
+    /// <summary>The network namespace in which this host's glusterfs clients reach glusterd.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? NetworkNamespace { get; set; }
+
+    /// <summary>The directory holding glusterfs, when it is not on PATH or in /usr/sbin.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? GlusterCommandDirectory { get; set; }
+
+    /// <summary>The directory for the aux mounts' client logs; the glusterfs client's log directory by default.</summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? GlusterLogDirectory { get; set; }
+
+    /// <summary>Seconds each connection phase (a mount, the slave's handshake) may take; 60 by default.</summary>
+    [Parameter]
+    [ValidateRange(1, 3600)]
+    public int ConnectionTimeoutSec { get; set; } = 60;
+
+    /// <summary>Keep entries on the slave that the master no longer has.</summary>
+    [Parameter]
+    public SwitchParameter IgnoreDeletes { get; set; }
+
+    /// <summary>rsync copies extended attributes too (--xattrs); the slave must run as root.</summary>
+    [Parameter]
+    public SwitchParameter Xattrs { get; set; }
+
+    protected override void ProcessRecord()
+    {
+        var opened = 0;
+        var options = new SessionOptions
+        {
+            Master = Master,
+            Slave = Slave,
+            Name = Name,
+            AllowDirectoryMaster = true,
+            SlaveMode = SlaveMode,
+            SyncJobs = SyncJobs,
+            TimeoutSeconds = Timeout,
+            IgnoreDeletes = IgnoreDeletes,
+            Xattrs = Xattrs,
+            Ssh = SshOptions(),
+            SlaveCommand = SlaveCommand ?? DefaultSlaveCommand(),
+            NetworkNamespace = NetworkNamespace,
+            GlusterCommandDirectory = ProviderPath(GlusterCommandDirectory),
+            GlusterLogDirectory = ProviderPath(GlusterLogDirectory),
+            ConnectionTimeout = TimeSpan.FromSeconds(ConnectionTimeoutSec),
+            // Only the opening is narrated here; Invoke-GeoSyncCrawl listens while a turn runs.
+            Log = (level, text) =>
+            {
+                if (Volatile.Read(ref opened) == 0) _queue.Post(level, text);
+            },
+        };
+        var target = $"{Master} -> {Slave}";
+        if (!ShouldProcess(target, "Start a geo-replication session (mount the master, start and connect the slave)"))
+        {
+            return;
+        }
+
+        GeoSyncSession session;
+        try
+        {
+            session = _queue.Await(this, GeoSyncSession.OpenAsync(options, _cancellation.Token));
+        }
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (GeoSyncException e)
+        {
+            ThrowTerminatingError(ErrorRecords.FromException(e, target, "SessionOpenFailed"));
+            return;
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "InvalidSessionArgument", ErrorCategory.InvalidArgument, target));
+            return;
+        }
+        finally
+        {
+            Volatile.Write(ref opened, 1);
+        }
+
+        GeoSyncSessionRegistry.Add(session);
+        WriteObject(session);
+    }
+
+    protected override void StopProcessing() => _cancellation.Cancel();
+
+    public void Dispose() => _cancellation.Dispose();
+
+    private SshOptions SshOptions()
+    {
+        var ssh = new SshOptions
+        {
+            Port = SshPort,
+            IdentityFile = ProviderPath(IdentityFile),
+            KnownHostsFile = ProviderPath(KnownHostsFile),
+        };
+        if (SshCommand is not null) ssh = ssh with { SshCommand = SshCommand };
+        if (RemoteCommand is not null) ssh = ssh with { RemoteCommand = RemoteCommand };
+        return ssh;
+    }
+
+    private string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
+
+    /// <summary>
+    /// The geosync host that shipped with this module: the module is laid out inside it (geosync/Modules/GeoSync) or next
+    /// to it (GeoSync beside geosync/); else the one on PATH.
+    /// </summary>
+    private string[] DefaultSlaveCommand()
+    {
+        var moduleBase = MyInvocation.MyCommand.Module?.ModuleBase;
+        if (moduleBase is not null)
+        {
+            foreach (var candidate in new[] { Path.Combine(moduleBase, "..", "..", "geosync"), Path.Combine(moduleBase, "..", "geosync", "geosync") })
+            {
+                if (File.Exists(candidate)) return [Path.GetFullPath(candidate), "slave"];
+            }
+        }
+        return [.. SessionOptions.DefaultSlaveCommand];
+    }
+}
