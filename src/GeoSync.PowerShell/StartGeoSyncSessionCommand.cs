@@ -53,7 +53,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     /// <summary>The slave host's ssh port.</summary>
     [Parameter]
     [ValidateRange(1, 65535)]
-    public int? SshPort { get; set; }
+    public int SshPort { get; set; }
 
     /// <summary>The private key that logs in to the slave host.</summary>
     [Parameter]
@@ -171,7 +171,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     {
         var ssh = new SshOptions
         {
-            Port = SshPort,
+            Port = MyInvocation.BoundParameters.ContainsKey(nameof(SshPort)) ? SshPort : null,
             IdentityFile = ProviderPath(IdentityFile),
             KnownHostsFile = ProviderPath(KnownHostsFile),
         };
