@@ -12,7 +12,7 @@
     FormatsToProcess     = @('GeoSync.Format.ps1xml')
     TypesToProcess       = @('GeoSync.Types.ps1xml')
     FunctionsToExport    = @()
-    CmdletsToExport      = @()
+    CmdletsToExport      = @('Invoke-GeoSyncRsync')
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{
