@@ -15,7 +15,10 @@ param(
     [string[]] $Task = 'Build',
 
     [ValidateSet('Debug', 'Release')]
-    [string] $Configuration = 'Release'
+    [string] $Configuration = 'Release',
+
+    # Run the tests without bringing up the GlusterFS testbed (its tests then skip, or fail in CI).
+    [switch] $NoTestbed
 )
 
 $ErrorActionPreference = 'Stop'
@@ -112,10 +115,31 @@ function Invoke-Test {
         $config.TestResult.OutputPath = $ResultFile
         Invoke-Pester -Configuration $config
     }
-    & dotnet pwsh -NoProfile -NonInteractive -Command $pesterScript -args $pester.FullName, @((Join-Path $root 'tests/Module'), (Join-Path $root 'tests/Host')), (Join-Path $results 'pester.xml')
+    & dotnet pwsh -NoProfile -NonInteractive -Command $pesterScript -args $pester.FullName, @((Join-Path $root 'tests/Module'), (Join-Path $root 'tests/Host'), (Join-Path $root 'tests/Integration')), (Join-Path $results 'pester.xml')
     if ($LASTEXITCODE -ne 0) { $failures += "Pester exited $LASTEXITCODE" }
 
     if ($failures) { throw "Tests failed: $($failures -join '; ')" }
+}
+
+# Brings up the GlusterFS testbed for the live tests; true when this run started it (and so must take it down).
+# A developer's healthy testbed is reused and left up.
+function Start-Testbed {
+    if ($NoTestbed) { return $false }
+    if ((& id -u) -ne '0') {
+        Write-Warning 'Not root: the GlusterFS testbed needs root, so its tests are skipped (outside CI).'
+        return $false
+    }
+    $testbed = Join-Path $root 'tests/testbed/testbed.sh'
+    & bash $testbed status *> $null
+    if ($LASTEXITCODE -eq 0) { return $false }
+    & bash $testbed up > $null
+    if ($LASTEXITCODE -ne 0) { throw "bringing up the GlusterFS testbed failed ($testbed up exited $LASTEXITCODE)" }
+    $true
+}
+
+function Stop-Testbed {
+    & bash (Join-Path $root 'tests/testbed/testbed.sh') down
+    if ($LASTEXITCODE -ne 0) { throw 'taking down the GlusterFS testbed failed: see its output above' }
 }
 
 function Get-NuGetPackageRoot {
@@ -134,7 +158,12 @@ try {
         switch ($t) {
             'Clean' { Invoke-Clean }
             'Build' { Invoke-Build }
-            'Test' { Invoke-Build; Invoke-Test }
+            'Test' {
+                Invoke-Build
+                $startedTestbed = Start-Testbed
+                try { Invoke-Test }
+                finally { if ($startedTestbed) { Stop-Testbed } }
+            }
             'Demo' { Invoke-Build; Invoke-Demo }
         }
     }

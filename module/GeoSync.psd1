@@ -12,7 +12,15 @@
     FormatsToProcess     = @('GeoSync.Format.ps1xml')
     TypesToProcess       = @('GeoSync.Types.ps1xml')
     FunctionsToExport    = @()
-    CmdletsToExport      = @('Invoke-GeoSyncRsync')
+    CmdletsToExport      = @(
+        'Dismount-GlusterAux'
+        'Get-GlusterVolumeMark'
+        'Get-GlusterXtime'
+        'Invoke-GeoSyncRsync'
+        'Mount-GlusterAux'
+        'Resolve-GeoSyncUrl'
+        'Set-GlusterXtime'
+    )
     VariablesToExport    = @()
     AliasesToExport      = @()
     PrivateData          = @{

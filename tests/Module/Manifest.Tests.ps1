@@ -1,5 +1,9 @@
 BeforeAll {
-    $script:ManifestPath = Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1'
+    $script:ModuleFolder = Join-Path $PSScriptRoot '../../out/GeoSync'
+    $script:ManifestPath = Join-Path $ModuleFolder 'GeoSync.psd1'
+    $script:Expected = @('Dismount-GlusterAux', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime')
+    [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw
+    $script:Version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
 }
 
 Describe 'GeoSync module manifest' {
@@ -8,7 +12,85 @@ Describe 'GeoSync module manifest' {
         $manifest.Name | Should -Be 'GeoSync'
     }
 
+    It 'lists the cmdlets explicitly, without wildcards' {
+        $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
+        $data.CmdletsToExport | Sort-Object | Should -Be $Expected
+        @($data.FunctionsToExport) | Should -BeNullOrEmpty
+        @($data.AliasesToExport) | Should -BeNullOrEmpty
+        @($data.VariablesToExport) | Should -BeNullOrEmpty
+    }
+
+    It 'exports exactly the listed commands' {
+        $module = Import-Module $ManifestPath -Force -PassThru
+        $module.ExportedCommands.Keys | Sort-Object | Should -Be $Expected
+    }
+
+    It 'is stamped with the version from Directory.Build.props' {
+        $Version | Should -Not -BeNullOrEmpty
+        (Test-ModuleManifest -Path $ManifestPath).Version | Should -Be ([version]$Version)
+        Get-Content -LiteralPath $ManifestPath -Raw | Should -Not -Match '\{\{'
+        [System.Reflection.AssemblyName]::GetAssemblyName((Join-Path $ModuleFolder 'GeoSync.PowerShell.dll')).Version |
+            Should -Be ([version]"$Version.0")
+    }
+
+    It 'carries the release notes of its version from CHANGELOG.md' {
+        $notes = (Import-PowerShellDataFile -LiteralPath $ManifestPath).PrivateData.PSData.ReleaseNotes
+        $notes | Should -Not -BeNullOrEmpty
+        Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../CHANGELOG.md') -Raw | Should -Match ([regex]::Escape(($notes -split "`n")[0].Trim()))
+    }
+
     It 'does not ship System.Management.Automation.dll' {
-        Join-Path (Split-Path $ManifestPath) 'System.Management.Automation.dll' | Should -Not -Exist
+        Join-Path $ModuleFolder 'System.Management.Automation.dll' | Should -Not -Exist
+    }
+
+    It 'lays Mono.Posix and its native helper flat in the module folder' {
+        Join-Path $ModuleFolder 'Mono.Posix.NETStandard.dll' | Should -Exist
+        Join-Path $ModuleFolder 'libMonoPosixHelper.so' | Should -Exist
+    }
+
+    It 'ships the MAML help of the cmdlet assembly' {
+        Join-Path $ModuleFolder 'en-US/GeoSync.PowerShell.dll-Help.xml' | Should -Exist
+    }
+
+    It 'runs an xattr cmdlet in a fresh pwsh process' {
+        $file = Join-Path $TestDrive 'fresh.txt'
+        Set-Content -LiteralPath $file -Value 'x'
+        # Under `dotnet pwsh` the process is dotnet itself, which needs pwsh.dll as its first argument.
+        $exe = [Environment]::ProcessPath
+        $prefix = @(if ((Split-Path -Leaf $exe) -like 'dotnet*') { Join-Path $PSHOME 'pwsh.dll' })
+        $script = "Import-Module '$ManifestPath'; `$id = [guid]::NewGuid(); " +
+            "Set-GlusterXtime -LiteralPath '$file' -VolumeId `$id -Seconds 12 -Microseconds 34; " +
+            "(Get-GlusterXtime -LiteralPath '$file' -VolumeId `$id).Xtime.ToString([cultureinfo]::InvariantCulture)"
+        $output = & $exe @prefix -NoProfile -NonInteractive -Command $script
+        $LASTEXITCODE | Should -Be 0
+        $output | Should -Be '12.000034'
+    }
+}
+
+Describe 'GeoSync format views' {
+    BeforeAll {
+        Import-Module $ManifestPath -Force
+    }
+
+    It 'has one table view of 4 to 6 columns for <TypeName>' -TestCases @(
+        @{ TypeName = 'GeoSync.PowerShell.GlusterXtime' }
+        @{ TypeName = 'GeoSync.PowerShell.GlusterVolumeMark' }
+        @{ TypeName = 'GeoSync.PowerShell.GeoSyncUrlInfo' }
+        @{ TypeName = 'GeoSync.PowerShell.GlusterAuxMount' }
+    ) {
+        $views = @((Get-FormatData -TypeName $TypeName).FormatViewDefinition)
+        $views | Should -HaveCount 1
+        $views[0].Control | Should -BeOfType System.Management.Automation.TableControl
+        $views[0].Control.Headers.Count | Should -BeIn (4..6)
+    }
+
+    It 'shows the full six-digit xtime in the GlusterXtime table' {
+        $file = Join-Path $TestDrive 'view.txt'
+        Set-Content -LiteralPath $file -Value 'v'
+        $text = Set-GlusterXtime -LiteralPath $file -VolumeId ([guid]::NewGuid()) -Xtime 1700000000.000123 -PassThru |
+            Format-Table | Out-String -Width 200
+        $text | Should -Match '1700000000\.000123'
+        $text | Should -Match '2023-11-14 22:13:20'
+        $text | Should -Match ([regex]::Escape($file))
     }
 }

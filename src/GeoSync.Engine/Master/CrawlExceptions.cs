@@ -1,0 +1,45 @@
+using GeoSync.Engine.Xattrs;
+
+namespace GeoSync.Engine.Master;
+
+/// <summary>
+/// The slave holds a newer xtime than the master for the same path (§5.4): the master's clock stepped back, or another
+/// master writes to this slave. Syncing on would never converge, so the crawl stops and names the path.
+/// </summary>
+public sealed class GeoSyncTimestampCorruptionException : GeoSyncException
+{
+    public GeoSyncTimestampCorruptionException(string path, Xtime masterXtime, Xtime slaveXtime, string xattrName)
+        : base($"timestamp corruption for '{path}': the slave's xtime {slaveXtime} ({slaveXtime.ToDateTimeOffset():u}) is newer " +
+               $"than the master's {masterXtime} ({masterXtime.ToDateTimeOffset():u}). Check that the master's clocks are " +
+               "synchronized (NTP) and that no other master feeds this slave; then remove the attribute " +
+               $"'{xattrName}' from '{path}' and everything below it on the slave, and the next crawl resends that subtree.")
+    {
+        Path = path;
+        MasterXtime = masterXtime;
+        SlaveXtime = slaveXtime;
+    }
+
+    public string Path { get; }
+    public Xtime MasterXtime { get; }
+    public Xtime SlaveXtime { get; }
+}
+
+/// <summary>Reading the master's tree failed on a path (listing, lstat, readlink).</summary>
+public sealed class GeoSyncMasterTreeException : GeoSyncException
+{
+    public GeoSyncMasterTreeException(string path, string operation, int errno, string message)
+        : base(message)
+    {
+        Path = path;
+        Operation = operation;
+        Errno = errno;
+    }
+
+    /// <summary>The path relative to the master root.</summary>
+    public string Path { get; }
+
+    public string Operation { get; }
+
+    /// <summary>The Linux errno of the failed call.</summary>
+    public int Errno { get; }
+}

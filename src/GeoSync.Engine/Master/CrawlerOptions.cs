@@ -1,0 +1,43 @@
+using GeoSync.Engine.Xattrs;
+
+namespace GeoSync.Engine.Master;
+
+/// <summary>How important a crawl log message is.</summary>
+public enum CrawlLogLevel
+{
+    Debug,
+    Info,
+    Warning,
+    Error,
+}
+
+/// <summary>Settings of a <see cref="Crawler"/>.</summary>
+public sealed class CrawlerOptions
+{
+    /// <summary>Keep entries on the slave that the master no longer has (<c>ignore_deletes</c>).</summary>
+    public bool IgnoreDeletes { get; init; }
+
+    /// <summary>After failing in this many consecutive turns a path is reported as a persistent failure.</summary>
+    public int PersistentFailureAttempts { get; init; } = 3;
+
+    /// <summary>
+    /// Files queued for transfer but not yet finished; the crawl waits for the syncer beyond this, which keeps memory
+    /// bounded however many files changed.
+    /// </summary>
+    public int MaxPendingFiles { get; init; } = 4096;
+
+    /// <summary>
+    /// The volume mark's time (when indexing was last enabled or reset, §5.2). Master xtimes older than it count as never
+    /// stamped and are renewed, which resends those entries (§5.3). Null: no reset is known.
+    /// </summary>
+    public Xtime? VolumeMark { get; init; }
+
+    /// <summary>Visit each directory's entries in random order (§5.4), so one stuck entry does not always stall the same ones behind it.</summary>
+    public bool ShuffleEntries { get; init; } = true;
+
+    /// <summary>Stamps never-indexed master entries, and times turns.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>Receives what the crawl has to say, from any thread.</summary>
+    public Action<CrawlLogLevel, string>? Log { get; init; }
+}

@@ -1,0 +1,38 @@
+namespace GeoSync.Engine.Master;
+
+/// <summary>
+/// Moves regular files' data to the slave (rsync batches, §5.6). It makes progress on its own: a queued file is sent
+/// without waiting for a flush. A failure worth retrying next turn (rsync exit 23/24, a per-file error) is an outcome;
+/// one that makes syncing impossible (rsync not executable, any other exit, §5.7) faults the task and ends the turn.
+/// </summary>
+public interface IFileSyncer
+{
+    /// <summary>Queues a regular file, by its path relative to the master root; completes once its batch ran, with its outcome.</summary>
+    Task<FileSyncOutcome> Add(string relativePath);
+
+    /// <summary>Sends what is queued without waiting for more, and completes when everything added so far has an outcome.</summary>
+    Task FlushAsync(CancellationToken cancellationToken = default);
+}
+
+/// <summary>How one file's transfer ended: its data arrived on the slave, or why not.</summary>
+public sealed record FileSyncOutcome
+{
+    private FileSyncOutcome(bool succeeded, string? failureReason)
+    {
+        Succeeded = succeeded;
+        FailureReason = failureReason;
+    }
+
+    public static FileSyncOutcome Success { get; } = new(true, null);
+
+    public bool Succeeded { get; }
+
+    /// <summary>Why the data did not arrive (rsync's exit code and message); null on success.</summary>
+    public string? FailureReason { get; }
+
+    public static FileSyncOutcome Failed(string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        return new(false, reason);
+    }
+}

@@ -1,0 +1,38 @@
+using GeoSync.Engine.Xattrs;
+
+namespace GeoSync.Engine.Master;
+
+/// <summary>
+/// The master side of a crawl: a local directory tree read by relative path (<c>.</c> is the root; wire text like every
+/// name). Failures throw <see cref="GeoSyncMasterTreeException"/> carrying the errno.
+/// </summary>
+public interface IMasterTree
+{
+    /// <summary>The absolute path of the root; rsync reads the files from here.</summary>
+    string RootPath { get; }
+
+    /// <summary>
+    /// The xtimes a GlusterFS marker keeps on this tree, or null for a plain directory: then the crawl compares every entry
+    /// with the slave instead of pruning by xtime.
+    /// </summary>
+    IMasterXtimes? Xtimes { get; }
+
+    /// <summary>The names in a directory (without <c>.</c> and <c>..</c>).</summary>
+    IReadOnlyList<string> Entries(string path);
+
+    /// <summary>The entry's lstat, with its target when it is a symlink; null when it does not exist (any more).</summary>
+    EntryStat? Lstat(string path);
+}
+
+/// <summary>The marker's xtimes on a master tree (§4.6), for one volume.</summary>
+public interface IMasterXtimes
+{
+    /// <summary>The volume whose xtimes these are; the slave's xtimes are kept under the same uuid (§5.5).</summary>
+    Guid VolumeId { get; }
+
+    /// <summary>The path's xtime, or ENODATA/ENOENT/ENOTDIR. Other failures throw <see cref="GeoSyncXattrException"/>.</summary>
+    XtimeReading Read(string path);
+
+    /// <summary>Stamps the path (the §5.3 fix-up of a never-indexed entry).</summary>
+    void Write(string path, Xtime value);
+}

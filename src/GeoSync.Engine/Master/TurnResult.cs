@@ -1,0 +1,89 @@
+namespace GeoSync.Engine.Master;
+
+/// <summary>What one crawl from the root did.</summary>
+public sealed class TurnResult
+{
+    internal TurnResult(long turn, TurnCounters counters, IReadOnlyList<CrawlFailure> failures, TimeSpan duration)
+    {
+        Turn = turn;
+        DirectoriesScanned = counters.DirectoriesScanned;
+        EntriesCreated = counters.EntriesCreated;
+        EntriesPurged = counters.EntriesPurged;
+        FilesSynced = counters.FilesSynced;
+        BytesSynced = counters.BytesSynced;
+        SpecialFilesSkipped = counters.SpecialFilesSkipped;
+        ChangesSeen = counters.ChangesSeen;
+        Failures = failures;
+        Duration = duration;
+    }
+
+    /// <summary>1 for the crawler's first turn, and so on.</summary>
+    public long Turn { get; }
+
+    /// <summary>Directories whose entries were listed.</summary>
+    public long DirectoriesScanned { get; }
+
+    /// <summary>Directories and symlinks made on the slave.</summary>
+    public long EntriesCreated { get; }
+
+    /// <summary>Slave entries removed: gone from the master, or in the way of an entry of another type.</summary>
+    public long EntriesPurged { get; }
+
+    /// <summary>Regular files whose data reached the slave.</summary>
+    public long FilesSynced { get; }
+
+    /// <summary>The sizes of those files on the master (not what went over the wire; rsync sends deltas).</summary>
+    public long BytesSynced { get; }
+
+    /// <summary>Fifos, sockets and devices, which geo-replication does not carry.</summary>
+    public long SpecialFilesSkipped { get; }
+
+    /// <summary>The slave was found behind the master (or different from it, for a directory master).</summary>
+    public bool ChangesSeen { get; }
+
+    /// <summary>Paths that did not reach the slave this turn; they keep their directories unmarked and are retried next turn.</summary>
+    public IReadOnlyList<CrawlFailure> Failures { get; }
+
+    /// <summary>The failures that have repeated for <see cref="CrawlerOptions.PersistentFailureAttempts"/> turns or more.</summary>
+    public IReadOnlyList<CrawlFailure> PersistentFailures => Failures.Where(f => f.IsPersistent).ToList();
+
+    /// <summary>The master tree, as far as this turn saw it, is on the slave.</summary>
+    public bool Converged => Failures.Count == 0;
+
+    public TimeSpan Duration { get; }
+}
+
+/// <summary>A path that failed to reach the slave, why, and in how many consecutive turns.</summary>
+public sealed record CrawlFailure(string Path, string Reason, int Attempts, bool IsPersistent);
+
+/// <summary>The running counts of a turn, updated from the crawl and from file jobs at once.</summary>
+internal sealed class TurnCounters
+{
+    private long _directoriesScanned;
+    private long _entriesCreated;
+    private long _entriesPurged;
+    private long _filesSynced;
+    private long _bytesSynced;
+    private long _specialFilesSkipped;
+    private int _changesSeen;
+
+    public long DirectoriesScanned => Interlocked.Read(ref _directoriesScanned);
+    public long EntriesCreated => Interlocked.Read(ref _entriesCreated);
+    public long EntriesPurged => Interlocked.Read(ref _entriesPurged);
+    public long FilesSynced => Interlocked.Read(ref _filesSynced);
+    public long BytesSynced => Interlocked.Read(ref _bytesSynced);
+    public long SpecialFilesSkipped => Interlocked.Read(ref _specialFilesSkipped);
+    public bool ChangesSeen => Volatile.Read(ref _changesSeen) != 0;
+
+    public void DirectoryScanned() => Interlocked.Increment(ref _directoriesScanned);
+    public void Created() => Interlocked.Increment(ref _entriesCreated);
+    public void Purged(long count) => Interlocked.Add(ref _entriesPurged, count);
+    public void SpecialFileSkipped() => Interlocked.Increment(ref _specialFilesSkipped);
+    public void SawChanges() => Volatile.Write(ref _changesSeen, 1);
+
+    public void FileSynced(long bytes)
+    {
+        Interlocked.Increment(ref _filesSynced);
+        Interlocked.Add(ref _bytesSynced, bytes);
+    }
+}

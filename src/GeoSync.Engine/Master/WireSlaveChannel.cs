@@ -1,0 +1,161 @@
+using System.Numerics;
+using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Slave;
+using GeoSync.Engine.Xattrs;
+
+namespace GeoSync.Engine.Master;
+
+/// <summary>Sends one call to the slave and returns its plain-data result (a RePCe client's <c>CallAsync</c>).</summary>
+public delegate Task<object?> SlaveCall(string method, IReadOnlyList<object?> args, CancellationToken cancellationToken);
+
+/// <summary>
+/// <see cref="ISlaveChannel"/> over any way of reaching the slave's wire methods: builds the argument tuples, reads the
+/// plain-data answers, and reports an answer of the wrong shape as a protocol error naming the call.
+/// </summary>
+public sealed class WireSlaveChannel : ISlaveChannel
+{
+    private readonly SlaveCall _call;
+
+    public WireSlaveChannel(SlaveCall call)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        _call = call;
+    }
+
+    /// <summary>
+    /// A channel to a slave server in this process: its exceptions become what a RePCe client raises.
+    /// </summary>
+    public static WireSlaveChannel InProcess(SlaveServer server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        return new WireSlaveChannel(async (method, args, cancellationToken) =>
+        {
+            try
+            {
+                return await server.InvokeAsync(method, args, cancellationToken).ConfigureAwait(false);
+            }
+            catch (RepceCallException ex)
+            {
+                throw AsRemote(method, ex.Exception);
+            }
+        });
+    }
+
+    public async Task<IReadOnlyList<string>> EntriesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var answer = await CallAsync("entries", [path], cancellationToken).ConfigureAwait(false);
+        return Items("entries", path, answer).Select(name => Text("entries", path, name)).ToList();
+    }
+
+    public async Task<IReadOnlyList<SlaveEntry>> LstatEntriesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var answer = await CallAsync(LstatEntriesMethod.Name, [path], cancellationToken).ConfigureAwait(false);
+        var entries = new List<SlaveEntry>();
+        foreach (var item in Items(LstatEntriesMethod.Name, path, answer))
+        {
+            if (item is not IReadOnlyList<object?> { Count: 8 } fields) throw Malformed(LstatEntriesMethod.Name, path, item);
+            var mode = Integer(LstatEntriesMethod.Name, path, fields[1]);
+            var type = EntryStat.TypeOf((Mono.Unix.Native.FilePermissions)(uint)mode);
+            var target = fields[7] is null ? null : Text(LstatEntriesMethod.Name, path, fields[7]);
+            entries.Add(new SlaveEntry(
+                Text(LstatEntriesMethod.Name, path, fields[0]),
+                new EntryStat(
+                    type,
+                    (int)(mode & 0xFFF),
+                    Integer(LstatEntriesMethod.Name, path, fields[2]),
+                    Integer(LstatEntriesMethod.Name, path, fields[3]),
+                    Integer(LstatEntriesMethod.Name, path, fields[4]),
+                    Integer(LstatEntriesMethod.Name, path, fields[5]),
+                    Integer(LstatEntriesMethod.Name, path, fields[6]),
+                    type == EntryType.Symlink ? target : null)));
+        }
+        return entries;
+    }
+
+    public Task PurgeAsync(string path, IReadOnlyCollection<string>? entries = null, CancellationToken cancellationToken = default)
+    {
+        if (entries is null) return CallAsync("purge", [path], cancellationToken);
+        // An empty set would purge nothing on a GeoSync slave but empty the directory on a 3.3 one (§9 #13).
+        if (entries.Count == 0) throw new ArgumentException($"purge of '{path}' was given no entries; pass null to purge the path itself", nameof(entries));
+        return CallAsync("purge", [path, entries.Cast<object?>().ToList()], cancellationToken);
+    }
+
+    public Task MkdirAsync(string path, CancellationToken cancellationToken = default) =>
+        CallAsync("mkdir", [path], cancellationToken);
+
+    public Task SymlinkAsync(string target, string path, CancellationToken cancellationToken = default) =>
+        CallAsync("symlink", [target, path], cancellationToken);
+
+    public async Task<XtimeReading> XtimeAsync(string path, string uuid, CancellationToken cancellationToken = default)
+    {
+        var answer = await CallAsync("xtime", [path, uuid], cancellationToken).ConfigureAwait(false);
+        if (answer is IReadOnlyList<object?> { Count: 2 } pair)
+        {
+            var seconds = Integer("xtime", path, pair[0]);
+            var microseconds = Integer("xtime", path, pair[1]);
+            if (seconds is >= 0 and <= uint.MaxValue && microseconds is >= 0 and <= uint.MaxValue)
+            {
+                return XtimeReading.Found(new Xtime((uint)seconds, (uint)microseconds));
+            }
+        }
+        else if (answer is long or int or BigInteger)
+        {
+            var errno = Integer("xtime", path, answer);
+            if (errno is > 0 and < 4096) return XtimeReading.Missing((int)errno);
+        }
+        throw Malformed("xtime", path, answer);
+    }
+
+    public Task SetXtimeAsync(string path, string uuid, Xtime value, CancellationToken cancellationToken = default) =>
+        CallAsync("set_xtime", [path, uuid, new PyTuple((long)value.Seconds, (long)value.Microseconds)], cancellationToken);
+
+    public Task SetattrAsync(string path, SlaveAttributes attributes, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(attributes);
+        var wire = new Dictionary<object, object?>(PyEquality.Instance);
+        if (attributes.Owner is var (uid, gid)) wire["own"] = new PyTuple(uid, gid);
+        if (attributes.Mode is int mode) wire["mode"] = (long)mode;
+        if (attributes.Times is var (atime, mtime)) wire["times"] = new PyTuple(Seconds(atime), Seconds(mtime));
+        return CallAsync("setattr", [path, wire], cancellationToken);
+
+        static double Seconds(long nanoseconds) => nanoseconds / 1e9;
+    }
+
+    /// <summary>The exception a RePCe client raises for a Python exception the slave sent back.</summary>
+    internal static RemoteException AsRemote(string method, PyException exception) => exception.TypeName switch
+    {
+        "OSError" or "IOError" or "EnvironmentError" when exception.Args.Count >= 2 && exception.Args[0] is long errno =>
+            new RemoteOsException(method, exception, (int)errno, exception.Args[1] as string ?? ""),
+        "ValueError" => new RemoteValueException(method, exception),
+        "AttributeError" => new RemoteAttributeException(method, exception),
+        _ => new RemoteException(method, exception),
+    };
+
+    private async Task<object?> CallAsync(string method, IReadOnlyList<object?> args, CancellationToken cancellationToken) =>
+        await _call(method, args, cancellationToken).ConfigureAwait(false);
+
+    private static IEnumerable<object?> Items(string method, string path, object? answer) => answer switch
+    {
+        IReadOnlyList<object?> list => list,
+        _ => throw Malformed(method, path, answer),
+    };
+
+    private static string Text(string method, string path, object? value) => value switch
+    {
+        string s => s,
+        byte[] bytes => WireText.ToText(bytes),
+        _ => throw Malformed(method, path, value),
+    };
+
+    private static long Integer(string method, string path, object? value) => value switch
+    {
+        long l => l,
+        int i => i,
+        BigInteger big when big >= long.MinValue && big <= long.MaxValue => (long)big,
+        _ => throw Malformed(method, path, value),
+    };
+
+    private static GeoSyncProtocolException Malformed(string method, string path, object? value) =>
+        new($"the slave answered {method}('{path}') with {PyRepr.Format(value)}, which is not what that call returns; " +
+            "the slave runs an incompatible gsyncd version");
+}
