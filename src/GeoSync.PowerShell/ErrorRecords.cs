@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Management.Automation;
 using GeoSync.Engine;
 using GeoSync.Engine.Transport.Mounting;
@@ -28,6 +29,9 @@ internal static class ErrorRecords
             GeoSyncXattrException x => FromErrno(x.Errno),
             GlusterMountException m => FromMountFailure(m.Reason),
             GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument, null),
+            GeoSyncRsyncException { ExitCode: null, InnerException: Win32Exception { NativeErrorCode: ENOENT } } =>
+                ("RsyncNotInstalled", ErrorCategory.NotInstalled, "Install rsync (apt-get install rsync), or give the full path of the rsync program."),
+            GeoSyncRsyncException => ("RsyncFailed", ErrorCategory.InvalidResult, null),
             _ => ("GeoSyncOperationFailed", ErrorCategory.NotSpecified, null),
         };
         var record = new ErrorRecord(exception, id, category, target);
@@ -66,6 +70,21 @@ internal static class ErrorRecords
                 RecommendedAction = "Check the host name (DNS or /etc/hosts). The URL's other forms were still emitted, with Canonical empty.",
             },
         };
+
+    public static ErrorRecord PathOutsideSource(string path, string source) =>
+        new(new ArgumentException($"'{path}' is outside the source directory '{source}'; give paths inside it, relative or absolute."),
+            "PathOutsideSource", ErrorCategory.InvalidArgument, path);
+
+    public static ErrorRecord RsyncFileFailed(string relativePath, int attempts, string? reason) =>
+        new(new GeoSyncException($"rsync did not sync '{relativePath}' in {attempts} attempt(s): {reason}"),
+            "RsyncFileFailed", ErrorCategory.WriteError, relativePath);
+
+    public static ErrorRecord RsyncSourceVanished(string relativePath, string? reason) =>
+        new(new ItemNotFoundException($"'{relativePath}' vanished from the source before rsync could copy it: {reason}"),
+            "RsyncSourceVanished", ErrorCategory.ObjectNotFound, relativePath);
+
+    public static ErrorRecord DirectoryNotFound(string id, string path, string message) =>
+        new(new ItemNotFoundException(message), id, ErrorCategory.ObjectNotFound, path);
 
     // The engine's messages already say what to do, so no recommended action is repeated here.
     private static (string Id, ErrorCategory Category, string? Action) FromMountFailure(GlusterMountFailure reason) => reason switch

@@ -1,5 +1,4 @@
 using System.Collections.Concurrent;
-using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
@@ -8,11 +7,11 @@ using GeoSync.Engine.Master;
 using GeoSync.Engine.Transport;
 using IOPath = System.IO.Path;
 
-namespace GeoSync.PowerShell;
+namespace GeoSync.PowerShell.Commands;
 
 /// <summary>
-/// Syncs files, named relative to a source directory, into a local or ssh destination with parallel batched rsync runs
-/// (gsyncd's sync jobs, §5.6 and §6.2 of the specification).
+/// Invoke-GeoSyncRsync: syncs files, named relative to a source directory, into a local or ssh destination with parallel
+/// batched rsync runs (gsyncd's sync jobs, §5.6 and §6.2 of the specification).
 /// </summary>
 [Cmdlet(VerbsLifecycle.Invoke, "GeoSyncRsync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GeoSyncRsyncResult), typeof(GeoSyncRsyncSummary))]
@@ -29,6 +28,8 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
     private string sourceRoot = "";
     private RsyncTarget? target;
     private Syncer? syncer;
+    private string remoteAddress = "";
+    private string remotePath = "";
     private DirectoryInfo? controlDirectory;
     private int queued;
     private int outstanding;
@@ -109,9 +110,8 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         sourceRoot = Canonical(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Source));
         if (!Directory.Exists(sourceRoot))
         {
-            ThrowTerminatingError(new ErrorRecord(
-                new DirectoryNotFoundException($"The source directory '{sourceRoot}' does not exist. Give an existing directory as -Source."),
-                "SourceNotFound", ErrorCategory.ObjectNotFound, Source));
+            ThrowTerminatingError(ErrorRecords.DirectoryNotFound("SourceNotFound", Source,
+                $"The source directory '{sourceRoot}' does not exist. Give an existing directory as -Source."));
         }
 
         target = ParseDestination();
@@ -148,7 +148,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
             {
                 completion.GetAwaiter().GetResult();
             }
-            catch (Exception e) when (e is GeoSyncException)
+            catch (GeoSyncException e)
             {
                 ThrowTerminatingError(ErrorFor(e));
             }
@@ -196,19 +196,20 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         var slash = Destination.IndexOf('/', StringComparison.Ordinal);
         if (colon > 0 && (slash < 0 || colon < slash))
         {
-            var remotePath = Destination[(colon + 1)..];
-            if (remotePath.StartsWith(':'))
+            var path = Destination[(colon + 1)..];
+            if (path.StartsWith(':'))
             {
                 ThrowTerminatingError(new ErrorRecord(
                     new ArgumentException($"'{Destination}' names an rsync daemon module; give [user@]host:/directory for ssh."),
                     "InvalidDestination", ErrorCategory.InvalidArgument, Destination));
             }
 
+            remoteAddress = Destination[..colon];
+            remotePath = path.Length == 0 ? "." : path;
             try
             {
                 // Checked now with a stand-in of the default's shape; the private directory is created when a file is queued.
-                var controlPath = ControlPath ?? IOPath.Combine(IOPath.GetTempPath(), "gsyncd-aux-ssh-XXXXXX", "gsycnd-ssh-%r@%h:%p");
-                return new SshTarget(SshCommand, controlPath, Destination[..colon], remotePath.Length == 0 ? "." : remotePath);
+                return SshTargetFor(ControlPath ?? IOPath.Combine(IOPath.GetTempPath(), "gsyncd-aux-ssh-XXXXXX", "%C"));
             }
             catch (ArgumentException e)
             {
@@ -219,13 +220,14 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         var local = Canonical(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Destination));
         if (!Directory.Exists(local))
         {
-            ThrowTerminatingError(new ErrorRecord(
-                new DirectoryNotFoundException($"The destination directory '{local}' does not exist. Create it first, or give [user@]host:/dir for ssh."),
-                "DestinationNotFound", ErrorCategory.ObjectNotFound, Destination));
+            ThrowTerminatingError(ErrorRecords.DirectoryNotFound("DestinationNotFound", Destination,
+                $"The destination directory '{local}' does not exist. Create it first, or give [user@]host:/dir for ssh."));
         }
 
         return new LocalDirectoryTarget(local);
     }
+
+    private SshTarget SshTargetFor(string controlPath) => new(SshCommand, controlPath, remoteAddress, remotePath);
 
     private bool TryGetRelativePath(string path, out string relative)
     {
@@ -236,9 +238,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
             var candidate = IOPath.GetRelativePath(sourceRoot, full);
             if (candidate == ".." || candidate.StartsWith("../", StringComparison.Ordinal) || IOPath.IsPathRooted(candidate))
             {
-                WriteError(new ErrorRecord(
-                    new ArgumentException($"'{path}' is outside the source directory '{sourceRoot}'; give paths inside -Source."),
-                    "PathOutsideSource", ErrorCategory.InvalidArgument, path));
+                WriteError(ErrorRecords.PathOutsideSource(path, sourceRoot));
                 return false;
             }
 
@@ -262,7 +262,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         {
             outcome = syncer.Add(relative, size);
         }
-        catch (Exception e) when (e is GeoSyncException)
+        catch (GeoSyncException e)
         {
             ThrowTerminatingError(ErrorFor(e));
             return;
@@ -278,12 +278,12 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
     private Syncer StartSyncer()
     {
         var rsyncTarget = target!;
-        if (rsyncTarget is SshTarget ssh && ControlPath is null)
+        if (rsyncTarget is SshTarget && ControlPath is null)
         {
             // §6.4: a private directory per invocation keeps the socket path short and unguessable; removed in Dispose.
+            // %C is ssh's fixed-length hash of the connection, as the session's own transport names its socket.
             controlDirectory = Directory.CreateTempSubdirectory("gsyncd-aux-ssh-");
-            rsyncTarget = new SshTarget(ssh.SshCommand, IOPath.Combine(controlDirectory.FullName, "gsycnd-ssh-%r@%h:%p"),
-                ssh.RemoteAddress, ssh.RemotePath);
+            rsyncTarget = SshTargetFor(IOPath.Combine(controlDirectory.FullName, "%C"));
         }
 
         var options = new RsyncOptions(sourceRoot, rsyncTarget)
@@ -357,7 +357,9 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
         if (done.Outcome.Exception?.InnerException is { } error)
         {
-            ThrowTerminatingError(ErrorFor(error));
+            ThrowTerminatingError(error is GeoSyncException known
+                ? ErrorFor(known)
+                : new ErrorRecord(error, "RsyncFailed", ErrorCategory.NotSpecified, Destination));
         }
 
         var result = new GeoSyncRsyncResult(done.Outcome.Result);
@@ -368,15 +370,11 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
                 break;
             case RsyncFileStatus.Vanished:
                 vanished++;
-                WriteError(new ErrorRecord(
-                    new FileNotFoundException($"'{result.RelativePath}' vanished from the source before rsync could copy it: {result.Reason}"),
-                    "RsyncSourceVanished", ErrorCategory.ObjectNotFound, result.RelativePath));
+                WriteError(ErrorRecords.RsyncSourceVanished(result.RelativePath, result.Reason));
                 break;
             default:
                 failed++;
-                WriteError(new ErrorRecord(
-                    new GeoSyncException($"rsync failed to sync '{result.RelativePath}' after {result.Attempts} attempt(s): {result.Reason}"),
-                    "RsyncFileFailed", ErrorCategory.WriteError, result.RelativePath));
+                WriteError(ErrorRecords.RsyncFileFailed(result.RelativePath, result.Attempts, result.Reason));
                 break;
         }
 
@@ -420,16 +418,8 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         sinceProgress.Restart();
     }
 
-    /// <summary>
-    /// Maps engine exceptions to error records. Private until the shared cmdlet error mapping lands on main.
-    /// </summary>
-    private ErrorRecord ErrorFor(Exception e) => e switch
-    {
-        GeoSyncProcessException { ExitCode: null, InnerException: Win32Exception { NativeErrorCode: 2 } } =>
-            new ErrorRecord(e, "RsyncNotInstalled", ErrorCategory.ObjectNotFound, RsyncCommand),
-        GeoSyncProcessException => new ErrorRecord(e, "RsyncFailed", ErrorCategory.InvalidOperation, Destination),
-        _ => new ErrorRecord(e, "RsyncFailed", ErrorCategory.NotSpecified, Destination),
-    };
+    private ErrorRecord ErrorFor(GeoSyncException e) =>
+        ErrorRecords.FromException(e, e is GeoSyncRsyncException { ExitCode: null } ? RsyncCommand : Destination);
 
     private abstract record Message;
 

@@ -1,3 +1,5 @@
+using System.Collections.Concurrent;
+using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Threading.Channels;
 using GeoSync.Engine.Transport;
@@ -33,8 +35,9 @@ public sealed record SyncBatchReport(
 /// everything queued (up to the batch bounds) and run one rsync for it, and every file's task completes with its own
 /// outcome. rsync exits 23/24 fail only the files rsync named; any other failure faults the Syncer: the files of that
 /// run, every queued file and every later <see cref="Add"/> get the exception, and <see cref="CompleteAsync"/> throws it.
+/// As the crawl's <see cref="IFileSyncer"/>, exit 23/24 outcomes are failed outcomes and a fault faults the task.
 /// </summary>
-public sealed class Syncer : IAsyncDisposable
+public sealed class Syncer : IFileSyncer, IAsyncDisposable
 {
     private readonly RsyncClient rsync;
     private readonly SyncerOptions options;
@@ -42,6 +45,7 @@ public sealed class Syncer : IAsyncDisposable
     private readonly Channel<Entry> box = Channel.CreateUnbounded<Entry>();
     private readonly CancellationTokenSource stopping;
     private readonly Task[] workers;
+    private readonly ConcurrentDictionary<Entry, byte> unfinished = new();
     private Exception? fault;
     private int rsyncRuns;
     private int disposed;
@@ -74,15 +78,37 @@ public sealed class Syncer : IAsyncDisposable
     /// <param name="size">The file's size when known, for progress reports only.</param>
     public Task<SyncOutcome> Add(string relativePath, long size = 0)
     {
-        var entry = new Entry(RsyncCommand.NormalizeRelativePath(relativePath), size);
+        var entry = new Entry(RsyncCommand.NormalizeRelativePath(relativePath), size, unfinished);
+        unfinished.TryAdd(entry, 0);
         if (!box.Writer.TryWrite(entry))
         {
+            unfinished.TryRemove(entry, out _);
             ThrowIfStopped();
             throw new InvalidOperationException("the syncer was completed; no more files can be added to it.");
         }
 
         return entry.Outcome.Task;
     }
+
+    /// <summary>The crawl's view (§5.4): a file that did not sync is a failed outcome, retried next turn.</summary>
+    Task<FileSyncOutcome> IFileSyncer.Add(string relativePath)
+    {
+        try
+        {
+            return ToFileSyncOutcome(Add(relativePath));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<FileSyncOutcome>(e);
+        }
+    }
+
+    /// <summary>
+    /// Completes when every file added before the call has its outcome; throws the fault if one of them got it. Files
+    /// are sent as soon as a job is free, so there is nothing to push.
+    /// </summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default) =>
+        Task.WhenAll(unfinished.Keys.Select(entry => entry.Outcome.Task)).WaitAsync(cancellationToken);
 
     /// <summary>Takes no more files, waits until every queued file has its outcome, then throws the fault if there was one.</summary>
     public async Task CompleteAsync()
@@ -200,8 +226,7 @@ public sealed class Syncer : IAsyncDisposable
                             break;
                     }
 
-                    // Runs no continuation inline (RunContinuationsAsynchronously), and this worker holds no lock.
-                    entry.Outcome.TrySetResult(new SyncOutcome(entry.Name, file.Status, file.Reason, entry.Attempts));
+                    entry.Complete(new SyncOutcome(entry.Name, file.Status, file.Reason, entry.Attempts));
                 }
 
                 batchCompleted?.Invoke(new SyncBatchReport(
@@ -224,19 +249,47 @@ public sealed class Syncer : IAsyncDisposable
     {
         if (failure is null or OperationCanceledException && token.IsCancellationRequested)
         {
-            entry.Outcome.TrySetCanceled(token);
+            entry.Cancel(token);
         }
         else
         {
-            entry.Outcome.TrySetException(failure!);
+            entry.Fail(failure!);
         }
     }
 
-    private sealed class Entry(string name, long size)
+    private static async Task<FileSyncOutcome> ToFileSyncOutcome(Task<SyncOutcome> outcome)
+    {
+        var result = await outcome.ConfigureAwait(false);
+        return result.Succeeded
+            ? FileSyncOutcome.Success
+            : FileSyncOutcome.Failed(string.Create(CultureInfo.InvariantCulture,
+                $"{result.Status.ToString().ToLowerInvariant()} after {result.Attempts} rsync run(s): {result.Reason}"));
+    }
+
+    /// <summary>A queued file. Its outcome is published without a lock, and its continuations never run inline (§9 #8).</summary>
+    private sealed class Entry(string name, long size, ConcurrentDictionary<Entry, byte> unfinished)
     {
         public string Name { get; } = name;
         public long Size { get; } = size;
         public int Attempts { get; set; }
         public TaskCompletionSource<SyncOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public void Complete(SyncOutcome outcome)
+        {
+            unfinished.TryRemove(this, out _);
+            Outcome.TrySetResult(outcome);
+        }
+
+        public void Fail(Exception failure)
+        {
+            unfinished.TryRemove(this, out _);
+            Outcome.TrySetException(failure);
+        }
+
+        public void Cancel(CancellationToken token)
+        {
+            unfinished.TryRemove(this, out _);
+            Outcome.TrySetCanceled(token);
+        }
     }
 }

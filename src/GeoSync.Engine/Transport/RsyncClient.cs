@@ -52,8 +52,8 @@ public sealed class RsyncClient
 
     /// <summary>
     /// Runs one rsync for all of <paramref name="relativePaths"/>. Exit 0, 23 and 24 give per-file results; any other
-    /// exit throws <see cref="GeoSyncRsyncException"/> with the argv, exit code and stderr tail, and a command that
-    /// cannot be executed throws <see cref="GeoSyncProcessException"/>. Cancelling kills rsync.
+    /// exit throws <see cref="GeoSyncRsyncException"/> with the argv, exit code and stderr tail; so does a command that
+    /// cannot be executed (exit code null, the exec error as inner exception). Cancelling kills rsync.
     /// </summary>
     public async Task<RsyncBatchResult> SyncAsync(IReadOnlyList<string> relativePaths, CancellationToken cancellationToken = default)
     {
@@ -61,7 +61,17 @@ public sealed class RsyncClient
         var names = relativePaths.Select(RsyncCommand.NormalizeRelativePath).ToArray();
         var input = RsyncCommand.EncodeFileList(names);
         var clock = Stopwatch.StartNew();
-        var result = await runner.RunAsync(spec, input, cancellationToken).ConfigureAwait(false);
+        ProcessResult result;
+        try
+        {
+            result = await runner.RunAsync(spec, input, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GeoSyncProcessException e) when (e is not GeoSyncRsyncException && e.ExitCode is null)
+        {
+            // Not started at all: still an rsync failure, with the exec error (e.g. ENOENT) kept as the cause.
+            throw new GeoSyncRsyncException(e.Message, e.Argv, null, e.StderrTail, e.InnerException);
+        }
+
         if (result.ExitCode is not (0 or PartialTransferExitCode or VanishedExitCode))
         {
             throw new GeoSyncRsyncException(

@@ -1,4 +1,4 @@
-using System.Text;
+using GeoSync.Engine.Slave;
 
 namespace GeoSync.Engine.Transport;
 
@@ -46,7 +46,10 @@ public static class RsyncCommand
         };
     }
 
-    /// <summary>rsync's stdin: each name as <c>./relative/path</c> followed by NUL.</summary>
+    /// <summary>
+    /// rsync's stdin: each name as <c>./relative/path</c> followed by NUL. Names are wire text: UTF-8, with an
+    /// undecodable byte of the file name carried as a surrogate escape (<see cref="WireText"/>).
+    /// </summary>
     public static byte[] EncodeFileList(IReadOnlyCollection<string> relativePaths)
     {
         ArgumentNullException.ThrowIfNull(relativePaths);
@@ -59,7 +62,7 @@ public static class RsyncCommand
         foreach (var path in relativePaths)
         {
             list.Write("./"u8);
-            list.Write(Encoding.UTF8.GetBytes(NormalizeRelativePath(path)));
+            list.Write(WireText.ToBytes(NormalizeRelativePath(path)));
             list.WriteByte(0);
         }
 
@@ -67,11 +70,12 @@ public static class RsyncCommand
     }
 
     /// <summary>The bytes a name occupies in the file list.</summary>
-    internal static int EncodedLength(string normalizedPath) => Encoding.UTF8.GetByteCount(normalizedPath) + 3;
+    internal static int EncodedLength(string normalizedPath) => WireText.ToBytes(normalizedPath).Length + 3;
 
     /// <summary>
     /// Returns <paramref name="path"/> as a clean relative name (no <c>.</c> segments, no doubled or trailing
-    /// slashes); rejects absolute names, <c>..</c>, NUL and names that denote the source directory itself.
+    /// slashes); rejects absolute names, <c>..</c>, NUL, surrogates that stand for no byte, and names that denote the
+    /// source directory itself.
     /// </summary>
     public static string NormalizeRelativePath(string path)
     {
@@ -79,6 +83,15 @@ public static class RsyncCommand
         if (path.Contains('\0', StringComparison.Ordinal))
         {
             throw new ArgumentException($"the relative path '{path.Replace("\0", "\\0", StringComparison.Ordinal)}' contains a NUL character.", nameof(path));
+        }
+
+        try
+        {
+            WireText.ToBytes(path);
+        }
+        catch (GeoSyncException e)
+        {
+            throw new ArgumentException(e.Message, nameof(path), e);
         }
 
         if (path.StartsWith('/'))

@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Text;
 using System.Text.RegularExpressions;
+using GeoSync.Engine.Slave;
 
 namespace GeoSync.Engine.Transport;
 
@@ -98,7 +99,7 @@ internal static partial class RsyncStderrClassifier
         {
             for (var i = 0; i < batch.Count; i++)
             {
-                var bytes = Encoding.UTF8.GetBytes(batch[i]);
+                var bytes = WireText.ToBytes(batch[i]);
                 Add(raw, Encoding.Latin1.GetString(bytes), i);
                 var spelled = Encoding.Latin1.GetString(Escape(bytes));
                 Add(escaped, spelled, i);

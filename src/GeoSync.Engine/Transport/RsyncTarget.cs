@@ -47,24 +47,69 @@ public sealed record LocalSlaveTarget : RsyncTarget
 }
 
 /// <summary>
-/// A directory on a remote host, reached through ssh multiplexed over the session's ControlMaster socket (§6.4).
+/// A directory on a remote host, reached through ssh multiplexed over a ControlMaster socket (§6.4):
+/// <c>-e "&lt;remote shell&gt;" &lt;rsync_ssh_options&gt; &lt;remote_addr&gt;:&lt;path&gt;</c>.
 /// </summary>
 public sealed record SshTarget : RsyncTarget
 {
-    /// <param name="sshCommand">ssh_command, split on whitespace like the original.</param>
-    /// <param name="controlPath">The <c>-S</c> control socket path; may hold ssh's <c>%r</c>/<c>%h</c>/<c>%p</c> tokens.</param>
+    /// <summary>§6.2's remote shell: ssh_command split on whitespace, then <c>-oControlMaster=auto -S &lt;controlPath&gt;</c>.</summary>
+    /// <param name="sshCommand">ssh_command.</param>
+    /// <param name="controlPath">The <c>-S</c> control socket path; may hold ssh's <c>%</c> tokens, no blanks.</param>
     /// <param name="remoteAddress"><c>[user@]host</c>.</param>
     /// <param name="remotePath">The directory on the remote host, e.g. <c>/proc/&lt;remote slave pid&gt;/cwd</c>.</param>
     public SshTarget(string sshCommand, string controlPath, string remoteAddress, string remotePath)
+        : this(RemoteShellFor(sshCommand, controlPath), remoteAddress, remotePath)
     {
-        if (RsyncCommand.SplitWords(sshCommand).Count == 0)
+    }
+
+    private SshTarget(string remoteShell, string remoteAddress, string remotePath)
+    {
+        ArgumentException.ThrowIfNullOrWhiteSpace(remoteShell);
+        ArgumentException.ThrowIfNullOrEmpty(remoteAddress);
+        ArgumentException.ThrowIfNullOrEmpty(remotePath);
+        if (remoteAddress.Contains(':', StringComparison.Ordinal) || remoteAddress.Any(char.IsWhiteSpace))
+        {
+            throw new ArgumentException(
+                $"the remote address '{remoteAddress}' must be [user@]host without ':' or blanks.", nameof(remoteAddress));
+        }
+
+        RemoteShell = remoteShell;
+        RemoteAddress = remoteAddress;
+        RemotePath = remotePath;
+    }
+
+    /// <summary>
+    /// rsync over an established <see cref="SshTransport"/>: its ssh command and control socket, so each rsync's ssh
+    /// multiplexes over the slave's connection (no new login).
+    /// </summary>
+    /// <param name="transport">The ssh link to the slave host.</param>
+    /// <param name="remotePath">The directory on the remote host, e.g. <c>/proc/&lt;remote slave pid&gt;/cwd</c>.</param>
+    public static SshTarget Over(SshTransport transport, string remotePath)
+    {
+        ArgumentNullException.ThrowIfNull(transport);
+        var address = transport.Slave.RemoteAddress
+            ?? throw new ArgumentException($"the slave URL {transport.Slave.Normalized} names no remote host.", nameof(transport));
+        return new SshTarget(transport.RsyncShellCommand(), address, remotePath);
+    }
+
+    /// <summary>The value of rsync's <c>-e</c>.</summary>
+    public string RemoteShell { get; }
+
+    public string RemoteAddress { get; }
+    public string RemotePath { get; }
+
+    internal override IEnumerable<string> Arguments(string rsyncSshOptions) =>
+        ["-e", RemoteShell, .. RsyncCommand.SplitWords(rsyncSshOptions), $"{RemoteAddress}:{RemotePath}"];
+
+    private static string RemoteShellFor(string sshCommand, string controlPath)
+    {
+        var ssh = RsyncCommand.SplitWords(sshCommand);
+        if (ssh.Count == 0)
         {
             throw new ArgumentException("the ssh command is empty; give the ssh program, e.g. 'ssh'.", nameof(sshCommand));
         }
 
         ArgumentException.ThrowIfNullOrEmpty(controlPath);
-        ArgumentException.ThrowIfNullOrEmpty(remoteAddress);
-        ArgumentException.ThrowIfNullOrEmpty(remotePath);
 
         // rsync splits the -e command on whitespace, so a blank would cut the socket path in two.
         if (controlPath.Any(char.IsWhiteSpace))
@@ -74,27 +119,6 @@ public sealed record SshTarget : RsyncTarget
                 nameof(controlPath));
         }
 
-        if (remoteAddress.Contains(':', StringComparison.Ordinal) || remoteAddress.Any(char.IsWhiteSpace))
-        {
-            throw new ArgumentException(
-                $"the remote address '{remoteAddress}' must be [user@]host without ':' or blanks.", nameof(remoteAddress));
-        }
-
-        SshCommand = sshCommand;
-        ControlPath = controlPath;
-        RemoteAddress = remoteAddress;
-        RemotePath = remotePath;
+        return string.Join(' ', [.. ssh, "-oControlMaster=auto", "-S", controlPath]);
     }
-
-    public string SshCommand { get; }
-    public string ControlPath { get; }
-    public string RemoteAddress { get; }
-    public string RemotePath { get; }
-
-    /// <summary>The remote shell rsync runs: the ssh command joined with the ControlMaster options (§6.2, §6.4).</summary>
-    public string RemoteShell =>
-        string.Join(' ', [.. RsyncCommand.SplitWords(SshCommand), "-oControlMaster=auto", "-S", ControlPath]);
-
-    internal override IEnumerable<string> Arguments(string rsyncSshOptions) =>
-        ["-e", RemoteShell, .. RsyncCommand.SplitWords(rsyncSshOptions), $"{RemoteAddress}:{RemotePath}"];
 }

@@ -220,14 +220,16 @@ public class SyncerTests
     [Fact]
     public async Task RsyncThatCannotBeExecutedFaultsTheSyncer()
     {
-        var failure = new GeoSyncProcessException("execution of \"rsync\" failed with ENOENT", ["rsync"], null, "");
-        var runner = new FakeRsyncRunner(startFailure: failure);
+        var cause = new System.ComponentModel.Win32Exception(2);
+        var runner = new FakeRsyncRunner(startFailure: new GeoSyncProcessException("execution of \"rsync\" failed with ENOENT", ["rsync"], null, "", cause));
         await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 2 });
 
-        var error = await Assert.ThrowsAsync<GeoSyncProcessException>(() => syncer.Add("a").WaitAsync(Guard));
+        var error = await Assert.ThrowsAsync<GeoSyncRsyncException>(() => syncer.Add("a").WaitAsync(Guard));
 
-        Assert.Same(failure, error);
-        Assert.Same(failure, await Assert.ThrowsAsync<GeoSyncProcessException>(() => syncer.CompleteAsync().WaitAsync(Guard)));
+        Assert.Null(error.ExitCode);
+        Assert.Same(cause, error.InnerException);
+        Assert.Equal("execution of \"rsync\" failed with ENOENT", error.Message);
+        Assert.Same(error, await Assert.ThrowsAsync<GeoSyncRsyncException>(() => syncer.CompleteAsync().WaitAsync(Guard)));
     }
 
     [Fact]
@@ -297,6 +299,61 @@ public class SyncerTests
         Assert.Equal(runner.Started, syncer.RsyncRuns);
         Assert.InRange(syncer.RsyncRuns, 500 / 7, 500);
         Assert.Throws<InvalidOperationException>(() => { _ = syncer.Add("late"); });
+    }
+
+    [Fact]
+    public async Task AsTheCrawlsFileSyncerFailuresAreOutcomesWithRsyncsWords()
+    {
+        var runner = new FakeRsyncRunner(names => names.Contains("gone") ? (24, "file has vanished: \"/src/gone\"\n") : (0, ""), autoExit: true);
+        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        IFileSyncer crawlView = syncer;
+
+        var ok = await crawlView.Add("ok").WaitAsync(Guard);
+        var gone = await crawlView.Add("gone").WaitAsync(Guard);
+
+        Assert.True(ok.Succeeded);
+        Assert.False(gone.Succeeded);
+        Assert.Equal("vanished after 1 rsync run(s): file has vanished: \"/src/gone\"", gone.FailureReason);
+    }
+
+    [Fact]
+    public async Task AsTheCrawlsFileSyncerAFaultFaultsTheTaskInsteadOfThrowing()
+    {
+        var runner = new FakeRsyncRunner(_ => (12, "rsync: connection unexpectedly closed\n"), autoExit: true);
+        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        IFileSyncer crawlView = syncer;
+
+        await Assert.ThrowsAsync<GeoSyncRsyncException>(() => crawlView.Add("a").WaitAsync(Guard));
+        var later = crawlView.Add("b");
+
+        Assert.True(later.IsFaulted);
+        Assert.IsType<GeoSyncRsyncException>(later.Exception!.InnerException);
+        await Assert.ThrowsAsync<ArgumentException>(() => crawlView.Add("../escape"));
+    }
+
+    [Fact]
+    public async Task FlushWaitsForEveryFileAddedBeforeIt()
+    {
+        var runner = new FakeRsyncRunner();
+        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 2 });
+
+        var a = syncer.Add("a");
+        var first = await runner.NextRunAsync();
+        var b = syncer.Add("b");
+        var second = await runner.NextRunAsync();
+        var flush = syncer.FlushAsync();
+        var c = syncer.Add("c");
+
+        first.Exit(0);
+        await a.WaitAsync(Guard);
+        Assert.False(flush.IsCompleted);
+        second.Exit(0);
+        await flush.WaitAsync(Guard);
+        Assert.True(b.IsCompletedSuccessfully);
+        Assert.False(c.IsCompleted);
+        (await runner.NextRunAsync()).Exit(0);
+        await c.WaitAsync(Guard);
+        await syncer.FlushAsync().WaitAsync(Guard);
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using System.Text;
 using GeoSync.Engine.Transport;
+using GeoSync.Engine.Urls;
 
 namespace GeoSync.Engine.Tests.Transport;
 
@@ -40,6 +41,20 @@ public class RsyncCommandTests
             "--compress",
             "root@slavehost:/proc/777/cwd",
         ], RsyncCommand.BuildArgv(options));
+    }
+
+    [Fact]
+    public async Task SshTargetOverTheSessionsTransportUsesItsSshCommandAndControlSocket()
+    {
+        await using var ssh = SshTransport.Create(GeoSyncUrl.Parse("geo@slave.example:/data/backup"), new SshOptions { Port = 2222 });
+        var options = new RsyncOptions("/mnt/master", SshTarget.Over(ssh, RsyncTarget.ProcessWorkingDirectory(31337)));
+
+        var argv = RsyncCommand.BuildArgv(options);
+
+        Assert.Equal(
+            ["rsync", .. Fixed, "--sparse", ".", "-e", ssh.RsyncShellCommand(), "--compress", "geo@slave.example:/proc/31337/cwd"],
+            argv);
+        Assert.EndsWith($"-oControlMaster=auto -S {ssh.ControlPath}", argv[^3], StringComparison.Ordinal);
     }
 
     [Fact]
@@ -111,6 +126,22 @@ public class RsyncCommandTests
         var bytes = RsyncCommand.EncodeFileList(["a/b/c", "top", "sp ace/é\nx"]);
 
         Assert.Equal(Encoding.UTF8.GetBytes("./a/b/c\0./top\0./sp ace/é\nx\0"), bytes);
+    }
+
+    [Fact]
+    public void SurrogateEscapedBytesOfUndecodableNamesGoOutRaw()
+    {
+        // A file name with the byte 0xE9 alone (Latin-1 é) arrives from the crawl as U+DCE9 (Python's surrogateescape).
+        var bytes = RsyncCommand.EncodeFileList(["caf\uDCE9"]);
+
+        Assert.Equal([.. "./caf"u8, 0xE9, 0], bytes);
+    }
+
+    [Fact]
+    public void ASurrogateThatStandsForNoByteIsRejected()
+    {
+        var error = Assert.Throws<ArgumentException>(() => RsyncCommand.NormalizeRelativePath("bad\uD800name"));
+        Assert.Contains("surrogate", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

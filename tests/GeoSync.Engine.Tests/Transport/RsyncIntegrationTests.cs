@@ -240,28 +240,11 @@ public sealed class RsyncIntegrationTests : IDisposable
         WriteSource("f", "x");
         var client = new RsyncClient(new ProcessRunner(), Options with { Command = "/nonexistent/rsync" });
 
-        var error = await Assert.ThrowsAsync<GeoSyncProcessException>(() => client.SyncAsync(["f"]).WaitAsync(Guard));
+        var error = await Assert.ThrowsAsync<GeoSyncRsyncException>(() => client.SyncAsync(["f"]).WaitAsync(Guard));
 
         Assert.Null(error.ExitCode);
+        Assert.Equal(2, Assert.IsType<System.ComponentModel.Win32Exception>(error.InnerException).NativeErrorCode);
         Assert.Contains("execution of \"/nonexistent/rsync\" failed with ENOENT", error.Message, StringComparison.Ordinal);
-    }
-
-    /// <summary>Counts rsync starts; holds every start until <see cref="Open"/>, so all files are queued first.</summary>
-    private sealed class GatedCountingRunner(IProcessRunner inner) : IProcessRunner
-    {
-        private readonly ManualResetEventSlim gate = new();
-        private int starts;
-
-        public int Starts => Volatile.Read(ref starts);
-
-        public void Open() => gate.Set();
-
-        public IRunningProcess Start(ProcessSpec spec)
-        {
-            Assert.True(gate.Wait(Guard), "the test never opened the gate");
-            Interlocked.Increment(ref starts);
-            return inner.Start(spec);
-        }
     }
 
     /// <summary>
@@ -343,5 +326,23 @@ public sealed class RsyncIntegrationTests : IDisposable
             [DllImport("libc", EntryPoint = "ioctl", SetLastError = true)]
             private static extern int Ioctl(int fd, ulong request, out int count);
         }
+    }
+}
+
+/// <summary>Counts rsync starts; holds every start until <see cref="Open"/>, so all files are queued first.</summary>
+internal sealed class GatedCountingRunner(IProcessRunner inner) : IProcessRunner
+{
+    private readonly ManualResetEventSlim gate = new();
+    private int starts;
+
+    public int Starts => Volatile.Read(ref starts);
+
+    public void Open() => gate.Set();
+
+    public IRunningProcess Start(ProcessSpec spec)
+    {
+        Assert.True(gate.Wait(TimeSpan.FromSeconds(60)), "the test never opened the gate");
+        Interlocked.Increment(ref starts);
+        return inner.Start(spec);
     }
 }

@@ -96,6 +96,16 @@ public class RsyncStderrClassifierTests
     }
 
     [Fact]
+    public void UndecodableBytesOfSurrogateEscapedNamesMatchTheirOctalSpelling()
+    {
+        var results = Classify(["caf\uDCE9", "cafe"], 23,
+            "rsync: [sender] link_stat \"/tmp/rx/src/caf\\#351\" failed: No such file or directory (2)\n" + Partial);
+
+        Assert.Equal(RsyncFileStatus.Vanished, results["caf\uDCE9"].Status);
+        Assert.Equal(RsyncFileStatus.Synced, results["cafe"].Status);
+    }
+
+    [Fact]
     public void AmbiguousSuffixesFailEveryCandidate()
     {
         // "/src/a/f2" could be "a/f2" under /src, or "f2" reported with the full path: both count as failed.
