@@ -1,7 +1,7 @@
 BeforeAll {
     $script:ModuleFolder = Join-Path $PSScriptRoot '../../out/GeoSync'
     $script:ManifestPath = Join-Path $ModuleFolder 'GeoSync.psd1'
-    $script:Expected = @('Dismount-GlusterAux', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime')
+    $script:Expected = @('Dismount-GlusterAux', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncRsync', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime')
     [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw
     $script:Version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
 }
