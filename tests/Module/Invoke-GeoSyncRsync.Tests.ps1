@@ -21,12 +21,13 @@ BeforeAll {
     function New-RsyncWrapper {
         param([string] $Directory, [switch] $Gate)
         $log = Join-Path $Directory 'rsync-starts.log'
+        $pids = Join-Path $Directory 'rsync-pids.log'
         $gateFile = Join-Path $Directory 'gate'
         $wrapper = Join-Path $Directory 'rsync-wrapper.sh'
         $wait = if ($Gate) { "while [ ! -e '$gateFile' ]; do sleep 0.05; done" } else { ':' }
-        Set-Content -LiteralPath $wrapper -Value "#!/bin/sh`n$wait`necho start >>'$log'`nexec rsync `"`$@`"`n"
+        Set-Content -LiteralPath $wrapper -Value "#!/bin/sh`necho `$`$ >>'$pids'`n$wait`necho start >>'$log'`nexec rsync `"`$@`"`n"
         & chmod 755 $wrapper
-        [pscustomobject]@{ Command = $wrapper; Log = $log; Gate = $gateFile }
+        [pscustomobject]@{ Command = $wrapper; Log = $log; Pids = $pids; Gate = $gateFile }
     }
 
     function Get-Starts {
@@ -301,6 +302,42 @@ Describe 'Invoke-GeoSyncRsync' {
             $tree = New-TestTree 'f'
             { Invoke-GeoSyncRsync -Source $tree.Source -Destination 'host:/x' -ControlPath '/tmp/a b/%C' -Path 'f' } |
                 Should -Throw -ErrorId "InvalidDestination,$CommandId"
+        }
+    }
+
+    Context 'stopping' {
+        It 'stops promptly when the pipeline is stopped and kills the running rsync' {
+            $tree = New-TestTree 'f'
+            $wrapper = New-RsyncWrapper -Directory $tree.Root -Gate
+            $ps = [powershell]::Create()
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')).AddStatement()
+            $null = $ps.AddCommand('Invoke-GeoSyncRsync').AddParameters(@{
+                    Source = $tree.Source; Destination = $tree.Destination; Path = 'f'; RsyncCommand = $wrapper.Command
+                })
+            try {
+                $null = $ps.BeginInvoke()
+                # The wrapper waits for a gate that never opens: the rsync job is running when the pipeline is stopped.
+                $deadline = [datetime]::UtcNow.AddSeconds(30)
+                while (-not (Test-Path -LiteralPath $wrapper.Pids)) {
+                    [datetime]::UtcNow | Should -BeLessThan $deadline -Because 'the rsync job never started'
+                    Start-Sleep -Milliseconds 20
+                }
+                $rsyncPid = [int](Get-Content -LiteralPath $wrapper.Pids | Select-Object -First 1)
+
+                $ps.Stop()
+
+                $ps.InvocationStateInfo.State | Should -Be 'Stopped'
+                # Killed with its process tree (SIGTERM, then SIGKILL after a grace) and reaped.
+                $deadline = [datetime]::UtcNow.AddSeconds(30)
+                while (Test-Path -LiteralPath "/proc/$rsyncPid") {
+                    [datetime]::UtcNow | Should -BeLessThan $deadline -Because "the rsync job $rsyncPid was not killed"
+                    Start-Sleep -Milliseconds 20
+                }
+                Get-Starts $wrapper | Should -Be 0
+            }
+            finally {
+                $ps.Dispose()
+            }
         }
     }
 
