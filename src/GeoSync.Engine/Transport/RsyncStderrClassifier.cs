@@ -17,6 +17,13 @@ internal static partial class RsyncStderrClassifier
     private static partial Regex SummaryLine();
 
     /// <summary>
+    /// ssh's note when it records a new host key, which glusterd's <c>StrictHostKeyChecking=no</c> makes routine; it says
+    /// nothing about the files.
+    /// </summary>
+    [GeneratedRegex(@"^Warning: Permanently added .* to the list of known hosts\.$")]
+    private static partial Regex SshHostKeyNote();
+
+    /// <summary>
     /// The receiver names its temporary file <c>.&lt;name&gt;.XXXXXX</c> next to the target (mkstemp, rename failures);
     /// this maps it back to the target's name.
     /// </summary>
@@ -38,7 +45,7 @@ internal static partial class RsyncStderrClassifier
 
         var lines = stderrTail.Split('\n')
             .Select(line => line.TrimEnd('\r'))
-            .Where(line => line.Length > 0 && !SummaryLine().IsMatch(line))
+            .Where(line => line.Length > 0 && !SummaryLine().IsMatch(line) && !SshHostKeyNote().IsMatch(line))
             .ToArray();
         if (!tailComplete)
         {

@@ -129,6 +129,17 @@ public class RsyncStderrClassifierTests
     }
 
     [Fact]
+    public void SshsHostKeyNoteIsNotAFailure()
+    {
+        var results = Classify(["a", "b"], 23,
+            "Warning: Permanently added '[127.0.0.1]:2222' (ED25519) to the list of known hosts.\n"
+            + "could not make way for new regular file: b\n" + Partial);
+
+        Assert.Equal(RsyncFileStatus.Synced, results["a"].Status);
+        Assert.Equal(RsyncFileStatus.Failed, results["b"].Status);
+    }
+
+    [Fact]
     public void ALineNamingNoFileOfTheBatchFailsTheWholeBatch()
     {
         const string line = "rsync: [generator] failed to set times on \"/tmp/rx/dst/.\": Operation not permitted (1)";
