@@ -63,7 +63,7 @@ public sealed class RepceServer
         using var connection = new Connection(output, cancellationToken);
         var queue = Channel.CreateBounded<RepceRequest>(new BoundedChannelOptions(_options.Workers * 2) { SingleWriter = true });
         var workers = Enumerable.Range(0, _options.Workers)
-            .Select(_ => Task.Run(() => WorkAsync(queue.Reader, connection), CancellationToken.None))
+            .Select(_ => StartWorker(queue.Reader, connection))
             .ToArray();
         RepceServeResult? result = null;
         try
@@ -105,13 +105,40 @@ public sealed class RepceServer
         return result;
     }
 
-    private async Task WorkAsync(ChannelReader<RepceRequest> queue, Connection connection)
+    // Slave calls are synchronous file-system work that can take long (a purge of a big tree). Each worker owns a
+    // thread so a quick call is answered beside a slow one at once, instead of waiting for the thread pool to grow.
+    private Task StartWorker(ChannelReader<RepceRequest> queue, Connection connection)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                Work(queue, connection);
+                done.SetResult();
+            }
+            catch (Exception e)
+            {
+                done.SetException(e);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = "RePCe worker",
+        };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void Work(ChannelReader<RepceRequest> queue, Connection connection)
     {
         try
         {
-            await foreach (var request in queue.ReadAllAsync(connection.Token).ConfigureAwait(false))
+            // Everything runs on this worker's own thread: waits block it, which is what it is for.
+            while (queue.WaitToReadAsync(connection.Token).AsTask().GetAwaiter().GetResult())
             {
-                var (isException, payload) = await DispatchAsync(request, connection.Token).ConfigureAwait(false);
+                if (!queue.TryRead(out var request)) continue;
+                var (isException, payload) = DispatchAsync(request, connection.Token).GetAwaiter().GetResult();
                 if (connection.Token.IsCancellationRequested) return;
                 var frame = EncodeAnswer(request, isException, payload);
                 if (frame is null)
@@ -119,7 +146,7 @@ public sealed class RepceServer
                     connection.Fail(RepceServeOutcome.ProtocolError, $"protocol error: the rid of call {request.Method} cannot be echoed back");
                     return;
                 }
-                await connection.WriteAsync(frame).ConfigureAwait(false);
+                connection.WriteAsync(frame).GetAwaiter().GetResult();
             }
         }
         catch (OperationCanceledException) when (connection.Token.IsCancellationRequested)

@@ -1,0 +1,177 @@
+using System.Globalization;
+
+namespace GeoSync.Host;
+
+/// <summary>What one run of <c>geosync</c> was asked to do.</summary>
+internal abstract record HostCommand;
+
+internal sealed record ShowHelpCommand : HostCommand;
+
+internal sealed record ShowVersionCommand : HostCommand;
+
+/// <summary><c>geosync -c SCRIPT...</c>: the words are joined into the script text, as pwsh -Command does.</summary>
+internal sealed record RunScriptTextCommand(IReadOnlyList<string> ScriptWords) : HostCommand;
+
+/// <summary><c>geosync [-File] FILE [ARG...]</c>: the arguments bind to the script's parameters as with pwsh -File.</summary>
+internal sealed record RunScriptFileCommand(string Path, IReadOnlyList<string> Arguments) : HostCommand;
+
+/// <summary><c>geosync slave URL --listen [--timeout N] [--sync-jobs N]</c>.</summary>
+internal sealed record ServeSlaveCommand(string Url, int? TimeoutSeconds, int SyncJobs) : HostCommand;
+
+/// <summary>The command line does not follow the usage; the message says which word is wrong.</summary>
+internal sealed class HostUsageException(string message) : Exception(message);
+
+/// <summary>Turns argv into a <see cref="HostCommand"/>; the usage text lives here too so both stay in step.</summary>
+internal static class HostCommandLine
+{
+    /// <summary>gsyncd's default for sync_jobs (App. A), which is also its number of RePCe worker threads.</summary>
+    public const int DefaultSyncJobs = 3;
+
+    public const string Usage = """
+        Usage:
+          geosync -c <script>
+              Run PowerShell script text (as pwsh -Command: further words are joined to it) in a session with the
+              GeoSync module imported.
+          geosync [-File] <file.ps1> [<arg>...]
+              Run a script file; its arguments bind to the script's parameters as with pwsh -File.
+          geosync slave <url> --listen [--timeout <seconds>] [--sync-jobs <n>]
+              Serve the slave primitives over RePCe on stdin/stdout, rooted at the URL's directory
+              (only file:///DIR for now). Logs go to stderr.
+              --sync-jobs  number of calls answered concurrently (default 3).
+              --timeout    accepted for gsyncd compatibility; the inactivity watchdog is not implemented yet,
+                           so the slave runs until its input ends.
+          geosync --version
+              Print "geosync <version>".
+          geosync --help
+              Print this text.
+
+        Scripts run as pwsh runs them with -NoProfile -NonInteractive: output as text on stdout, errors on stderr.
+
+        Exit codes:
+          -c       N if the script ran 'exit N'; 1 if it stopped on a terminating error or its last statement
+                   failed ($? false); else 0.
+          -File    N if the script ran 'exit N'; 1 if it stopped on a terminating error; else 0 (errors that
+                   did not stop it are reported on stderr but do not change the exit code).
+          slave    0 when its input ends between two messages; 1 on a protocol error or when it cannot start.
+          2        the geosync command line is wrong, or the script file does not exist.
+        """;
+
+    public static HostCommand Parse(IReadOnlyList<string> args)
+    {
+        if (args.Count == 0)
+        {
+            throw new HostUsageException("no command given");
+        }
+
+        var first = args[0];
+        var rest = args.Skip(1).ToArray();
+        switch (first)
+        {
+            case "--help" or "-h" or "-?":
+                return new ShowHelpCommand();
+            case "--version":
+                return new ShowVersionCommand();
+            case "slave":
+                return ParseSlave(rest);
+        }
+
+        if (IsOption(first, "-c", "-Command", "--command"))
+        {
+            if (rest.Length == 0)
+            {
+                throw new HostUsageException($"{first} needs the script text to run");
+            }
+            return new RunScriptTextCommand(rest);
+        }
+
+        if (IsOption(first, "-f", "-File", "--file"))
+        {
+            if (rest.Length == 0)
+            {
+                throw new HostUsageException($"{first} needs the path of a .ps1 file");
+            }
+            return new RunScriptFileCommand(rest[0], rest[1..]);
+        }
+
+        if (first.StartsWith('-'))
+        {
+            throw new HostUsageException($"unknown option '{first}'");
+        }
+
+        return new RunScriptFileCommand(first, rest);
+    }
+
+    private static ServeSlaveCommand ParseSlave(string[] args)
+    {
+        string? url = null;
+        var listen = false;
+        int? timeout = null;
+        var syncJobs = DefaultSyncJobs;
+
+        for (var i = 0; i < args.Length; i++)
+        {
+            var arg = args[i];
+            var (name, inlineValue) = SplitOption(arg);
+            switch (name)
+            {
+                case "--listen" when inlineValue is null:
+                    listen = true;
+                    break;
+                case "--timeout":
+                    timeout = ParseCount(name, inlineValue ?? NextValue(args, ref i, name), minimum: 0);
+                    break;
+                case "--sync-jobs":
+                    syncJobs = ParseCount(name, inlineValue ?? NextValue(args, ref i, name), minimum: 1);
+                    break;
+                default:
+                    if (arg.StartsWith('-'))
+                    {
+                        throw new HostUsageException($"slave: unknown option '{arg}'");
+                    }
+                    if (url is not null)
+                    {
+                        throw new HostUsageException($"slave: takes one URL, got '{url}' and '{arg}'");
+                    }
+                    url = arg;
+                    break;
+            }
+        }
+
+        if (url is null)
+        {
+            throw new HostUsageException("slave: the URL of the slave root is missing (e.g. file:///srv/backup)");
+        }
+        if (!listen)
+        {
+            throw new HostUsageException("slave: --listen is required (serving RePCe on stdin/stdout is the only slave mode)");
+        }
+        return new ServeSlaveCommand(url, timeout, syncJobs);
+    }
+
+    private static (string Name, string? Value) SplitOption(string arg)
+    {
+        var eq = arg.IndexOf('=', StringComparison.Ordinal);
+        return arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, null);
+    }
+
+    private static string NextValue(string[] args, ref int i, string name)
+    {
+        if (i + 1 >= args.Length)
+        {
+            throw new HostUsageException($"slave: {name} needs a value");
+        }
+        return args[++i];
+    }
+
+    private static int ParseCount(string name, string value, int minimum)
+    {
+        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < minimum)
+        {
+            throw new HostUsageException($"slave: {name} takes a whole number of at least {minimum}, not '{value}'");
+        }
+        return count;
+    }
+
+    private static bool IsOption(string arg, params string[] spellings) =>
+        spellings.Any(s => string.Equals(arg, s, StringComparison.OrdinalIgnoreCase));
+}

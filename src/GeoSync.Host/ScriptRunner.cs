@@ -1,0 +1,118 @@
+using System.Management.Automation;
+using System.Management.Automation.Language;
+using System.Management.Automation.Runspaces;
+using Microsoft.PowerShell;
+
+namespace GeoSync.Host;
+
+/// <summary>
+/// Runs a script through PowerShell's own console host (the SDK's <see cref="ConsoleShell"/>) in a session that has
+/// the GeoSync module imported, so output, error rendering and exit codes are exactly those of pwsh -Command/-File.
+/// </summary>
+internal static class ScriptRunner
+{
+    private const int Failure = 1;
+    private const int UsageError = 2;
+
+    /// <summary>The module the build lays out next to the executable, so users get the cmdlets they know from pwsh.</summary>
+    public static string ModuleManifestPath => Path.Combine(AppContext.BaseDirectory, "Modules", "GeoSync", "GeoSync.psd1");
+
+    public static int Run(HostCommand command)
+    {
+        var manifest = ModuleManifestPath;
+        if (!File.Exists(manifest))
+        {
+            Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
+            return Failure;
+        }
+
+        switch (command)
+        {
+            case RunScriptTextCommand text when HasParseErrors(string.Join(' ', text.ScriptWords)):
+                return Failure;
+            case RunScriptFileCommand file when !File.Exists(file.Path):
+                Console.Error.WriteLine($"geosync: the script file '{Path.GetFullPath(file.Path)}' does not exist.");
+                return UsageError;
+        }
+
+        // Scripts run unattended (cron, ssh, CI): no profile may change their behaviour and no prompt may wait for a
+        // user, which is what pwsh's -NoProfile and -NonInteractive guarantee.
+        string[] pwshArguments = command switch
+        {
+            RunScriptTextCommand text => ["-NoProfile", "-NonInteractive", "-Command", .. text.ScriptWords],
+            RunScriptFileCommand file => ["-NoProfile", "-NonInteractive", "-File", file.Path, .. file.Arguments],
+            _ => throw new ArgumentOutOfRangeException(nameof(command), command, "not a script command"),
+        };
+
+        OptOutOfPwshServices();
+        if (Console.IsOutputRedirected || Console.IsErrorRedirected)
+        {
+            // Colour codes are noise in a log file or in output another program parses.
+            PSStyle.Instance.OutputRendering = OutputRendering.PlainText;
+        }
+
+        // CreateDefault, not CreateDefault2: the SDK ships no Modules folder for the built-in commands to autoload from.
+        var sessionState = InitialSessionState.CreateDefault();
+        sessionState.ImportPSModule(manifest);
+        if (ModuleImportError(sessionState) is { } importError)
+        {
+            Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {importError}");
+            return Failure;
+        }
+        return ConsoleShell.Start(sessionState, bannerText: string.Empty, helpText: HostCommandLine.Usage, pwshArguments);
+    }
+
+    /// <summary>
+    /// Opens a throw-away runspace to see whether the module imports. pwsh's console host would run the script without
+    /// the module (import errors silenced) or, told to throw on them, hang after reporting; so this is checked first.
+    /// </summary>
+    private static string? ModuleImportError(InitialSessionState sessionState)
+    {
+        sessionState.ThrowOnRunspaceOpenError = true;
+        try
+        {
+            using var probe = RunspaceFactory.CreateRunspace(sessionState);
+            probe.Open();
+            return null;
+        }
+        catch (RuntimeException e)
+        {
+            return e.Message;
+        }
+        finally
+        {
+            sessionState.ThrowOnRunspaceOpenError = false;
+        }
+    }
+
+    /// <summary>
+    /// pwsh -Command exits 1 on script text that does not parse without saying why, so the errors are reported here.
+    /// </summary>
+    private static bool HasParseErrors(string script)
+    {
+        Parser.ParseInput(script, out _, out var errors);
+        foreach (var error in errors)
+        {
+            var start = error.Extent.StartScriptPosition;
+            Console.Error.WriteLine($"ParserError: line {start.LineNumber}, column {start.ColumnNumber}: {error.Message}");
+            Console.Error.WriteLine($"  {start.Line.TrimEnd()}");
+            Console.Error.WriteLine($"  {new string(' ', Math.Max(0, start.ColumnNumber - 1))}^");
+        }
+        return errors.Length > 0;
+    }
+
+    /// <summary>
+    /// pwsh's console host reports start-up telemetry and checks for pwsh updates unless told not to; geosync is not
+    /// pwsh, so it says no on the user's behalf (a value the user set is kept).
+    /// </summary>
+    private static void OptOutOfPwshServices()
+    {
+        foreach (var name in new[] { "POWERSHELL_TELEMETRY_OPTOUT", "POWERSHELL_UPDATECHECK" })
+        {
+            if (Environment.GetEnvironmentVariable(name) is null)
+            {
+                Environment.SetEnvironmentVariable(name, name == "POWERSHELL_UPDATECHECK" ? "Off" : "1");
+            }
+        }
+    }
+}
