@@ -18,6 +18,7 @@
         'Get-GlusterVolumeMark'
         'Get-GlusterXtime'
         'Invoke-GeoSyncCrawl'
+        'Invoke-GeoSyncRsync'
         'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
         'Set-GlusterXtime'

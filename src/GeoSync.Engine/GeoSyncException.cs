@@ -65,8 +65,8 @@ public class GeoSyncProcessException : GeoSyncException
 /// <summary>rsync failed; carries its argv, exit code and the tail of its stderr.</summary>
 public class GeoSyncRsyncException : GeoSyncProcessException
 {
-    public GeoSyncRsyncException(string message, IReadOnlyList<string> argv, int? exitCode, string stderrTail)
-        : base(message, argv, exitCode, stderrTail) { }
+    public GeoSyncRsyncException(string message, IReadOnlyList<string> argv, int? exitCode, string stderrTail, Exception? innerException = null)
+        : base(message, argv, exitCode, stderrTail, innerException) { }
 }
 
 /// <summary>ssh failed to connect or the connection dropped.</summary>

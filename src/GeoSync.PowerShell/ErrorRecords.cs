@@ -1,3 +1,4 @@
+using System.ComponentModel;
 using System.Management.Automation;
 using GeoSync.Engine;
 using GeoSync.Engine.Master;
@@ -35,6 +36,9 @@ internal static class ErrorRecords
             GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument, null),
             GeoSyncSessionException s => FromSessionFailure(s.Reason, fallbackId),
             GeoSyncTimestampCorruptionException => ("TimestampCorruption", ErrorCategory.InvalidData, null),
+            GeoSyncRsyncException { ExitCode: null, InnerException: Win32Exception { NativeErrorCode: ENOENT } } =>
+                ("RsyncNotInstalled", ErrorCategory.NotInstalled, "Install rsync (apt-get install rsync), or give the full path of the rsync program."),
+            GeoSyncRsyncException => ("RsyncFailed", ErrorCategory.InvalidResult, null),
             GeoSyncSshException or GeoSyncProtocolException => (fallbackId, ErrorCategory.ConnectionError, null),
             _ => (fallbackId, ErrorCategory.NotSpecified, null),
         };
@@ -90,6 +94,21 @@ internal static class ErrorRecords
     public static ErrorRecord SessionNotFound(string what, object target) =>
         new(new ItemNotFoundException($"no GeoSync session has {what} in this PowerShell session; Get-GeoSyncSession lists them."),
             "SessionNotFound", ErrorCategory.ObjectNotFound, target);
+
+    public static ErrorRecord PathOutsideSource(string path, string source) =>
+        new(new ArgumentException($"'{path}' is outside the source directory '{source}'; give paths inside it, relative or absolute."),
+            "PathOutsideSource", ErrorCategory.InvalidArgument, path);
+
+    public static ErrorRecord RsyncFileFailed(string relativePath, int attempts, string? reason) =>
+        new(new GeoSyncException($"rsync did not sync '{relativePath}' in {attempts} attempt(s): {reason}"),
+            "RsyncFileFailed", ErrorCategory.WriteError, relativePath);
+
+    public static ErrorRecord RsyncSourceVanished(string relativePath, string? reason) =>
+        new(new ItemNotFoundException($"'{relativePath}' vanished from the source before rsync could copy it: {reason}"),
+            "RsyncSourceVanished", ErrorCategory.ObjectNotFound, relativePath);
+
+    public static ErrorRecord DirectoryNotFound(string id, string path, string message) =>
+        new(new ItemNotFoundException(message), id, ErrorCategory.ObjectNotFound, path);
 
     // The engine's messages already say what to do, so no recommended action is repeated here.
     private static (string Id, ErrorCategory Category, string? Action) FromMountFailure(GlusterMountFailure reason) => reason switch

@@ -1,0 +1,98 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace GeoSync.Engine.Transport;
+
+/// <summary>What became of one file of an rsync batch.</summary>
+public enum RsyncFileStatus
+{
+    /// <summary>rsync transferred it, or found it already up to date.</summary>
+    Synced,
+
+    /// <summary>rsync reported a failure for it (exit 23); worth retrying.</summary>
+    Failed,
+
+    /// <summary>The source was gone when rsync came to it (exit 24, or a failed link_stat); the next crawl sees the deletion.</summary>
+    Vanished,
+}
+
+/// <summary>One file's result within an rsync batch, with rsync's own words when it failed.</summary>
+public sealed record RsyncFileResult(string RelativePath, RsyncFileStatus Status, string? Reason);
+
+/// <summary>How one rsync run for a batch ended, file by file.</summary>
+public sealed record RsyncBatchResult(IReadOnlyList<string> Argv, int ExitCode, IReadOnlyList<RsyncFileResult> Files, TimeSpan Elapsed);
+
+/// <summary>Runs one rsync per batch of names (§5.5, §6.2) and maps its exit to per-file results.</summary>
+public sealed class RsyncClient
+{
+    /// <summary>rsync's "partial transfer due to error": some files failed, the others are complete.</summary>
+    public const int PartialTransferExitCode = 23;
+
+    /// <summary>rsync's "partial transfer due to vanished source files".</summary>
+    public const int VanishedExitCode = 24;
+
+    private readonly IProcessRunner runner;
+    private readonly ProcessSpec spec;
+
+    /// <param name="runner">Starts the rsync processes.</param>
+    /// <param name="options">The §6.2 argv inputs, source directory and target.</param>
+    /// <param name="stderrLine">Receives each stderr line as <c>&lt;argv0&gt;&gt; &lt;line&gt;</c>, on a background thread.</param>
+    public RsyncClient(IProcessRunner runner, RsyncOptions options, Action<string>? stderrLine = null)
+    {
+        ArgumentNullException.ThrowIfNull(runner);
+        this.runner = runner;
+        Options = options;
+        spec = RsyncCommand.BuildProcessSpec(options) with { StderrLine = stderrLine };
+    }
+
+    public RsyncOptions Options { get; }
+
+    /// <summary>The argv every run uses.</summary>
+    public IReadOnlyList<string> Argv => spec.Argv;
+
+    /// <summary>
+    /// Runs one rsync for all of <paramref name="relativePaths"/>. Exit 0, 23 and 24 give per-file results; any other
+    /// exit throws <see cref="GeoSyncRsyncException"/> with the argv, exit code and stderr tail; so does a command that
+    /// cannot be executed (exit code null, the exec error as inner exception). Cancelling kills rsync.
+    /// </summary>
+    public async Task<RsyncBatchResult> SyncAsync(IReadOnlyList<string> relativePaths, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(relativePaths);
+        var names = relativePaths.Select(RsyncCommand.NormalizeRelativePath).ToArray();
+        var input = RsyncCommand.EncodeFileList(names);
+        var clock = Stopwatch.StartNew();
+        ProcessResult result;
+        try
+        {
+            result = await runner.RunAsync(spec, input, cancellationToken).ConfigureAwait(false);
+        }
+        catch (GeoSyncProcessException e) when (e is not GeoSyncRsyncException && e.ExitCode is null)
+        {
+            // Not started at all: still an rsync failure, with the exec error (e.g. ENOENT) kept as the cause.
+            throw new GeoSyncRsyncException(e.Message, e.Argv, null, e.StderrTail, e.InnerException);
+        }
+
+        if (result.ExitCode is not (0 or PartialTransferExitCode or VanishedExitCode))
+        {
+            throw new GeoSyncRsyncException(
+                $"{ProcessResult.DescribeFailure(result.Argv, result.ExitCode, result.StderrTail)}\n{Hint(result.ExitCode)}",
+                result.Argv, result.ExitCode, result.StderrTail);
+        }
+
+        // A tail as long as its bound may have dropped its oldest lines, and with them the names of failed files.
+        var tailComplete = Encoding.UTF8.GetByteCount(result.StderrTail) < spec.StderrTailBytes;
+        var files = RsyncStderrClassifier.Classify(names, result.ExitCode, result.StderrTail, tailComplete);
+        return new RsyncBatchResult(result.Argv, result.ExitCode, files, clock.Elapsed);
+    }
+
+    private static string Hint(int exitCode) => exitCode switch
+    {
+        1 or 2 or 4 => "rsync rejected its arguments or a feature; check rsync_command and rsync_options (and that both sides run a compatible rsync).",
+        3 or 11 => "rsync could not use the source or destination directory; check that both exist, are writable and have space.",
+        5 or 10 or 12 or 255 => "the connection to the other side failed or broke; check ssh, the remote rsync and the slave's health.",
+        20 => "rsync was interrupted by a signal.",
+        30 or 35 => "rsync timed out waiting for data; check the network and the slave mount.",
+        _ when exitCode > 128 => $"rsync was killed by signal {exitCode - 128}.",
+        _ => "see rsync's messages above.",
+    };
+}
