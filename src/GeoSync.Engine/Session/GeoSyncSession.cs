@@ -30,6 +30,7 @@ public enum SessionState
 /// </summary>
 public sealed class GeoSyncSession : IAsyncDisposable
 {
+    private static readonly TimeSpan BrokenExplanationGrace = TimeSpan.FromSeconds(6);
     private static int s_lastId;
 
     private readonly SessionOptions _options;
@@ -87,8 +88,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// <summary>How the slave is reached (never <see cref="SlaveMode.Auto"/>).</summary>
     public SlaveMode SlaveMode { get; private set; }
 
-    /// <summary>Where rsync writes (the slave root as seen from here).</summary>
-    public SlaveDestination? SlaveDestination => _slave?.Destination;
+    /// <summary>Where rsync writes: the slave directory, the slave process's cwd (<c>/proc/&lt;pid&gt;/cwd</c>), or either over ssh.</summary>
+    public RsyncTarget? RsyncTarget => _slave?.RsyncTarget;
 
     /// <summary>The slave server's process id (this process for an in-process slave).</summary>
     public int? SlaveProcessId => _slave?.ServerProcessId;
@@ -210,8 +211,10 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            Fault(ex);
-            throw;
+            var explained = await ExplainAsync(ex).ConfigureAwait(false);
+            Fault(explained);
+            if (ReferenceEquals(explained, ex)) throw;
+            throw new GeoSyncProtocolException(explained.Message, ex);
         }
         finally
         {
@@ -268,9 +271,17 @@ public sealed class GeoSyncSession : IAsyncDisposable
         var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
         _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
         _resources.Add(_slave);
-        Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}); rsync writes to {_slave.Destination}");
+        Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
 
-        var syncer = new InterimRsyncSyncer(masterTree.RootPath, _slave.Destination, _options, _runner);
+        var rsync = new RsyncClient(_runner, new RsyncOptions(masterTree.RootPath, _slave.RsyncTarget)
+        {
+            Command = _options.RsyncCommand,
+            Xattrs = _options.Xattrs,
+        }, line => Log(SessionLogLevel.Debug, line));
+        var syncer = new Syncer(rsync, new SyncerOptions { SyncJobs = _options.SyncJobs },
+            report => Log(SessionLogLevel.Debug,
+                $"{string.Join(' ', report.Argv)}: exited {report.ExitCode} for {report.Files} files ({report.Synced} synced, {report.Failed} failed, " +
+                $"{report.Vanished} vanished, {report.Retrying} retried) in {report.Elapsed.TotalSeconds:F2} s"));
         _resources.Add(syncer);
         var endpoint = _slave;
         var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
@@ -455,9 +466,21 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            var explained = await ExplainAsync(ex).ConfigureAwait(false);
             Fault(new GeoSyncSessionException(SessionFailure.Faulty,
-                $"the keep-alive to the slave {Slave} failed: {ex.Message}", ex));
+                $"the keep-alive to the slave {Slave} failed: {explained.Message}", explained));
         }
+    }
+
+    /// <summary>
+    /// A broken connection is explained better by how the slave's process ended (exit code and stderr, or ssh's
+    /// diagnosis), which the endpoint learns a moment after the stream ends.
+    /// </summary>
+    private async Task<Exception> ExplainAsync(Exception reason)
+    {
+        if (reason is not GeoSyncProtocolException || _slave is not { } slave) return reason;
+        var first = await Task.WhenAny(slave.Broken, Task.Delay(BrokenExplanationGrace)).ConfigureAwait(false);
+        return first == slave.Broken ? await slave.Broken.ConfigureAwait(false) : reason;
     }
 
     private async Task SendKeepAliveAsync(CancellationToken cancellationToken)

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
 using GeoSync.Engine.Tests.Xattrs;
 
 namespace GeoSync.Engine.Tests.Session;
@@ -69,7 +70,7 @@ public sealed class ChildSlaveFaultTests : IDisposable
         Assert.Equal(SessionState.Active, session.State);
         Assert.Equal(SlaveMode.Child, session.SlaveMode);
         Assert.NotEqual(Environment.ProcessId, session.SlaveProcessId);
-        Assert.Equal(_slave.Path, session.SlaveDestination!.Path);
+        Assert.Equal(_slave.Path, Assert.IsType<LocalDirectoryTarget>(session.RsyncTarget).Path);
         Assert.Equal(1, session.KeepAlivesSent);
         var pid = session.SlaveProcessId!.Value;
         var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
