@@ -107,7 +107,15 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         var client = new RepceClient(child.StandardOutput!, child.StandardInput!, ClientOptions(options, log));
         var endpoint = new RepceSlaveEndpoint(client, child, null, $"the local slave {slaveUrl} (pid {child.Id})");
         await endpoint.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
-        endpoint.RsyncTarget = directory is null ? new LocalSlaveTarget(endpoint.ServerProcessId) : new LocalDirectoryTarget(directory);
+        if (directory is null)
+        {
+            await endpoint.EnsureAttachedCwdAsync().ConfigureAwait(false);
+            endpoint.RsyncTarget = new LocalSlaveTarget(endpoint.ServerProcessId);
+        }
+        else
+        {
+            endpoint.RsyncTarget = new LocalDirectoryTarget(directory);
+        }
         return endpoint;
     }
 
@@ -161,6 +169,30 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
                 }
             }
         }
+    }
+
+    /// <summary>
+    /// rsync 3.4 and later resolve /proc/&lt;pid&gt;/cwd by its link text; a slave that lazily unmounted its volume (as
+    /// gsyncd does, §6.6) shows "/" there, and rsync would write into this host's root directory. Such a slave is refused.
+    /// </summary>
+    private async Task EnsureAttachedCwdAsync()
+    {
+        var link = $"/proc/{ServerProcessId}/cwd";
+        string? target;
+        try
+        {
+            target = new FileInfo(link).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            target = null;
+        }
+        if (target is not null && target != "/") return;
+        await DisposeAsync().ConfigureAwait(false);
+        throw new GeoSyncSessionException(SessionFailure.OpenFailed,
+            $"{_description} works in a directory that {link} does not name ({(target is null ? "unreadable" : "it reads '/'")}): it " +
+            "detached its mount. rsync would resolve that link by name and write into this host's root directory, so the " +
+            "session is refused. Run a GeoSync slave ('geosync slave'), which keeps its mount attached while it serves.");
     }
 
     private static RepceClientOptions ClientOptions(SessionOptions options, Action<SessionLogLevel, string> log) => new()

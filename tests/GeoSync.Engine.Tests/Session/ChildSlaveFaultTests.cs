@@ -15,6 +15,7 @@ public sealed class ChildSlaveFaultTests : IDisposable
         import os, pickle, sys, time
         inp, out = sys.stdin.buffer, sys.stdout.buffer
         api = float(os.environ.get('PEER_API', '1.0'))
+        os.chdir(os.environ.get('PEER_CWD', '.'))
         keep_alives = 0
         while True:
             try:
@@ -101,6 +102,26 @@ public sealed class ChildSlaveFaultTests : IDisposable
     {
         var error = await Assert.ThrowsAsync<GeoSyncProtocolException>(() => GeoSyncSession.OpenAsync(Options("PEER_API=2.0")));
         Assert.Contains("RePCe major version mismatch", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AGlusterSlaveWhoseCwdReadsAsRootIsRefusedBeforeRsyncCouldWriteIntoTheRootDirectory()
+    {
+        // What a gsyncd slave that lazily unmounted its volume looks like from here: /proc/<pid>/cwd reads "/".
+        var error = await Assert.ThrowsAsync<GeoSyncSessionException>(() => GeoSyncSession.OpenAsync(Options("PEER_CWD=/") with
+        {
+            Slave = "gluster://127.0.0.1:svol",
+        }));
+        Assert.Equal(SessionFailure.OpenFailed, error.Reason);
+        Assert.Contains("write into this host's root directory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AGlusterSlaveChildIsReachedThroughItsCwd()
+    {
+        await using var session = await GeoSyncSession.OpenAsync(Options($"PEER_CWD={_slave.Path}") with { Slave = "gluster://127.0.0.1:svol" });
+        var target = Assert.IsType<LocalSlaveTarget>(session.RsyncTarget);
+        Assert.Equal(session.SlaveProcessId, target.SlaveProcessId);
     }
 
     private static bool IsZombie(int pid)
