@@ -30,7 +30,10 @@ public enum SessionState
 /// </summary>
 public sealed class GeoSyncSession : IAsyncDisposable
 {
+    // A broken stream: the endpoint waits up to 5 s for the process to exit before it reports. Anything else (an rsync
+    // run that failed because the slave's directory went away) waits only briefly for a broken connection.
     private static readonly TimeSpan BrokenExplanationGrace = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan OtherFailureGrace = TimeSpan.FromSeconds(1);
     private static int s_lastId;
 
     private readonly SessionOptions _options;
@@ -93,6 +96,9 @@ public sealed class GeoSyncSession : IAsyncDisposable
 
     /// <summary>The slave server's process id (this process for an in-process slave).</summary>
     public int? SlaveProcessId => _slave?.ServerProcessId;
+
+    /// <summary>The local process carrying the slave connection: the geosync slave child, or ssh; null in process.</summary>
+    public int? SlaveConnectionProcessId => _slave?.ConnectionProcessId;
 
     /// <summary>Where the master volume is mounted (the aux mount), or the master directory.</summary>
     public string? MasterRoot { get; private set; }
@@ -213,8 +219,9 @@ public sealed class GeoSyncSession : IAsyncDisposable
         {
             var explained = await ExplainAsync(ex).ConfigureAwait(false);
             Fault(explained);
-            if (ReferenceEquals(explained, ex)) throw;
-            throw new GeoSyncProtocolException(explained.Message, ex);
+            // The slave is gone: that, not the symptom the turn ran into first, is the error.
+            if (!ReferenceEquals(explained, ex)) lock (_gate) throw NotActive(ex);
+            throw;
         }
         finally
         {
@@ -473,13 +480,15 @@ public sealed class GeoSyncSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// A broken connection is explained better by how the slave's process ended (exit code and stderr, or ssh's
-    /// diagnosis), which the endpoint learns a moment after the stream ends.
+    /// When the slave's process ended, that explains a failed call or rsync run better than the failure itself: the
+    /// endpoint reports it (exit code and stderr, or ssh's diagnosis) a moment after the stream ends. Returns the
+    /// endpoint's reason if it comes within a grace, else <paramref name="reason"/>.
     /// </summary>
     private async Task<Exception> ExplainAsync(Exception reason)
     {
-        if (reason is not GeoSyncProtocolException || _slave is not { } slave) return reason;
-        var first = await Task.WhenAny(slave.Broken, Task.Delay(BrokenExplanationGrace)).ConfigureAwait(false);
+        if (_slave is not { ConnectionProcessId: not null } slave) return reason;
+        var grace = reason is GeoSyncProtocolException ? BrokenExplanationGrace : OtherFailureGrace;
+        var first = await Task.WhenAny(slave.Broken, Task.Delay(grace)).ConfigureAwait(false);
         return first == slave.Broken ? await slave.Broken.ConfigureAwait(false) : reason;
     }
 
