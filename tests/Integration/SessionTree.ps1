@@ -3,7 +3,7 @@
 
 # Builds the sample tree under $Root (created): nested and empty directories, names with blanks and non-ASCII, empty,
 # small and 1 MiB files, modes, numeric owners (on files, directories and a symlink), an old mtime, relative, absolute,
-# dangling and upward symlinks, and user.* xattrs on a file and a directory.
+# dangling and upward symlinks, and user.* xattrs on a file (and on a directory, which replication does not carry).
 function New-SampleTree {
     param([Parameter(Mandatory)] [string] $Root)
     $script = @'
@@ -64,7 +64,7 @@ function New-BulkData {
 }
 
 # One line per entry below $Root (and $Root itself as '.'): type, mode and numeric owner; for files size, whole-second
-# mtime and MD5 of the content; for symlinks the target; with -Xattrs the user.* attributes of files and directories.
+# mtime and MD5 of the content; for symlinks the target; with -Xattrs the user.* attributes of files.
 function Get-TreeManifest {
     param([Parameter(Mandatory)] [string] $Root, [switch] $Xattrs)
     $lines = & find $Root -printf '%P\t%y\t%m\t%U:%G\t%s\t%T@\t%l\n'
@@ -79,7 +79,8 @@ function Get-TreeManifest {
             'l' { "$name link $owner -> $target" }
             default { "$name $type" }
         }
-        if ($Xattrs -and $type -in 'f', 'd') {
+        # Directories are made by the slave's mkdir, which carries no xattrs (as in gsyncd); rsync carries files'.
+        if ($Xattrs -and $type -eq 'f') {
             $attributes = & getfattr --absolute-names -d -m '^user\.' -e hex $path 2>$null | Where-Object { $_ -match '^user\.' }
             if ($attributes) { $entry += " xattrs[$(($attributes | Sort-Object) -join ',')]" }
         }

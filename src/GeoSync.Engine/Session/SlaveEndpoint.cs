@@ -201,7 +201,8 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         LeaveOpen = true,
         Log = (level, message) => log(level switch
         {
-            RepceLogLevel.Error => SessionLogLevel.Warning,
+            // A broken connection is the session's error (LastError, SessionFaulty), not a warning of its own.
+            RepceLogLevel.Error => SessionLogLevel.Verbose,
             RepceLogLevel.Warning => SessionLogLevel.Warning,
             _ => SessionLogLevel.Debug,
         }, message),
