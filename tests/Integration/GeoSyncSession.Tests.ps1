@@ -157,6 +157,15 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $Session.MasterVolumeId | Should -Be ([guid]$Tb.MVOL_ID)
             "$($Session.SlaveMode)" | Should -Be 'InProcess'
             $Session.KeepAlivesSent | Should -BeGreaterOrEqual 1
+            # The keep-alive left the master's mark on the slave root, expiring one timeout from now (§4.4, §5.2). Read by
+            # name: GlusterFS 10.3 leaves volume-mark.* out of listxattr.
+            $name = "trusted.glusterfs.volume-mark.$($Tb.MVOL_ID)"
+            $hex = "$(& getfattr --absolute-names -n $name -e hex $SvolView.MountPoint 2>$null)" -replace "(?s).*$([regex]::Escape($name))=0x([0-9a-f]+).*", '$1'
+            $hex.Length | Should -Be 62 -Because 'a foreign mark is 31 bytes'
+            $hex.Substring(4, 32) | Should -Be ($Tb.MVOL_ID -replace '-')
+            $expiry = [DateTimeOffset]::FromUnixTimeSeconds([Convert]::ToInt64($hex.Substring(54, 8), 16))
+            $expiry | Should -BeGreaterThan ([DateTimeOffset]::UtcNow.AddSeconds(20))
+            $expiry | Should -BeLessOrEqual ([DateTimeOffset]::UtcNow.AddSeconds(31))
             # Only the mounts' own directories are in the private temp directory.
             @(Get-ChildItem -LiteralPath $Tmp -Directory).Name | Should -BeLike 'geosync-aux-mount-*'
         }
