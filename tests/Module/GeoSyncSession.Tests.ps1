@@ -150,6 +150,15 @@ Describe 'Invoke-GeoSyncCrawl' {
         $session.TurnsCompleted | Should -Be 2
     }
 
+    It 'keeps slave entries the master lost with -IgnoreDeletes' {
+        $pair = New-Pair
+        $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave -IgnoreDeletes
+        ($session | Invoke-GeoSyncCrawl).FilesSynced | Should -Be 2
+        Remove-Item -LiteralPath (Join-Path $pair.Master 'one.txt')
+        ($session | Invoke-GeoSyncCrawl).EntriesPurged | Should -Be 0
+        Join-Path $pair.Slave 'one.txt' | Should -Exist
+    }
+
     It 'narrates the turn on the verbose stream and ends its progress' {
         $pair = New-Pair
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
@@ -192,10 +201,14 @@ Describe 'Invoke-GeoSyncCrawl' {
             $null = $ps.AddCommand('Invoke-GeoSyncCrawl').AddParameter('Session', $session)
             $async = $ps.BeginInvoke()
             Wait-Until { $null -ne $session.CurrentTurn } | Should -BeTrue -Because 'the turn must be running (blocked on the hung slave)'
+            Wait-Until { $ps.Streams.Progress.Count -gt 0 } | Should -BeTrue -Because 'a running turn shows its progress'
+            $ps.Streams.Progress[0].Activity | Should -Be "GeoSync crawl of session $($session.Name)"
+            $ps.Streams.Progress[0].StatusDescription | Should -Be 'Turn 1: 0 files (0 bytes) synced'
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
             $clock.Elapsed.TotalSeconds | Should -BeLessThan 3
             $async.IsCompleted | Should -BeTrue
+            "$($ps.Streams.Progress[-1].RecordType)" | Should -Be 'Completed'
         }
         finally {
             $ps.Dispose()
@@ -234,6 +247,13 @@ Describe 'Get-GeoSyncSession and Stop-GeoSyncSession' {
         $failures[0].TargetObject | Should -Be $Target
         Get-GeoSyncSession -Name 'gamma*' -ErrorVariable none | Should -BeNullOrEmpty
         $none | Should -BeNullOrEmpty
+    }
+
+    It 'completes -Name and -Id with the registered sessions' {
+        $line = 'Stop-GeoSyncSession -Name al'
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be 'alpha-1'
+        $line = 'Get-GeoSyncSession -Id '
+        (TabExpansion2 -inputScript $line -cursorColumn $line.Length).CompletionMatches.CompletionText | Should -Be @("$($S1.Id)", "$($S2.Id)")
     }
 
     It 'leaves the session running with -WhatIf' {

@@ -75,7 +75,7 @@ public sealed class ChildSlaveFaultTests : IDisposable
         Assert.Equal(1, session.KeepAlivesSent);
         var pid = session.SlaveProcessId!.Value;
         var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["-N", "--listen", "--timeout", "2", "file://" + _slave.Path], argv[^5..]);
+        Assert.Equal(["--sync-jobs", "3", "-N", "--listen", "--timeout", "2", "file://" + _slave.Path], argv[^7..]);
 
         await session.StopAsync();
         Assert.False(Directory.Exists($"/proc/{pid}") && !IsZombie(pid), $"the child slave {pid} outlived its session");
