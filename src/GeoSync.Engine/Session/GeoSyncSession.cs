@@ -328,6 +328,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
 
         var mount = await MountAsync(Master, "master", cancellationToken).ConfigureAwait(false);
+        _resources.Add(mount);
         MasterRoot = mount.MountPoint;
         var xattrs = new PosixXattrStore();
         var ns = XattrNames.DefaultNamespace;
@@ -430,7 +431,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
     }
 
-    /// <summary>An aux mount of a gluster URL's volume (direct, client-pid -1), released with the session.</summary>
+    /// <summary>An aux mount of a gluster URL's volume (direct, client-pid -1); the caller owns it.</summary>
     private async Task<AuxMount> MountAsync(GeoSyncUrl url, string role, CancellationToken cancellationToken)
     {
         var mounter = new GlusterMounter(_runner)
@@ -447,7 +448,6 @@ public sealed class GeoSyncSession : IAsyncDisposable
             LogFile = LogFileFor(role, url.Volume!),
             Timeout = _options.ConnectionTimeout,
         }, cancellationToken).ConfigureAwait(false);
-        if (role == "master") _resources.Add(mount);
         return mount;
     }
 
