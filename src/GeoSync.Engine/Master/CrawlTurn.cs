@@ -21,6 +21,7 @@ internal sealed class CrawlTurn
     private readonly long _number;
     private readonly IMasterXtimes? _xtimes;
     private readonly string? _uuid;
+    private readonly bool _prune;
     private readonly TurnCounters _counters = new();
     private readonly RunningJobs _jobs = new();
     private readonly SemaphoreSlim _fileSlots;
@@ -33,6 +34,7 @@ internal sealed class CrawlTurn
         _number = number;
         _xtimes = crawler.Master.Xtimes;
         _uuid = _xtimes is null ? null : XattrNames.FormatUuid(_xtimes.VolumeId);
+        _prune = crawler.PrunesByDirectoryXtime;
         _fileSlots = new SemaphoreSlim(crawler.Options.MaxPendingFiles);
     }
 
@@ -91,6 +93,14 @@ internal sealed class CrawlTurn
     /// list both sides, purge what the master lost, and visit each child whose master xtime beats this directory's slave
     /// xtime. The directory is marked with the master xtime read before any data moved.
     /// </summary>
+    /// <remarks>
+    /// Without pruning (a master whose directory xtime is one subvolume's answer, possibly an older one) every
+    /// subdirectory is visited whatever its xtime says, and the mark is the newer of the slave's old mark and the xtime
+    /// read here. Both are safe: every change stamped up to either was seen, by this crawl or by the one that wrote the
+    /// old mark, and a later change gets a later stamp. So the mark never goes back, and an older answer costs at most
+    /// one extra copy of a file, never a lost change. The children's own xtimes are not folded in: one read early in the
+    /// listing can change again before a later child shows a newer stamp.
+    /// </remarks>
     private async Task<Task<bool>> CrawlByXtimeAsync(string path, Xtime? knownMasterXtime, EntryStat? masterStat,
         SlaveEntryState slaveState, CancellationToken cancellationToken)
     {
@@ -107,6 +117,7 @@ internal sealed class CrawlTurn
         }
 
         Xtime? slaveXtime = null;
+        var changed = true;
         if (!slaveState.Exists || slaveState.Stat is { Type: not EntryType.Directory })
         {
             // The parent's listing already told: no xtime call needed.
@@ -135,16 +146,17 @@ internal sealed class CrawlTurn
                 slaveXtime = Amended(reading.Value);
                 if (slaveXtime is Xtime slave)
                 {
-                    if (slave > masterXtime)
+                    changed = masterXtime > slave;
+                    // Only a master that answers the newest xtime over its subvolumes can be caught behind its slave.
+                    if (_prune && slave > masterXtime)
                     {
                         throw new GeoSyncTimestampCorruptionException(path, masterXtime, slave,
                             XattrNames.XtimeFor(_uuid!, XattrNames.TrustedNamespace));
                     }
-                    if (slave == masterXtime) return Succeeded;
+                    if (_prune && !changed) return Succeeded;
                 }
             }
         }
-        _counters.SawChanges();
 
         var masterNames = ListMaster(path);
         if (masterNames is null) return Failed;
@@ -152,7 +164,8 @@ internal sealed class CrawlTurn
         if (slaveListing is null) return Failed;
 
         var jobs = new List<Task<bool>>();
-        await PurgeGoneAsync(path, masterNames, slaveListing, jobs, cancellationToken).ConfigureAwait(false);
+        changed |= await PurgeGoneAsync(path, masterNames, slaveListing, jobs, cancellationToken).ConfigureAwait(false);
+        changed |= slaveListing.Recreated;
         foreach (var name in InVisitOrder(masterNames))
         {
             cancellationToken.ThrowIfCancellationRequested();
@@ -165,7 +178,8 @@ internal sealed class CrawlTurn
                 continue;
             }
             // Pruning compares with this directory's slave xtime, not the child's own (§5.4).
-            if (slaveXtime is Xtime parentMark && childMark <= parentMark) continue;
+            var unchanged = slaveXtime is Xtime parentMark && childMark <= parentMark;
+            if (unchanged && _prune) continue;
 
             var stat = LstatMaster(child);
             if (stat is null)
@@ -173,6 +187,9 @@ internal sealed class CrawlTurn
                 jobs.Add(Failed);
                 continue;
             }
+            // Without pruning only a subdirectory is visited regardless: its xtime may be an older subvolume's answer.
+            if (unchanged && stat.Type != EntryType.Directory) continue;
+            changed |= stat.Type is EntryType.Regular or EntryType.Symlink;
             var there = slaveListing.StateOf(name);
             switch (stat.Type)
             {
@@ -191,9 +208,16 @@ internal sealed class CrawlTurn
             }
         }
 
+        if (!changed)
+        {
+            // Only without pruning: the slave's mark already covers this directory, so only its subdirectories' jobs count.
+            return FinishDirectoryAsync(path, jobs, null, null, cancellationToken);
+        }
+        _counters.SawChanges();
         // The root keeps its own owner and mode on the slave (§5.4: only its xtime is set).
         var attributes = masterStat is null ? null : SlaveAttributes.OfDirectory(masterStat);
-        return FinishDirectoryAsync(path, jobs, masterXtime, attributes, cancellationToken);
+        var mark = slaveXtime is Xtime previous && previous > masterXtime ? previous : masterXtime;
+        return FinishDirectoryAsync(path, jobs, mark, attributes, cancellationToken);
     }
 
     /// <summary>

@@ -26,6 +26,12 @@ public sealed class Crawler
         _history = new FailureHistory(Options.PersistentFailureAttempts);
     }
 
+    /// <summary>
+    /// Unchanged subtrees are skipped by their directory's xtime (§5.4): a GlusterFS master with
+    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>. False: every directory is listed each turn.
+    /// </summary>
+    public bool PrunesByDirectoryXtime => Master.Xtimes is not null && Options.PruneByDirectoryXtime;
+
     /// <summary>Turns that ran to their end (a cancelled or aborted turn does not count).</summary>
     public long TurnsCompleted => Interlocked.Read(ref _turnsCompleted);
 

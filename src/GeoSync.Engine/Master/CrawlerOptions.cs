@@ -17,6 +17,14 @@ public sealed class CrawlerOptions
     /// <summary>Keep entries on the slave that the master no longer has (<c>ignore_deletes</c>).</summary>
     public bool IgnoreDeletes { get; init; }
 
+    /// <summary>
+    /// Skip a directory whose master xtime equals its slave xtime (§5.4), which needs the master to answer a directory's
+    /// xtime as the newest over its subvolumes. False for a master that does not (GlusterFS 10.x distributed over several
+    /// subvolumes answers from one brick per read): every directory is then listed, files are still sent by their own
+    /// xtimes, and a directory's slave xtime only ever grows.
+    /// </summary>
+    public bool PruneByDirectoryXtime { get; init; } = true;
+
     /// <summary>After failing in this many consecutive turns a path is reported as a persistent failure.</summary>
     public int PersistentFailureAttempts { get; init; } = 3;
 

@@ -88,6 +88,19 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// <summary>Another master feeds the master volume, and this session passes its changes on under that master's uuid (§5.2).</summary>
     public bool IsIntermediateMaster => _volumeInfo?.IsForeign ?? false;
 
+    /// <summary>
+    /// The DHT subvolumes the master volume is distributed over, read from <c>trusted.glusterfs.pathinfo</c> on its root
+    /// (1: a single brick or replica set); null for a directory master or when the layout could not be read.
+    /// </summary>
+    public int? MasterSubvolumeCount { get; private set; }
+
+    /// <summary>
+    /// The crawl skips subtrees whose directory xtime equals the slave's (§5.4). False for a directory master and for a
+    /// master distributed over several subvolumes, where GlusterFS 10.x answers a directory's xtime from one brick per
+    /// read (docs/gluster-notes.md): then every directory is listed each turn.
+    /// </summary>
+    public bool PrunesByDirectoryXtime => _crawler?.PrunesByDirectoryXtime ?? false;
+
     /// <summary>How the slave is reached (never <see cref="SlaveMode.Auto"/>).</summary>
     public SlaveMode SlaveMode { get; private set; }
 
@@ -296,6 +309,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         {
             IgnoreDeletes = _options.IgnoreDeletes,
             PersistentFailureAttempts = _options.PersistentFailureAttempts,
+            PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
             Log = (level, message) => Log(level switch
             {
@@ -348,7 +362,53 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         Log(SessionLogLevel.Verbose, $"master {Master} mounted on {mount.MountPoint}; volume {XattrNames.FormatUuid(_volumeInfo.VolumeId)}, " +
             $"volume mark {_volumeInfo.Mark}");
+        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint);
         return new GlusterMasterTree(mount.MountPoint, _volumeInfo.VolumeId, xattrs, ns);
+    }
+
+    private int? ReadSubvolumeCount(IXattrStore xattrs, string root)
+    {
+        string? pathInfo;
+        try
+        {
+            pathInfo = xattrs.Get(root, GlusterPathInfo.XattrName) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
+        }
+        catch (GeoSyncXattrException ex)
+        {
+            Log(SessionLogLevel.Debug, $"cannot read {GlusterPathInfo.XattrName} on {root}: {ex.Message}");
+            return null;
+        }
+        var count = pathInfo is null ? null : GlusterPathInfo.DistributeCount(pathInfo);
+        Log(SessionLogLevel.Debug, $"{GlusterPathInfo.XattrName} of {root}: {pathInfo ?? "(none)"}");
+        return count;
+    }
+
+    /// <summary>
+    /// Prune by directory xtime unless told otherwise or the master is (or may be) distributed: GlusterFS 10.x answers a
+    /// distributed directory's xtime from one brick per read, and pruning by an older brick's answer loses changes.
+    /// </summary>
+    private bool ChoosePruning()
+    {
+        if (Master.Scheme == UrlScheme.File) return false;
+        var volume = Master.Volume;
+        var (prune, why, level) = (_options.DirectoryPruning, MasterSubvolumeCount) switch
+        {
+            (DirectoryPruning.Enabled, > 1) => (true, $"as the session options say, although master volume {volume} is distributed " +
+                $"over {MasterSubvolumeCount} subvolumes: a change on one brick can be missed", SessionLogLevel.Warning),
+            (DirectoryPruning.Enabled, _) => (true, "as the session options say", SessionLogLevel.Verbose),
+            (DirectoryPruning.Disabled, _) => (false, "as the session options say", SessionLogLevel.Verbose),
+            (_, 1) => (true, $"master volume {volume} has one subvolume, so a directory's xtime is the newest below it",
+                SessionLogLevel.Verbose),
+            (_, int count) => (false, $"master volume {volume} is distributed over {count} subvolumes, and GlusterFS answers a " +
+                "directory's xtime from one of them per read", SessionLogLevel.Verbose),
+            _ => (false, $"the layout of master volume {volume} could not be read ({GlusterPathInfo.XattrName}), so it may be " +
+                "distributed; set DirectoryPruning to Enabled if it is not", SessionLogLevel.Warning),
+        };
+        Log(level,
+            prune
+                ? $"the crawl prunes unchanged subtrees by directory xtime: {why}"
+                : $"the crawl lists every directory each turn and sends files by their own xtimes (no pruning by directory xtime): {why}");
+        return prune;
     }
 
     private async Task<SlaveEndpoint> OpenSlaveAsync(CancellationToken cancellationToken)

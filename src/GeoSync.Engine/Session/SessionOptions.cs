@@ -18,6 +18,22 @@ public enum SlaveMode
     Ssh,
 }
 
+/// <summary>Whether the crawl of a GlusterFS master skips subtrees whose directory xtime says they are in sync (§5.4).</summary>
+public enum DirectoryPruning
+{
+    /// <summary>Prune unless the master volume is distributed over several subvolumes (or its layout cannot be read).</summary>
+    Auto,
+
+    /// <summary>
+    /// Always prune: right for a master that answers a directory's xtime as the newest over its subvolumes (GlusterFS
+    /// 3.3); on a distributed GlusterFS 10.x volume it can miss changes.
+    /// </summary>
+    Enabled,
+
+    /// <summary>Never prune: list every directory each turn and send files by their own xtimes.</summary>
+    Disabled,
+}
+
 /// <summary>How important a session log message is.</summary>
 public enum SessionLogLevel
 {
@@ -64,6 +80,12 @@ public sealed record SessionOptions
 
     /// <summary>Keep entries on the slave that the master no longer has (<c>ignore_deletes</c>).</summary>
     public bool IgnoreDeletes { get; init; }
+
+    /// <summary>
+    /// Whether the crawl skips subtrees by their directory's xtime; <see cref="DirectoryPruning.Auto"/> decides by the
+    /// master volume's layout. Ignored for a directory master, which has no xtimes.
+    /// </summary>
+    public DirectoryPruning DirectoryPruning { get; init; } = DirectoryPruning.Auto;
 
     /// <summary>rsync copies extended attributes too (<c>--xattrs</c>, <c>use_rsync_xattrs</c>); the slave must run as root.</summary>
     public bool Xattrs { get; init; }
@@ -118,6 +140,7 @@ public sealed record SessionOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectionTimeout, TimeSpan.Zero, nameof(ConnectionTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CallTimeout, TimeSpan.Zero, nameof(CallTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(PersistentFailureAttempts, 1, nameof(PersistentFailureAttempts));
+        if (!Enum.IsDefined(DirectoryPruning)) throw new ArgumentOutOfRangeException(nameof(DirectoryPruning), DirectoryPruning, "not a DirectoryPruning value");
         if (SlaveCommand.Count == 0 || SlaveCommand.Any(string.IsNullOrEmpty))
         {
             throw new ArgumentException("the local slave command is empty or has an empty word; give the geosync host, e.g. 'geosync slave'", nameof(SlaveCommand));
