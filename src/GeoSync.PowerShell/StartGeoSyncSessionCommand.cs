@@ -99,6 +99,13 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter IgnoreDeletes { get; set; }
 
+    /// <summary>
+    /// Whether the crawl of a GlusterFS master skips subtrees by their directory's xtime: Auto (by default) unless the
+    /// volume is distributed over several subvolumes, Enabled, or Disabled (list every directory each turn).
+    /// </summary>
+    [Parameter]
+    public DirectoryPruning DirectoryPruning { get; set; } = DirectoryPruning.Auto;
+
     /// <summary>rsync copies extended attributes too (--xattrs); the slave must run as root.</summary>
     [Parameter]
     public SwitchParameter Xattrs { get; set; }
@@ -116,6 +123,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             SyncJobs = SyncJobs,
             TimeoutSeconds = Timeout,
             IgnoreDeletes = IgnoreDeletes,
+            DirectoryPruning = DirectoryPruning,
             Xattrs = Xattrs,
             Ssh = SshOptions(),
             SlaveCommand = SlaveCommand ?? DefaultSlaveCommand(),

@@ -71,13 +71,15 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
     internal Crawler DirectoryCrawler(CrawlerOptions? options = null, IFileSyncer? syncer = null) =>
         new(new DirectoryMasterTree(MasterDir.Path), Slave, syncer ?? Rsync, WithLog(options));
 
-    private CrawlerOptions WithLog(CrawlerOptions? options) => new()
+    /// <summary>The options given, logging into <see cref="Log"/>.</summary>
+    internal CrawlerOptions WithLog(CrawlerOptions? options) => new()
     {
         IgnoreDeletes = options?.IgnoreDeletes ?? false,
         PersistentFailureAttempts = options?.PersistentFailureAttempts ?? 3,
         MaxPendingFiles = options?.MaxPendingFiles ?? 4096,
         VolumeMark = options?.VolumeMark,
         ShuffleEntries = options?.ShuffleEntries ?? true,
+        PruneByDirectoryXtime = options?.PruneByDirectoryXtime ?? true,
         Clock = options?.Clock ?? TimeProvider.System,
         Log = (level, message) => Log.Enqueue((level, message)),
     };
