@@ -52,8 +52,8 @@ internal static class HostCommandLine
               Run a script file; its arguments bind to the script's parameters as with pwsh -File.
           geosync slave <url> --listen [--timeout <seconds>] [--sync-jobs <n>] [<slave options>]
               Serve the slave primitives over RePCe on stdin/stdout, rooted at file:///DIR, or at a GlusterFS
-              volume (gluster://HOST:VOL) that it mounts (client-pid -1), enters and lazily unmounts, so the mount
-              goes away with the slave. Logs go to stderr.
+              volume (gluster://HOST:VOL) that it mounts (client-pid -1) and enters; the mount goes away with the
+              slave, even when it is killed. Logs go to stderr.
               --sync-jobs            number of calls answered concurrently (default 3).
               --timeout              exit after this many seconds without a keep-alive from the master
                                      (0 or absent: never).

@@ -53,11 +53,24 @@ internal static class SlaveRunner
             return Failure;
         }
 
-        if (!TryEnterRoot(command, log, out var root, out var isVolume))
+        if (!TryEnterRoot(command, log, out var root, out var mount))
         {
             return Failure;
         }
 
+        try
+        {
+            return ServeRoot(command, log, root, mount is not null);
+        }
+        finally
+        {
+            // Killed instead, the mount's guard process unmounts it when this process is gone.
+            mount?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    private static int ServeRoot(ServeSlaveCommand command, StderrLog log, string root, bool isVolume)
+    {
         // RePCe owns stdout. Anything that writes to Console.Out by mistake lands in the log instead of corrupting a frame.
         using var output = Console.OpenStandardOutput();
         using var input = Console.OpenStandardInput();
@@ -104,10 +117,10 @@ internal static class SlaveRunner
     }
 
     /// <summary>Parses the URL and changes into its directory (or mounted volume), logging why not when it cannot.</summary>
-    private static bool TryEnterRoot(ServeSlaveCommand command, StderrLog log, out string root, out bool isVolume)
+    private static bool TryEnterRoot(ServeSlaveCommand command, StderrLog log, out string root, out AuxMount? mount)
     {
         root = string.Empty;
-        isVolume = false;
+        mount = null;
         if (!GeoSyncUrl.TryParse(command.Url, out var url, out var error))
         {
             log.Write(LogLevel.Error, ClassName, error.Message);
@@ -117,8 +130,7 @@ internal static class SlaveRunner
         switch (url.Scheme)
         {
             case UrlScheme.Gluster:
-                isVolume = true;
-                return TryEnterVolume(url, command, log, out root);
+                return TryEnterVolume(url, command, log, out root, out mount);
             case UrlScheme.Ssh:
                 log.Write(LogLevel.Error, ClassName,
                     $"cannot serve {url.Original}: ssh:// is not supported here; a slave serves a local resource, which the master reaches by running 'geosync slave {url.RemoteSide} --listen' on {url.RemoteAddress}");
@@ -147,12 +159,14 @@ internal static class SlaveRunner
     }
 
     /// <summary>
-    /// §6.6: mounts the volume (client-pid -1), enters it, and unmounts it lazily at once: the mount leaves the mount
-    /// table and lives on as this process's cwd (which the master's rsync reaches as /proc/&lt;pid&gt;/cwd) until it exits.
+    /// Mounts the volume (client-pid -1) and enters it; the master's rsync writes to /proc/&lt;pid&gt;/cwd. Unlike §6.6
+    /// the mount is not detached at once: rsync 3.4 and later resolve that link by its text, which for a lazily unmounted
+    /// cwd is "/", and would write into the host's root directory. The mount's guard unmounts it when this process ends.
     /// </summary>
-    private static bool TryEnterVolume(GeoSyncUrl url, ServeSlaveCommand command, StderrLog log, out string root)
+    private static bool TryEnterVolume(GeoSyncUrl url, ServeSlaveCommand command, StderrLog log, out string root, out AuxMount? entered)
     {
         root = url.Normalized;
+        entered = null;
         var mounter = new GlusterMounter
         {
             Verbose = message => log.Write(LogLevel.Information, ClassName, message),
@@ -189,16 +203,8 @@ internal static class SlaveRunner
             return false;
         }
 
-        try
-        {
-            mount.UnmountAsync().GetAwaiter().GetResult();
-        }
-        catch (GlusterMountException e)
-        {
-            log.Write(LogLevel.Error, ClassName, $"cannot serve {url.Original}: {e.Message}");
-            return false;
-        }
-        log.Write(LogLevel.Information, ClassName, $"entered {url.Normalized} (mounted on {mount.MountPoint}, now lazily unmounted)");
+        log.Write(LogLevel.Information, ClassName, $"entered {url.Normalized}, mounted on {mount.MountPoint}");
+        entered = mount;
         return true;
     }
 

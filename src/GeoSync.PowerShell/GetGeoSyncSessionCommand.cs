@@ -14,12 +14,14 @@ public sealed class GetGeoSyncSessionCommand : PSCmdlet
     /// <summary>Session names; wildcards allowed. All sessions when omitted.</summary>
     [Parameter(Position = 0, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[]? Name { get; set; }
 
     /// <summary>Session ids.</summary>
     [Parameter(Mandatory = true, ParameterSetName = IdSet, ValueFromPipelineByPropertyName = true)]
     [Alias("SessionId")]
+    [ArgumentCompleter(typeof(SessionIdCompleter))]
     public int[] Id { get; set; } = [];
 
     protected override void ProcessRecord()

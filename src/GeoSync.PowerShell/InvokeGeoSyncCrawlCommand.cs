@@ -33,10 +33,12 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
     /// <summary>Session ids.</summary>
     [Parameter(Mandatory = true, ParameterSetName = IdSet, ValueFromPipelineByPropertyName = true)]
     [Alias("SessionId")]
+    [ArgumentCompleter(typeof(SessionIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>Session names (exact).</summary>
     [Parameter(Mandatory = true, ParameterSetName = NameSet)]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = [];
 
@@ -109,7 +111,8 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
 
         void ShowProgress()
         {
-            if (session.CurrentTurn is not { } now || now == lastShown || throttle.Elapsed < ProgressInterval) return;
+            // The first state at once, then on change at most once per interval.
+            if (session.CurrentTurn is not { } now || now == lastShown || (lastShown is not null && throttle.Elapsed < ProgressInterval)) return;
             lastShown = now;
             throttle.Restart();
             var seconds = Math.Max(elapsed.Elapsed.TotalSeconds, 0.001);

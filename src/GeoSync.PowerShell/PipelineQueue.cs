@@ -29,7 +29,10 @@ internal sealed class PipelineQueue
         return task.GetAwaiter().GetResult();
     }
 
-    /// <summary>Writes the queued messages: Verbose, Debug, and Warning for warnings and errors (degraded, going on).</summary>
+    /// <summary>
+    /// Writes the queued messages: Debug, Verbose, Warning for what degrades but goes on. Errors are Verbose here: the
+    /// cmdlet reports them as error records (PersistentSyncFailure, SessionFaulty), which carry the same text.
+    /// </summary>
     public void Drain(Cmdlet cmdlet)
     {
         while (_messages.TryDequeue(out var message))
@@ -39,7 +42,7 @@ internal sealed class PipelineQueue
                 case SessionLogLevel.Debug:
                     cmdlet.WriteDebug(message.Text);
                     break;
-                case SessionLogLevel.Verbose:
+                case SessionLogLevel.Verbose or SessionLogLevel.Error:
                     cmdlet.WriteVerbose(message.Text);
                     break;
                 default:

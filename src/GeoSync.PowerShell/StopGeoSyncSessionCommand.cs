@@ -25,11 +25,13 @@ public sealed class StopGeoSyncSessionCommand : PSCmdlet
     /// <summary>Session ids.</summary>
     [Parameter(Mandatory = true, ParameterSetName = IdSet, ValueFromPipelineByPropertyName = true)]
     [Alias("SessionId")]
+    [ArgumentCompleter(typeof(SessionIdCompleter))]
     public int[] Id { get; set; } = [];
 
     /// <summary>Session names; wildcards allowed.</summary>
     [Parameter(Mandatory = true, ParameterSetName = NameSet, ValueFromPipelineByPropertyName = true)]
     [SupportsWildcards]
+    [ArgumentCompleter(typeof(SessionNameCompleter))]
     [ValidateNotNullOrEmpty]
     public string[] Name { get; set; } = [];
 

@@ -87,6 +87,7 @@ Describe 'geosync host' {
             @{ Case = 'slave without --listen'; Words = @('slave', 'file:///tmp'); Message = '--listen is required' }
             @{ Case = 'slave without a URL'; Words = @('slave', '--listen'); Message = 'URL of the slave root is missing' }
             @{ Case = 'slave with two URLs'; Words = @('slave', 'file:///a', 'file:///b', '--listen'); Message = 'takes one URL' }
+            @{ Case = 'slave with --session-owner but no value'; Words = @('slave', 'file:///tmp', '--listen', '--session-owner'); Message = '--session-owner needs a value' }
             @{ Case = 'a negative --timeout'; Words = @('slave', 'file:///tmp', '--listen', '--timeout', '-1'); Message = '--timeout takes a whole number of at least 0' }
             @{ Case = 'zero --sync-jobs'; Words = @('slave', 'file:///tmp', '--listen', '--sync-jobs', '0'); Message = '--sync-jobs takes a whole number of at least 1' }
         ) {
@@ -479,23 +480,67 @@ Describe 'geosync slave' {
     }
 
     Context 'start-up' {
-        It 'accepts --timeout, says the watchdog is not there yet, and exits 0 at end of input' {
+        It 'ends itself after --timeout seconds without a keep-alive: logs it and exits 0' {
             $root = Join-Path $TestDrive 'timeout-root'
             $null = New-Item -ItemType Directory -Path $root -Force
-            $r = Invoke-Geosync 'slave', "file://$root", '--listen', '--timeout', '120'
-            $r.ExitCode | Should -Be 0
-            $r.StdOut | Should -BeNullOrEmpty
-            $r.StdErr | Should -Match 'W \[.*\] Slave: --timeout 120: the inactivity watchdog is not implemented yet'
-            foreach ($line in Get-LogLines $r.StdErr) { $line | Should -Match $LogLine }
+            # stdin stays open: only the watchdog can end this slave.
+            $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
+            foreach ($a in 'slave', "file://$root", '-N', '--listen', '--timeout', '1', '--session-owner', '6b9c1f3e-0a64-4c1d-9f0e-3d2a5b7c8e91') { $info.ArgumentList.Add($a) }
+            $info.RedirectStandardInput = $true
+            $info.RedirectStandardOutput = $true
+            $info.RedirectStandardError = $true
+            $process = [System.Diagnostics.Process]::Start($info)
+            try {
+                $stderr = $process.StandardError.ReadToEndAsync()
+                $clock = [System.Diagnostics.Stopwatch]::StartNew()
+                $process.WaitForExit(20000) | Should -BeTrue -Because 'the watchdog must end a slave nobody keeps alive'
+                $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 0.9
+                $process.ExitCode | Should -Be 0
+                $stderr.Result | Should -Match 'I \[.*\] Slave: connection inactive for 1 seconds, stopping'
+                $stderr.Result | Should -Match 'for master volume 6b9c1f3e-0a64-4c1d-9f0e-3d2a5b7c8e91'
+                foreach ($line in Get-LogLines $stderr.Result) { $line | Should -Match $LogLine }
+            }
+            finally {
+                if (-not $process.HasExited) { $process.Kill($true) }
+                $process.Dispose()
+            }
+        }
+
+        It 'keeps serving while keep-alives arrive within --timeout' {
+            $root = Join-Path $TestDrive 'keepalive-root'
+            $null = New-Item -ItemType Directory -Path $root -Force
+            # A master that sends keep_alive(None) every 0.3 s for 2.5 s, then stays silent with its end still open.
+            $master = @"
+import pickle, subprocess, sys, time
+slave = subprocess.Popen(['$Geosync', 'slave', 'file://$root', '--listen', '--timeout', '1'], stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+start = time.time()
+n = 0
+while time.time() - start < 2.5:
+    n += 1
+    slave.stdin.write(pickle.dumps(((1, n, 0.0), 'keep_alive', None), 2)); slave.stdin.flush()
+    rid, failed, count = pickle.load(slave.stdout)
+    assert not failed and count == n, (failed, count)
+    time.sleep(0.3)
+alive_after_keep_alives = slave.poll() is None
+code = slave.wait(timeout=15)
+print(alive_after_keep_alives, n, round(time.time() - start, 1), code)
+"@
+            $r = Invoke-Captured -FilePath 'python3' -ArgumentList '-c', $master -TimeoutSeconds 60
+            $r.ExitCode | Should -Be 0 -Because $r.StdErr
+            $alive, $count, $elapsed, $code = $r.StdOut.Trim() -split ' '
+            $alive | Should -Be 'True'
+            [int]$count | Should -BeGreaterOrEqual 5
+            [double]$elapsed | Should -BeGreaterOrEqual 3
+            $code | Should -Be '0'
         }
 
         It 'exits 1 naming the URL when <Case>' -ForEach @(
             @{ Case = 'the directory does not exist'; Url = 'file:///nonexistent/geosync-slave-root'; Message = 'the directory /nonexistent/geosync-slave-root does not exist' }
             @{ Case = 'the path is a file'; Url = 'file:///etc/hostname'; Message = '/etc/hostname is not a directory' }
-            @{ Case = 'it is a gluster volume'; Url = 'gluster://localhost:svol'; Message = 'not supported yet' }
+            @{ Case = 'its volume cannot be mounted (no glusterfs)'; Url = 'gluster://localhost:svol'; Extra = @('--gluster-command-dir', '/nonexistent/geosync-bin'); Message = "'glusterfs' was not found in /nonexistent/geosync-bin" }
             @{ Case = 'it is an ssh URL'; Url = 'ssh://root@localhost:file:///srv/replica'; Message = "not supported here.*'geosync slave file:///srv/replica --listen' on root@localhost" }
         ) {
-            $r = Invoke-Geosync 'slave', $Url, '--listen'
+            $r = Invoke-Geosync (@('slave', $Url, '--listen') + @($(if ($Extra) { $Extra })))
             $r.ExitCode | Should -Be 1
             $r.StdOut | Should -BeNullOrEmpty
             $r.StdErr | Should -Match ([regex]::Escape("cannot serve $Url"))

@@ -30,6 +30,10 @@ public enum SessionState
 /// </summary>
 public sealed class GeoSyncSession : IAsyncDisposable
 {
+    // A broken stream: the endpoint waits up to 5 s for the process to exit before it reports. Anything else (an rsync
+    // run that failed because the slave's directory went away) waits only briefly for a broken connection.
+    private static readonly TimeSpan BrokenExplanationGrace = TimeSpan.FromSeconds(6);
+    private static readonly TimeSpan OtherFailureGrace = TimeSpan.FromSeconds(1);
     private static int s_lastId;
 
     private readonly SessionOptions _options;
@@ -87,11 +91,14 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// <summary>How the slave is reached (never <see cref="SlaveMode.Auto"/>).</summary>
     public SlaveMode SlaveMode { get; private set; }
 
-    /// <summary>Where rsync writes (the slave root as seen from here).</summary>
-    public SlaveDestination? SlaveDestination => _slave?.Destination;
+    /// <summary>Where rsync writes: the slave directory, the slave process's cwd (<c>/proc/&lt;pid&gt;/cwd</c>), or either over ssh.</summary>
+    public RsyncTarget? RsyncTarget => _slave?.RsyncTarget;
 
     /// <summary>The slave server's process id (this process for an in-process slave).</summary>
     public int? SlaveProcessId => _slave?.ServerProcessId;
+
+    /// <summary>The local process carrying the slave connection: the geosync slave child, or ssh; null in process.</summary>
+    public int? SlaveConnectionProcessId => _slave?.ConnectionProcessId;
 
     /// <summary>Where the master volume is mounted (the aux mount), or the master directory.</summary>
     public string? MasterRoot { get; private set; }
@@ -210,7 +217,10 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
-            Fault(ex);
+            var explained = await ExplainAsync(ex).ConfigureAwait(false);
+            Fault(explained);
+            // The slave is gone: that, not the symptom the turn ran into first, is the error.
+            if (!ReferenceEquals(explained, ex)) lock (_gate) throw NotActive(ex);
             throw;
         }
         finally
@@ -268,9 +278,17 @@ public sealed class GeoSyncSession : IAsyncDisposable
         var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
         _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
         _resources.Add(_slave);
-        Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}); rsync writes to {_slave.Destination}");
+        Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
 
-        var syncer = new InterimRsyncSyncer(masterTree.RootPath, _slave.Destination, _options, _runner);
+        var rsync = new RsyncClient(_runner, new RsyncOptions(masterTree.RootPath, _slave.RsyncTarget)
+        {
+            Command = _options.RsyncCommand,
+            Xattrs = _options.Xattrs,
+        }, line => Log(SessionLogLevel.Debug, line));
+        var syncer = new Syncer(rsync, new SyncerOptions { SyncJobs = _options.SyncJobs },
+            report => Log(SessionLogLevel.Debug,
+                $"{string.Join(' ', report.Argv)}: exited {report.ExitCode} for {report.Files} files ({report.Synced} synced, {report.Failed} failed, " +
+                $"{report.Vanished} vanished, {report.Retrying} retried) in {report.Elapsed.TotalSeconds:F2} s"));
         _resources.Add(syncer);
         var endpoint = _slave;
         var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
@@ -310,6 +328,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
 
         var mount = await MountAsync(Master, "master", cancellationToken).ConfigureAwait(false);
+        _resources.Add(mount);
         MasterRoot = mount.MountPoint;
         var xattrs = new PosixXattrStore();
         var ns = XattrNames.DefaultNamespace;
@@ -365,6 +384,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
                         if (_options.GlusterCommandDirectory is { } dir) argv.AddRange(["--gluster-command-dir", dir]);
                         if (_options.GlusterLogDirectory is not null) argv.AddRange(["--gluster-log-file", LogFileFor("slave", Slave.Volume!)!]);
                     }
+                    // As many RePCe workers as rsync jobs, so their set_xtime calls do not queue behind each other (§3.6).
+                    argv.AddRange(["--sync-jobs", _options.SyncJobs.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                     argv.AddRange(slaveArguments.ToArgv(Slave.Normalized));
                     var directory = Slave.Scheme == UrlScheme.File ? Slave.Path : null;
                     return await RepceSlaveEndpoint.StartChildAsync(_runner, argv, Slave.Normalized, directory, _options, Log, cancellationToken)
@@ -410,7 +431,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
     }
 
-    /// <summary>An aux mount of a gluster URL's volume (direct, client-pid -1), released with the session.</summary>
+    /// <summary>An aux mount of a gluster URL's volume (direct, client-pid -1); the caller owns it.</summary>
     private async Task<AuxMount> MountAsync(GeoSyncUrl url, string role, CancellationToken cancellationToken)
     {
         var mounter = new GlusterMounter(_runner)
@@ -427,7 +448,6 @@ public sealed class GeoSyncSession : IAsyncDisposable
             LogFile = LogFileFor(role, url.Volume!),
             Timeout = _options.ConnectionTimeout,
         }, cancellationToken).ConfigureAwait(false);
-        if (role == "master") _resources.Add(mount);
         return mount;
     }
 
@@ -455,9 +475,23 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         catch (Exception ex)
         {
+            var explained = await ExplainAsync(ex).ConfigureAwait(false);
             Fault(new GeoSyncSessionException(SessionFailure.Faulty,
-                $"the keep-alive to the slave {Slave} failed: {ex.Message}", ex));
+                $"the keep-alive to the slave {Slave} failed: {explained.Message}", explained));
         }
+    }
+
+    /// <summary>
+    /// When the slave's process ended, that explains a failed call or rsync run better than the failure itself: the
+    /// endpoint reports it (exit code and stderr, or ssh's diagnosis) a moment after the stream ends. Returns the
+    /// endpoint's reason if it comes within a grace, else <paramref name="reason"/>.
+    /// </summary>
+    private async Task<Exception> ExplainAsync(Exception reason)
+    {
+        if (_slave is not { ConnectionProcessId: not null } slave) return reason;
+        var grace = reason is GeoSyncProtocolException ? BrokenExplanationGrace : OtherFailureGrace;
+        var first = await Task.WhenAny(slave.Broken, Task.Delay(grace)).ConfigureAwait(false);
+        return first == slave.Broken ? await slave.Broken.ConfigureAwait(false) : reason;
     }
 
     private async Task SendKeepAliveAsync(CancellationToken cancellationToken)

@@ -73,8 +73,8 @@ public sealed record SessionOptions
 
     /// <summary>
     /// The local slave command for <see cref="SlaveMode.Child"/>, one word per element; the session appends
-    /// <c>[--network-namespace NS] [--gluster-command-dir DIR] [--gluster-log-file FILE] --session-owner UUID -N --listen
-    /// --timeout T URL</c>.
+    /// <c>[--network-namespace NS] [--gluster-command-dir DIR] [--gluster-log-file FILE] --sync-jobs N
+    /// [--session-owner UUID] [--use-rsync-xattrs] -N --listen --timeout T URL</c>.
     /// </summary>
     public IReadOnlyList<string> SlaveCommand { get; init; } = DefaultSlaveCommand;
 

@@ -6,16 +6,6 @@ using GeoSync.Engine.Transport.Mounting;
 
 namespace GeoSync.Engine.Session;
 
-/// <summary>Where rsync writes a session's files: a local directory, or <c>remote_addr:path</c> through the ssh connection.</summary>
-/// <param name="Path">The slave root as rsync reaches it: a directory, or <c>/proc/&lt;slave pid&gt;/cwd</c>.</param>
-/// <param name="RemoteShell">rsync's <c>-e</c> for an ssh slave (ssh over the session's control socket); null locally.</param>
-/// <param name="RemoteAddress"><c>[user@]host</c> for an ssh slave; null locally.</param>
-public sealed record SlaveDestination(string Path, string? RemoteShell = null, string? RemoteAddress = null)
-{
-    /// <summary>What rsync is given as its destination argument.</summary>
-    public override string ToString() => RemoteAddress is null ? Path : $"{RemoteAddress}:{Path}";
-}
-
 /// <summary>A connected slave: calls to its methods, where rsync writes, and how to end it.</summary>
 internal abstract class SlaveEndpoint : IAsyncDisposable
 {
@@ -24,7 +14,8 @@ internal abstract class SlaveEndpoint : IAsyncDisposable
     /// <summary>The slave server's pid (this process for an in-process slave).</summary>
     public int ServerProcessId { get; protected set; }
 
-    public SlaveDestination Destination { get; protected set; } = null!;
+    /// <summary>Where rsync writes: the slave directory, or the slave process's cwd (§6.2).</summary>
+    public RsyncTarget RsyncTarget { get; protected set; } = null!;
 
     /// <summary>The process carrying the connection (the child slave, or ssh); null in process.</summary>
     public int? ConnectionProcessId { get; protected init; }
@@ -51,7 +42,7 @@ internal sealed class InProcessSlaveEndpoint : SlaveEndpoint
         _server = server;
         _mount = mount;
         ServerProcessId = Environment.ProcessId;
-        Destination = new SlaveDestination(server.Root);
+        RsyncTarget = new LocalDirectoryTarget(server.Root);
     }
 
     public SlaveServer Server => _server;
@@ -115,7 +106,16 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         });
         var client = new RepceClient(child.StandardOutput!, child.StandardInput!, ClientOptions(options, log));
         var endpoint = new RepceSlaveEndpoint(client, child, null, $"the local slave {slaveUrl} (pid {child.Id})");
-        await endpoint.ConnectAsync(directory, null, null, options, cancellationToken).ConfigureAwait(false);
+        await endpoint.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
+        if (directory is null)
+        {
+            await endpoint.EnsureAttachedCwdAsync().ConfigureAwait(false);
+            endpoint.RsyncTarget = new LocalSlaveTarget(endpoint.ServerProcessId);
+        }
+        else
+        {
+            endpoint.RsyncTarget = new LocalDirectoryTarget(directory);
+        }
         return endpoint;
     }
 
@@ -127,9 +127,10 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         ssh.StartSlave(arguments);
         var client = new RepceClient(ssh.FromSlave, ssh.ToSlave, ClientOptions(options, log));
         var endpoint = new RepceSlaveEndpoint(client, null, ssh, $"the slave {ssh.Slave.Normalized} (over ssh, pid {ssh.ProcessId})");
+        await endpoint.ConnectAsync(options, cancellationToken).ConfigureAwait(false);
         var inner = ssh.Slave.Inner!;
-        var directory = inner.Scheme == Urls.UrlScheme.File ? inner.Path : null;
-        await endpoint.ConnectAsync(directory, ssh.RsyncShellCommand(), ssh.Slave.RemoteAddress, options, cancellationToken).ConfigureAwait(false);
+        var directory = inner.Scheme == Urls.UrlScheme.File ? inner.Path! : RsyncTarget.ProcessWorkingDirectory(endpoint.ServerProcessId);
+        endpoint.RsyncTarget = SshTarget.Over(ssh, directory);
         return endpoint;
     }
 
@@ -170,24 +171,45 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         }
     }
 
+    /// <summary>
+    /// rsync 3.4 and later resolve /proc/&lt;pid&gt;/cwd by its link text; a slave that lazily unmounted its volume (as
+    /// gsyncd does, §6.6) shows "/" there, and rsync would write into this host's root directory. Such a slave is refused.
+    /// </summary>
+    private async Task EnsureAttachedCwdAsync()
+    {
+        var link = $"/proc/{ServerProcessId}/cwd";
+        string? target;
+        try
+        {
+            target = new FileInfo(link).LinkTarget;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            target = null;
+        }
+        if (target is not null && target != "/") return;
+        await DisposeAsync().ConfigureAwait(false);
+        throw new GeoSyncSessionException(SessionFailure.OpenFailed,
+            $"{_description} works in a directory that {link} does not name ({(target is null ? "unreadable" : "it reads '/'")}): it " +
+            "detached its mount. rsync would resolve that link by name and write into this host's root directory, so the " +
+            "session is refused. Run a GeoSync slave ('geosync slave'), which keeps its mount attached while it serves.");
+    }
+
     private static RepceClientOptions ClientOptions(SessionOptions options, Action<SessionLogLevel, string> log) => new()
     {
         CallTimeout = options.CallTimeout,
         LeaveOpen = true,
         Log = (level, message) => log(level switch
         {
-            RepceLogLevel.Error => SessionLogLevel.Warning,
+            // A broken connection is the session's error (LastError, SessionFaulty), not a warning of its own.
+            RepceLogLevel.Error => SessionLogLevel.Verbose,
             RepceLogLevel.Warning => SessionLogLevel.Warning,
             _ => SessionLogLevel.Debug,
         }, message),
     };
 
-    /// <summary>
-    /// The handshake with version check (§3.6) and <c>pid()</c>, within the connection timeout. Afterwards rsync writes to
-    /// the directory of a file slave, or to the slave process's cwd (§6.2).
-    /// </summary>
-    private async Task ConnectAsync(string? directory, string? remoteShell, string? remoteAddress, SessionOptions options,
-        CancellationToken cancellationToken)
+    /// <summary>The handshake with version check (§3.6) and <c>pid()</c>, within the connection timeout.</summary>
+    private async Task ConnectAsync(SessionOptions options, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(options.ConnectionTimeout);
@@ -220,10 +242,7 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
             await DisposeAsync().ConfigureAwait(false);
             throw;
         }
-        Destination = new SlaveDestination(directory ?? RsyncTargetOf(ServerProcessId), remoteShell, remoteAddress);
     }
-
-    private static string RsyncTargetOf(int processId) => $"/proc/{processId}/cwd";
 
     private async Task WatchAsync()
     {

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
 using GeoSync.Engine.Tests.Xattrs;
 
 namespace GeoSync.Engine.Tests.Session;
@@ -14,6 +15,7 @@ public sealed class ChildSlaveFaultTests : IDisposable
         import os, pickle, sys, time
         inp, out = sys.stdin.buffer, sys.stdout.buffer
         api = float(os.environ.get('PEER_API', '1.0'))
+        os.chdir(os.environ.get('PEER_CWD', '.'))
         keep_alives = 0
         while True:
             try:
@@ -69,11 +71,11 @@ public sealed class ChildSlaveFaultTests : IDisposable
         Assert.Equal(SessionState.Active, session.State);
         Assert.Equal(SlaveMode.Child, session.SlaveMode);
         Assert.NotEqual(Environment.ProcessId, session.SlaveProcessId);
-        Assert.Equal(_slave.Path, session.SlaveDestination!.Path);
+        Assert.Equal(_slave.Path, Assert.IsType<LocalDirectoryTarget>(session.RsyncTarget).Path);
         Assert.Equal(1, session.KeepAlivesSent);
         var pid = session.SlaveProcessId!.Value;
         var argv = File.ReadAllText($"/proc/{pid}/cmdline").Split('\0', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(["-N", "--listen", "--timeout", "2", "file://" + _slave.Path], argv[^5..]);
+        Assert.Equal(["--sync-jobs", "3", "-N", "--listen", "--timeout", "2", "file://" + _slave.Path], argv[^7..]);
 
         await session.StopAsync();
         Assert.False(Directory.Exists($"/proc/{pid}") && !IsZombie(pid), $"the child slave {pid} outlived its session");
@@ -100,6 +102,26 @@ public sealed class ChildSlaveFaultTests : IDisposable
     {
         var error = await Assert.ThrowsAsync<GeoSyncProtocolException>(() => GeoSyncSession.OpenAsync(Options("PEER_API=2.0")));
         Assert.Contains("RePCe major version mismatch", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AGlusterSlaveWhoseCwdReadsAsRootIsRefusedBeforeRsyncCouldWriteIntoTheRootDirectory()
+    {
+        // What a gsyncd slave that lazily unmounted its volume looks like from here: /proc/<pid>/cwd reads "/".
+        var error = await Assert.ThrowsAsync<GeoSyncSessionException>(() => GeoSyncSession.OpenAsync(Options("PEER_CWD=/") with
+        {
+            Slave = "gluster://127.0.0.1:svol",
+        }));
+        Assert.Equal(SessionFailure.OpenFailed, error.Reason);
+        Assert.Contains("write into this host's root directory", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AGlusterSlaveChildIsReachedThroughItsCwd()
+    {
+        await using var session = await GeoSyncSession.OpenAsync(Options($"PEER_CWD={_slave.Path}") with { Slave = "gluster://127.0.0.1:svol" });
+        var target = Assert.IsType<LocalSlaveTarget>(session.RsyncTarget);
+        Assert.Equal(session.SlaveProcessId, target.SlaveProcessId);
     }
 
     private static bool IsZombie(int pid)

@@ -1,6 +1,7 @@
 using System.Collections.Concurrent;
 using GeoSync.Engine.Master;
 using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
 using GeoSync.Engine.Tests.Xattrs;
 
 namespace GeoSync.Engine.Tests.Session;
@@ -40,7 +41,7 @@ public sealed class DirectorySessionTests : IDisposable
         Assert.Equal(SessionState.Active, session.State);
         Assert.Null(session.MasterVolumeId);
         Assert.Equal(SlaveMode.InProcess, session.SlaveMode);
-        Assert.Equal(_slave.Path, session.SlaveDestination!.Path);
+        Assert.Equal(_slave.Path, Assert.IsType<LocalDirectoryTarget>(session.RsyncTarget).Path);
         Assert.Equal(Environment.ProcessId, session.SlaveProcessId);
         Assert.StartsWith("Session", session.Name, StringComparison.Ordinal);
 
