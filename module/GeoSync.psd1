@@ -22,6 +22,7 @@
         'Get-GlusterXtime'
         'Invoke-GeoSyncCrawl'
         'Invoke-GeoSyncRsync'
+        'Invoke-GeoSyncSlave'
         'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
         'Set-GlusterXtime'

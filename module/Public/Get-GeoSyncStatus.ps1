@@ -52,7 +52,7 @@ function Get-GeoSyncStatus {
     .LINK
         Invoke-GeoSyncMaster
     #>
-    [CmdletBinding()]
+    [CmdletBinding(PositionalBinding = $false)]
     [OutputType('GeoSync.MasterStatus')]
     param(
         [ValidateNotNullOrEmpty()]

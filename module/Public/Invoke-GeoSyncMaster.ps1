@@ -106,6 +106,12 @@ function Invoke-GeoSyncMaster {
     .PARAMETER Xattrs
         rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
 
+    .PARAMETER WhatIf
+        Shows which master and slave would be replicated without opening a session or writing the state file.
+
+    .PARAMETER Confirm
+        Prompts for confirmation before the loop starts.
+
     .EXAMPLE
         Invoke-GeoSyncMaster -Master gluster://gluster1:mvol -Slave file:///srv/mvol-copy
 
@@ -144,7 +150,7 @@ function Invoke-GeoSyncMaster {
     .LINK
         Get-GeoSyncStatus
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
     [OutputType('GeoSync.PowerShell.GeoSyncTurnResult')]
     param(
         [Parameter(Mandatory, Position = 0)]

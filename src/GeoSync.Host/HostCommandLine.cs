@@ -41,7 +41,7 @@ internal sealed class HostUsageException(string message) : Exception(message);
 internal static class HostCommandLine
 {
     /// <summary>gsyncd's default for sync_jobs (App. A), which is also its number of RePCe worker threads.</summary>
-    public const int DefaultSyncJobs = 3;
+    public const int DefaultSyncJobs = GeoSync.Engine.Slave.SlaveHostOptions.DefaultSyncJobs;
 
     public const string Usage = """
         Usage:
