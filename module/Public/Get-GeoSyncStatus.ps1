@@ -75,42 +75,52 @@ function Get-GeoSyncStatus {
 
     $live = 'Starting', 'Active', 'Faulty'
     foreach ($file in Get-ChildItem -LiteralPath $directory -Filter '*.json' -File | Sort-Object -Property Name) {
-        try {
-            $data = Get-Content -LiteralPath $file.FullName -Raw -ErrorAction Stop | ConvertFrom-Json -ErrorAction Stop
-            foreach ($required in 'Master', 'Slave', 'State', 'ProcessId') {
-                if ($data.PSObject.Properties.Name -notcontains $required) { throw "it has no '$required' field" }
+        # No try/catch here: an error caught inside an advanced function still lands in the caller's -ErrorVariable.
+        $text = Get-Content -LiteralPath $file.FullName -Raw -ErrorAction Ignore
+        $problem = $null
+        if ($null -eq $text) { $problem = 'it cannot be opened' }
+        elseif (-not (Test-Json -Json $text -ErrorAction Ignore)) { $problem = 'it is not valid JSON' }
+        else {
+            $data = ConvertFrom-Json -InputObject $text
+            if ($data -isnot [pscustomobject]) { $problem = 'it is not a JSON object' }
+            else {
+                $missing = @('Master', 'Slave', 'State', 'ProcessId' | Where-Object { $data.PSObject.Properties.Name -notcontains $_ })
+                if ($missing) { $problem = "it has no $($missing -join ', ') field" }
             }
         }
-        catch {
+        if ($problem) {
             $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
-                    [System.IO.InvalidDataException]::new("The state file $($file.FullName) cannot be read: $($_.Exception.Message) Remove it if no master loop uses it."),
+                    [System.IO.InvalidDataException]::new("The state file $($file.FullName) cannot be read: $problem. Remove it if no master loop uses it."),
                     'StateFileUnreadable', [System.Management.Automation.ErrorCategory]::ReadError, $file.FullName))
             continue
         }
         if ($data.Master -notlike $Master -or $data.Slave -notlike $Slave) { continue }
 
         $state = $data.State
-        if ($state -in $live -and -not (Test-GeoSyncStateOwner -ProcessId $data.ProcessId -ProcessStartTime $data.ProcessStartTime)) {
+        $startTime = $data.PSObject.Properties['ProcessStartTime']
+        if ($state -in $live -and -not (Test-GeoSyncStateOwner -ProcessId $data.ProcessId -ProcessStartTime $(if ($startTime) { $startTime.Value } else { 0 }))) {
             $state = 'Defunct'
         }
+        # Fields a file lacks (written by an older loop, or by hand) are shown empty.
+        $field = { param($name) $property = $data.PSObject.Properties[$name]; if ($property) { $property.Value } }
         [pscustomobject]@{
             PSTypeName     = 'GeoSync.MasterStatus'
             Master         = $data.Master
             Slave          = $data.Slave
             State          = $state
             ProcessId      = $data.ProcessId
-            StartTime      = $data.StartTime
-            Updated        = $data.Updated
-            SessionName    = $data.SessionName
-            SlaveProcessId = $data.SlaveProcessId
-            TurnsCompleted = $data.TurnsCompleted
-            FilesSynced    = $data.FilesSynced
-            BytesSynced    = $data.BytesSynced
-            Reconnects     = $data.Reconnects
-            LastTurn       = $data.LastTurn
-            LastError      = $data.LastError
-            LastErrorTime  = $data.LastErrorTime
-            NextAttempt    = $data.NextAttempt
+            StartTime      = & $field 'StartTime'
+            Updated        = & $field 'Updated'
+            SessionName    = & $field 'SessionName'
+            SlaveProcessId = & $field 'SlaveProcessId'
+            TurnsCompleted = & $field 'TurnsCompleted'
+            FilesSynced    = & $field 'FilesSynced'
+            BytesSynced    = & $field 'BytesSynced'
+            Reconnects     = & $field 'Reconnects'
+            LastTurn       = & $field 'LastTurn'
+            LastError      = & $field 'LastError'
+            LastErrorTime  = & $field 'LastErrorTime'
+            NextAttempt    = & $field 'NextAttempt'
             Path           = $file.FullName
         }
     }
