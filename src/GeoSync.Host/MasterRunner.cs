@@ -41,7 +41,9 @@ internal static class MasterRunner
         }
 
         using var shell = PowerShell.Create(runspace);
-        shell.AddScript(script).AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", OutputWidth);
+        // A function's terminating error ends only its statement; rethrown, it ends the script and reaches Invoke as an
+        // exception, which is what sets the exit code.
+        shell.AddScript($"try {{ {script} }} catch {{ throw }}").AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", OutputWidth);
         shell.Streams.Warning.DataAdded += (_, e) => Console.Error.WriteLine($"WARNING: {shell.Streams.Warning[e.Index].Message}");
         shell.Streams.Verbose.DataAdded += (_, e) => Console.Error.WriteLine($"VERBOSE: {shell.Streams.Verbose[e.Index].Message}");
         shell.Streams.Error.DataAdded += (_, e) => Console.Error.WriteLine($"ERROR: {Describe(shell.Streams.Error[e.Index])}");
