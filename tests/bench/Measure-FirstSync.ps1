@@ -6,7 +6,8 @@
 .DESCRIPTION
     Writes a tree of -Directories directories of equal numbers of -FileSize-byte files into the master volume mvol
     through a normal GlusterFS mount, in two steps: first -SmallFiles files, then the rest up to -Files. After each step:
-      - `rsync -a` copies the whole volume from that normal mount to a fresh local directory;
+      - `rsync -a` copies the whole volume to a fresh local directory, reading through a fresh normal mount (the writer's
+        mount would serve it from its page cache);
       - GeoSync replicates the volume (gluster://…:mvol, read through its own aux mount) to another fresh local directory
         (file://, served in process): Start-GeoSyncSession, one Invoke-GeoSyncCrawl turn, and the time of both;
       - the same session then runs -IdleTurns turns with nothing changed, timed one by one.
@@ -93,12 +94,23 @@ done
     if ($LASTEXITCODE -ne 0) { throw "writing the benchmark tree failed (exit $LASTEXITCODE)" }
 }
 
+# rsync reads through a mount of its own, fresh like the aux mount GeoSync makes: the mount that wrote the tree still
+# holds its pages in the kernel's cache, which would make rsync's reads unfairly cheap.
 function Measure-Rsync {
     $target = New-Copy
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    & rsync -a "$normal/" "$target/"
-    if ($LASTEXITCODE -ne 0) { throw "rsync -a $normal/ $target/ failed (exit $LASTEXITCODE)" }
-    $clock.Elapsed.TotalSeconds
+    $source = (New-Item -ItemType Directory -Path (Join-Path $tb.MOUNT_DIR "bench-$PID-rsync")).FullName
+    & nsenter "--net=$($tb.NETNS_PATH)" glusterfs "--volfile-server=$($tb.SERVER)" "--volfile-id=$($tb.MVOL)" "--log-file=$(Join-Path $tb.LOG_DIR "bench-$PID.log")" $source
+    if ($LASTEXITCODE -ne 0) { throw "mounting $($tb.MVOL) on $source failed (exit $LASTEXITCODE)" }
+    try {
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        & rsync -a "$source/" "$target/"
+        if ($LASTEXITCODE -ne 0) { throw "rsync -a $source/ $target/ failed (exit $LASTEXITCODE)" }
+        $clock.Elapsed.TotalSeconds
+    }
+    finally {
+        & umount -l $source
+        [IO.Directory]::Delete($source)
+    }
 }
 
 # A first sync to a fresh directory; returns the open and turn times and leaves the session open for idle turns.
@@ -183,7 +195,7 @@ $cpu = ((Get-Content -LiteralPath /proc/cpuinfo | Where-Object { $_ -like 'model
 Write-Host ''
 Write-Host "GeoSync benchmark on $([Environment]::ProcessorCount) cores ($cpu), $([Math]::Round((Get-Content /proc/meminfo -TotalCount 1).Split(' ', [StringSplitOptions]::RemoveEmptyEntries)[1] / 1MB)) GiB, load $((Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ')"
 Write-Host "GlusterFS $($tb.GLUSTER_VERSION) testbed; $rsyncVersion; GeoSync $((Get-Module GeoSync).Version), sync jobs 3"
-Write-Host "Master $masterUrl read through each tool's own FUSE mount; both copy the whole volume to a fresh local directory."
+Write-Host "Master $masterUrl read through a fresh FUSE mount by each tool (GeoSync's aux mount, a normal one for rsync); both copy the whole volume to a fresh local directory."
 Write-Host ''
 $table = foreach ($name in $results.Keys) {
     $r = $results[$name]
