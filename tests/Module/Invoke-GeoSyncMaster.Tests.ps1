@@ -146,6 +146,30 @@ Describe 'Invoke-GeoSyncMaster' {
         $turns.FilesSynced | Should -Contain 1
     }
 
+    It 'stops promptly and cleanly when its pipeline is stopped (Ctrl+C): no session left, state Stopped' {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')).AddStatement()
+            $null = $ps.AddCommand('Invoke-GeoSyncMaster').AddParameter('Master', "file://$Master").AddParameter('Slave', "file://$Slave").
+                AddParameter('Interval', 30).AddParameter('StateDirectory', $State)
+            $async = $ps.BeginInvoke()
+            Wait-Condition -Seconds 30 {
+                $file = Get-ChildItem -LiteralPath $State -Filter '*.json' -ErrorAction Ignore | Select-Object -First 1
+                $file -and (Get-Content -LiteralPath $file.FullName -Raw | ConvertFrom-Json).LastTurn
+            } | Should -BeTrue -Because 'the loop completes its first turn, then waits out its 30 s interval'
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $ps.Stop()
+            $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
+            $async.IsCompleted | Should -BeTrue
+        }
+        finally {
+            $ps.Dispose()
+        }
+        Get-GeoSyncSession | Should -BeNullOrEmpty -Because 'the loop stopped its session on the way out'
+        (Read-StateFile -Directory $State).State | Should -Be 'Stopped'
+        Get-TreeManifest -Root $Slave | Should -Be (Get-TreeManifest -Root $Master)
+    }
+
     It 'gives up with MasterReconnectsExhausted after -MaxReconnects failures, keeping the last error in the state file' {
         $missing = Join-Path $TestDrive 'no-such-slave'
         $clock = [Diagnostics.Stopwatch]::StartNew()
