@@ -76,7 +76,8 @@ internal static class HostCommandLine
               --timeout <seconds>    the slave ends itself after this long without a keep-alive; one is sent
                                      every half of it (default 120; 0: never).
               --ssh-port <port>      --identity-file <key>      --known-hosts-file <file>
-                                     how ssh reaches the slave host.
+              --ssh-command <command>  how ssh reaches the slave host (the ssh client with options of its
+                                     own, e.g. 'ssh -F none'; default ssh).
               --remote-command <command>  what the slave host runs (default 'geosync slave'), words
                                      separated by blanks.
               --slave-mode <mode>    auto (default: ssh for ssh:// slaves, else in this process),

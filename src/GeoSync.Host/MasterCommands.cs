@@ -13,6 +13,7 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
     public int? SyncJobs { get; init; }
     public int? TimeoutSeconds { get; init; }
     public int? SshPort { get; init; }
+    public string? SshCommand { get; init; }
     public string? IdentityFile { get; init; }
     public string? KnownHostsFile { get; init; }
     public IReadOnlyList<string>? RemoteCommand { get; init; }
@@ -84,6 +85,9 @@ internal static class MasterCommandLine
                     break;
                 case "--ssh-port":
                     command = command with { SshPort = ParseCount("master", name, Value(ref i), minimum: 1, maximum: 65535) };
+                    break;
+                case "--ssh-command":
+                    command = command with { SshCommand = NonEmpty(name, Value(ref i)) };
                     break;
                 case "--identity-file":
                     command = command with { IdentityFile = NonEmpty(name, Value(ref i)) };
@@ -165,6 +169,7 @@ internal static class MasterCommandLine
         if (command.MaxReconnects is { } maxReconnects) Add("MaxReconnects", Number(maxReconnects));
         if (command.SyncJobs is { } syncJobs) Add("SyncJobs", Number(syncJobs));
         if (command.TimeoutSeconds is { } timeout) Add("Timeout", Number(timeout));
+        if (command.SshCommand is { } sshCommand) Add("SshCommand", Quote(sshCommand));
         if (command.SshPort is { } port) Add("SshPort", Number(port));
         if (command.IdentityFile is { } identity) Add("IdentityFile", Quote(identity));
         if (command.KnownHostsFile is { } knownHosts) Add("KnownHostsFile", Quote(knownHosts));
@@ -176,6 +181,10 @@ internal static class MasterCommandLine
         if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
         if (command.Name is { } name) Add("Name", Quote(name));
         if (command.Verbose) Add("Verbose");
+        // One line per busy turn, written as it happens: a table would hold rows back to size its columns, and a
+        // stopped loop would lose them.
+        script.Append(" | ForEach-Object { '{0:yyyy-MM-dd HH:mm:ss} {1} turn {2}: {3} files ({4} bytes) synced, {5} entries created, {6} purged, {7} failures, {8:0.000} s' -f ")
+            .Append("[DateTime]::Now, $_.SessionName, $_.Turn, $_.FilesSynced, $_.BytesSynced, $_.EntriesCreated, $_.EntriesPurged, $_.Failures.Count, $_.Duration.TotalSeconds }");
         return script.ToString();
 
         void Add(string parameter, string? value = null)

@@ -68,7 +68,7 @@ Describe 'geosync master with a GlusterFS master' -Tag 'Gluster' -Skip:$SkipGlus
         $Loop.WaitForExit(30000) | Should -BeTrue
         $Loop.ExitCode | Should -Be 0
         $stderr.Result | Should -Match 'SIGTERM received, stopping the master loop'
-        $stdout.Result | Should -Match '(?m)^SessionName\s+Turn\s+FilesSynced'
+        $stdout.Result | Should -Match '(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Session\d+ turn 1: \d+ files \(\d+ bytes\) synced'
         $final = Read-LoopState
         $final.State | Should -Be 'Stopped'
         $final.FilesSynced | Should -BeGreaterOrEqual ($changed.Count + 7) -Because "the sample tree has 7 files, and the changes resend $($changed.Count)"
