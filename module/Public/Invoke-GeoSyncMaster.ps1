@@ -341,8 +341,8 @@ function Invoke-GeoSyncMaster {
                     $failures = 0
                     $delay = 1
                     $state['TurnsCompleted'] = $turnsCompleted
-                    $state['FilesSynced'] = $session.FilesSynced
-                    $state['BytesSynced'] = $session.BytesSynced
+                    $state['FilesSynced'] = $state['FilesSynced'] + $turn.FilesSynced
+                    $state['BytesSynced'] = $state['BytesSynced'] + $turn.BytesSynced
                     $busy = $turn.ChangesSeen -or $turn.Failures.Count -gt 0
                     if ($busy -or $firstSync) {
                         $state['LastTurn'] = [ordered]@{

@@ -143,6 +143,8 @@ Describe 'Invoke-GeoSyncMaster' {
         $saved.Reconnects | Should -Be 1
         $saved.State | Should -Be 'Stopped'
         $saved.LastError | Should -Not -BeNullOrEmpty
+        $saved.FilesSynced | Should -Be 4 -Because 'the counts cover both sessions: 3 files first, after-reconnect.txt later'
+        $saved.BytesSynced | Should -Be 5012
         $turns.FilesSynced | Should -Contain 1
     }
 
