@@ -203,7 +203,7 @@ Describe 'Invoke-GeoSyncCrawl' {
             Wait-Until { $null -ne $session.CurrentTurn } | Should -BeTrue -Because 'the turn must be running (blocked on the hung slave)'
             Wait-Until { $ps.Streams.Progress.Count -gt 0 } | Should -BeTrue -Because 'a running turn shows its progress'
             $ps.Streams.Progress[0].Activity | Should -Be "GeoSync crawl of session $($session.Name)"
-            $ps.Streams.Progress[0].StatusDescription | Should -Be 'Turn 1: 0 files (0 bytes) synced'
+            $ps.Streams.Progress[0].StatusDescription | Should -Be 'Turn 1: 0 files (0 bytes) synced, 0 files/s, 0.0 MiB/s'
             $clock = [Diagnostics.Stopwatch]::StartNew()
             $ps.Stop()
             $clock.Elapsed.TotalSeconds | Should -BeLessThan 3
