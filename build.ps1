@@ -69,6 +69,11 @@ function Invoke-Build {
     $moduleSource = Join-Path $root 'module'
     Get-ChildItem -LiteralPath $moduleSource -File | Where-Object Name -ne 'GeoSync.psd1' |
         Copy-Item -Destination $moduleOut
+    # The script module's functions, one per file, which GeoSync.psm1 dot-sources.
+    foreach ($folder in 'Public', 'Private') {
+        $functions = Join-Path $moduleSource $folder
+        if (Test-Path -LiteralPath $functions) { Copy-Item -LiteralPath $functions -Destination $moduleOut -Recurse }
+    }
     $notes = (Get-ReleaseNotes -Version $version) -replace "'", "''"
     (Get-Content -LiteralPath (Join-Path $moduleSource 'GeoSync.psd1') -Raw).
         Replace('{{ModuleVersion}}', $version).Replace('{{ReleaseNotes}}', $notes) |

@@ -11,7 +11,10 @@
     NestedModules        = @('GeoSync.PowerShell.dll')
     FormatsToProcess     = @('GeoSync.Format.ps1xml')
     TypesToProcess       = @('GeoSync.Types.ps1xml')
-    FunctionsToExport    = @()
+    FunctionsToExport    = @(
+        'Get-GeoSyncStatus'
+        'Invoke-GeoSyncMaster'
+    )
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
         'Get-GeoSyncSession'
@@ -19,6 +22,7 @@
         'Get-GlusterXtime'
         'Invoke-GeoSyncCrawl'
         'Invoke-GeoSyncRsync'
+        'Invoke-GeoSyncSlave'
         'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
         'Set-GlusterXtime'

@@ -41,7 +41,7 @@ internal sealed class HostUsageException(string message) : Exception(message);
 internal static class HostCommandLine
 {
     /// <summary>gsyncd's default for sync_jobs (App. A), which is also its number of RePCe worker threads.</summary>
-    public const int DefaultSyncJobs = 3;
+    public const int DefaultSyncJobs = GeoSync.Engine.Slave.SlaveHostOptions.DefaultSyncJobs;
 
     public const string Usage = """
         Usage:
@@ -63,6 +63,35 @@ internal static class HostCommandLine
               --gluster-command-dir <dir>      where glusterfs lives (default: PATH, /usr/sbin, /sbin).
               --gluster-log-file <file>        the glusterfs client's log file.
               -N                     accepted for gsyncd compatibility (the slave never daemonizes).
+          geosync master <master-url> <slave-url> [--once] [--interval <seconds>] [<master options>]
+              Replicate the master (gluster://HOST:VOL, or a directory) to the slave (file:///DIR,
+              gluster://HOST:VOL, ssh://[USER@]HOST:/DIR or ssh://[USER@]HOST::VOL) until stopped
+              (Ctrl+C or SIGTERM stop it cleanly): crawl turns, a pause after a turn that found nothing, and on a
+              failure a new session after 1, 2, 4 ... 60 s. Each turn that changed something is printed.
+              --once                 run one turn, print it and exit (failures are then not retried).
+              --interval <seconds>   pause after a turn that found nothing (default 1; 0.5 allowed).
+              --max-turns <n>        exit after n turns.
+              --max-reconnects <n>   give up (exit 1) after n consecutive failures (default: never).
+              --sync-jobs <n>        rsync processes at once (default 3).
+              --timeout <seconds>    the slave ends itself after this long without a keep-alive; one is sent
+                                     every half of it (default 120; 0: never).
+              --ssh-port <port>      --identity-file <key>      --known-hosts-file <file>
+                                     how ssh reaches the slave host.
+              --remote-command <command>  what the slave host runs (default 'geosync slave'), words
+                                     separated by blanks.
+              --slave-mode <mode>    auto (default: ssh for ssh:// slaves, else in this process),
+                                     in-process, child (a local 'geosync slave' process) or ssh.
+              --network-namespace <name|path>  run the glusterfs clients in this network namespace.
+              --ignore-deletes       keep slave entries the master no longer has.
+              --xattrs               copy extended attributes too (the slave must run as root).
+              --state-dir <dir>      where the loop keeps its state file (default $GEOSYNC_STATE_DIR, else
+                                     /var/lib/geosync as root, else ~/.local/state/geosync).
+              --name <name>          the session name used in messages.
+              --verbose              narrate every turn, idle ones included, on stdout.
+          geosync status [--state-dir <dir>] [--json]
+              Show every master loop whose state file is in the state directory: master, slave, state
+              (Starting, Active, Faulty, Stopped, Failed, or Defunct when its process is gone), last turn,
+              files synced and last error. --json prints all fields as a JSON array.
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -77,6 +106,9 @@ internal static class HostCommandLine
                    did not stop it are reported on stderr but do not change the exit code).
           slave    0 when its input ends between two messages or the master stopped sending keep-alives;
                    1 on a protocol error or when it cannot start.
+          master   0 when it stopped (--once, --max-turns, Ctrl+C, SIGTERM); 1 when it gave up (a failure no
+                   retry can fix, or more than --max-reconnects failures in a row).
+          status   0, also when no loop is known; 1 when the state directory cannot be read.
           2        the geosync command line is wrong, or the script file does not exist.
         """;
 
@@ -97,6 +129,10 @@ internal static class HostCommandLine
                 return new ShowVersionCommand();
             case "slave":
                 return ParseSlave(rest);
+            case "master":
+                return MasterCommandLine.ParseMaster(rest);
+            case "status":
+                return MasterCommandLine.ParseStatus(rest);
         }
 
         if (IsOption(first, "-c", "-Command", "--command"))

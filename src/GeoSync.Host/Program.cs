@@ -30,6 +30,10 @@ internal static class Program
                 return 0;
             case ServeSlaveCommand slave:
                 return SlaveRunner.Run(slave);
+            case RunMasterCommand master:
+                return MasterRunner.Run(MasterCommandLine.ToScript(master));
+            case ShowStatusCommand status:
+                return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(status)]));
             default:
                 return ScriptRunner.Run(command);
         }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Management.Automation;
 using GeoSync.Engine;
 using GeoSync.Engine.Master;
@@ -76,6 +77,7 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
         var progress = new ProgressRecord(ProgressActivityId, $"GeoSync crawl of session {session.Name}", "Starting the turn");
         var lastShown = (TurnProgress?)null;
         var throttle = Stopwatch.StartNew();
+        var elapsed = Stopwatch.StartNew();
         TurnResult result;
         using (session.AddLogListener(_queue.Post))
         {
@@ -113,7 +115,9 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             if (session.CurrentTurn is not { } now || now == lastShown || (lastShown is not null && throttle.Elapsed < ProgressInterval)) return;
             lastShown = now;
             throttle.Restart();
-            progress.StatusDescription = $"Turn {now.Turn}: {now.FilesSynced} files ({now.BytesSynced} bytes) synced";
+            var seconds = Math.Max(elapsed.Elapsed.TotalSeconds, 0.001);
+            progress.StatusDescription = string.Create(CultureInfo.InvariantCulture,
+                $"Turn {now.Turn}: {now.FilesSynced} files ({now.BytesSynced} bytes) synced, {now.FilesSynced / seconds:F0} files/s, {now.BytesSynced / seconds / (1024 * 1024):F1} MiB/s");
             progress.CurrentOperation = $"{now.DirectoriesScanned} directories scanned, {now.EntriesCreated} entries created, {now.EntriesPurged} purged";
             WriteProgress(progress);
         }

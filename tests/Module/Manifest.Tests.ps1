@@ -1,7 +1,8 @@
 BeforeAll {
     $script:ModuleFolder = Join-Path $PSScriptRoot '../../out/GeoSync'
     $script:ManifestPath = Join-Path $ModuleFolder 'GeoSync.psd1'
-    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncSession', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime', 'Start-GeoSyncSession', 'Stop-GeoSyncSession')
+    $script:ExpectedFunctions = @('Get-GeoSyncStatus', 'Invoke-GeoSyncMaster')
+    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncSession', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime', 'Start-GeoSyncSession', 'Stop-GeoSyncSession')
     [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw
     $script:Version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
 }
@@ -12,17 +13,18 @@ Describe 'GeoSync module manifest' {
         $manifest.Name | Should -Be 'GeoSync'
     }
 
-    It 'lists the cmdlets explicitly, without wildcards' {
+    It 'lists the cmdlets and functions explicitly, without wildcards' {
         $data = Import-PowerShellDataFile -LiteralPath $ManifestPath
         $data.CmdletsToExport | Sort-Object | Should -Be $Expected
-        @($data.FunctionsToExport) | Should -BeNullOrEmpty
+        $data.FunctionsToExport | Sort-Object | Should -Be $ExpectedFunctions
         @($data.AliasesToExport) | Should -BeNullOrEmpty
         @($data.VariablesToExport) | Should -BeNullOrEmpty
     }
 
     It 'exports exactly the listed commands' {
         $module = Import-Module $ManifestPath -Force -PassThru
-        $module.ExportedCommands.Keys | Sort-Object | Should -Be $Expected
+        $module.ExportedCommands.Keys | Sort-Object | Should -Be (@($Expected) + $ExpectedFunctions | Sort-Object)
+        $module.ExportedFunctions.Keys | Sort-Object | Should -Be $ExpectedFunctions
     }
 
     It 'is stamped with the version from Directory.Build.props' {

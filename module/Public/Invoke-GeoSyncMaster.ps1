@@ -1,0 +1,435 @@
+function Invoke-GeoSyncMaster {
+    <#
+    .SYNOPSIS
+        Replicates a master to a slave until stopped: opens a session, runs crawl turns, and reconnects when it fails.
+
+    .DESCRIPTION
+        Invoke-GeoSyncMaster is the master loop of geo-replication (gsyncd's monitor and worker, spec §5 and §7). It
+        opens a session with Start-GeoSyncSession and runs crawl turns with Invoke-GeoSyncCrawl, one after the other.
+        When a turn found the slave up to date, it waits -Interval seconds before the next one (1 s, the cadence of
+        gsyncd's root crawl); a turn that found changes is followed at once by the next. The session's keep-alive runs
+        all the time, so the slave does not end itself while the loop waits.
+
+        When the session fails (the slave process or ssh connection ended, a keep-alive was not answered, a turn hit a
+        fatal error) or cannot be opened, the loop stops the session, warns with the error, and opens a new one after a
+        delay that doubles from 1 s up to 60 s. The new session resumes where the old one left off: the slave's xtimes
+        say what already arrived. The delay starts again at 1 s once a turn completes. -MaxReconnects bounds the number
+        of consecutive failures; when it is exceeded the loop ends with a terminating error. Failures that no retry can
+        fix (a malformed URL, a corrupt master, several foreign masters, rsync or the glusterfs client not installed)
+        end the loop at once.
+
+        The first turn of a loop is the first full sync: it shows progress (files, bytes and rate) through
+        Invoke-GeoSyncCrawl. Each turn that changed something or failed on some paths is written to the pipeline as a
+        GeoSyncTurnResult; idle turns are only narrated with -Verbose. With -Once the loop runs one turn, writes its
+        result whatever it did, and returns.
+
+        The loop keeps a state file (gsyncd's state file, spec §7.1) in -StateDirectory: the state (Starting, Active,
+        Faulty, Stopped, Failed), the process, the session, counts, the last turn and the last error, replaced atomically
+        on every change. Get-GeoSyncStatus and `geosync status` read these files. A lock next to the file keeps a second
+        loop from replicating the same pair at the same time.
+
+        Press Ctrl+C to stop: the running turn is abandoned, the session is stopped (its slave ends, its mounts are
+        unmounted) and the state file says Stopped.
+
+    .PARAMETER Master
+        The master: gluster://HOST:VOL (or HOST:VOL, :VOL) for a GlusterFS volume, or a directory (file:///DIR or /DIR).
+
+    .PARAMETER Slave
+        The slave: file:///DIR, gluster://HOST:VOL, or ssh://[USER@]HOST:(/DIR|VOL) (also [USER@]HOST:/DIR, HOST::VOL).
+
+    .PARAMETER Name
+        The name of the sessions the loop opens, for Get-GeoSyncSession; Session<Id> by default.
+
+    .PARAMETER Once
+        Run a single turn, write its result and return. Failures are then not retried unless -MaxReconnects is given.
+
+    .PARAMETER Interval
+        Seconds to wait after a turn that found nothing to do; 1 by default. 0 runs turns back to back.
+
+    .PARAMETER MaxTurns
+        Return after this many completed turns (idle ones included). Without it the loop runs until stopped.
+
+    .PARAMETER MaxReconnects
+        How many consecutive failures (failed opens or failed sessions, without a completed turn in between) the loop
+        retries before it gives up with a terminating error. Unlimited by default; 0 with -Once.
+
+    .PARAMETER StateDirectory
+        Where the loop keeps its state file: $env:GEOSYNC_STATE_DIR, else /var/lib/geosync for root, else
+        ~/.local/state/geosync. Created when missing.
+
+    .PARAMETER SyncJobs
+        How many rsync processes may run at once (sync_jobs); 3 by default. Passed to Start-GeoSyncSession.
+
+    .PARAMETER Timeout
+        Seconds the slave waits for a keep-alive before it ends itself; the keep-alive goes every half of it. 0 = never;
+        120 by default. Passed to Start-GeoSyncSession.
+
+    .PARAMETER SlaveMode
+        How the slave is reached: Auto (ssh:// slaves over Ssh, others InProcess), InProcess, Child (a local geosync
+        slave process) or Ssh. Passed to Start-GeoSyncSession.
+
+    .PARAMETER SshCommand
+        The ssh client with options of its own, e.g. 'ssh -oConnectTimeout=10'. Passed to Start-GeoSyncSession.
+
+    .PARAMETER SshPort
+        The slave host's ssh port. Passed to Start-GeoSyncSession.
+
+    .PARAMETER IdentityFile
+        The private key that logs in to the slave host. Passed to Start-GeoSyncSession.
+
+    .PARAMETER KnownHostsFile
+        The known-hosts file that pins the slave host's key. Passed to Start-GeoSyncSession.
+
+    .PARAMETER RemoteCommand
+        The command the slave host runs, one word per element; 'geosync', 'slave' by default. Passed to
+        Start-GeoSyncSession.
+
+    .PARAMETER SlaveCommand
+        The local slave command for -SlaveMode Child, one word per element. Passed to Start-GeoSyncSession.
+
+    .PARAMETER NetworkNamespace
+        The network namespace in which this host's glusterfs clients reach glusterd. Passed to Start-GeoSyncSession.
+
+    .PARAMETER GlusterCommandDirectory
+        The directory holding glusterfs, when it is not on PATH or in /usr/sbin. Passed to Start-GeoSyncSession.
+
+    .PARAMETER GlusterLogDirectory
+        The directory for the aux mounts' client logs. Passed to Start-GeoSyncSession.
+
+    .PARAMETER ConnectionTimeoutSec
+        Seconds each connection phase (a mount, the slave's handshake) may take; 60 by default. Passed to
+        Start-GeoSyncSession.
+
+    .PARAMETER IgnoreDeletes
+        Keep entries on the slave that the master no longer has. Passed to Start-GeoSyncSession.
+
+    .PARAMETER Xattrs
+        rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
+
+    .PARAMETER WhatIf
+        Shows which master and slave would be replicated without opening a session or writing the state file.
+
+    .PARAMETER Confirm
+        Prompts for confirmation before the loop starts.
+
+    .EXAMPLE
+        Invoke-GeoSyncMaster -Master gluster://gluster1:mvol -Slave file:///srv/mvol-copy
+
+        Replicates the volume mvol into /srv/mvol-copy on this host until Ctrl+C, writing each turn that changed
+        something.
+
+    .EXAMPLE
+        Invoke-GeoSyncMaster -Master /srv/data -Slave ssh://root@backup1:/srv/data -IdentityFile ~/.ssh/geosync -Once
+
+        One turn from a plain directory to another host over ssh: the first run copies everything, later runs only what
+        changed. The turn's result is written whatever it did.
+
+    .EXAMPLE
+        Invoke-GeoSyncMaster :mvol backup1::svol -MaxReconnects 5 -Verbose 4>> /var/log/geosync-mvol.log
+
+        Replicates mvol to the volume svol on backup1 over ssh, narrating every turn into a log, and gives up after five
+        consecutive failed reconnections.
+
+    .INPUTS
+        None.
+
+    .OUTPUTS
+        GeoSync.PowerShell.GeoSyncTurnResult
+        One per turn that changed something or failed on some paths (every turn with -Once).
+
+    .NOTES
+        The reconnect delay is 1, 2, 4, ... 60 s, where gsyncd 3.3 waits a fixed 10 s; the state file adds the last turn
+        and the last error to gsyncd's state. Ctrl+C, or SIGTERM to `geosync master`, stops the loop cleanly.
+
+    .LINK
+        Start-GeoSyncSession
+
+    .LINK
+        Invoke-GeoSyncCrawl
+
+    .LINK
+        Get-GeoSyncStatus
+    #>
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
+    [OutputType('GeoSync.PowerShell.GeoSyncTurnResult')]
+    param(
+        [Parameter(Mandatory, Position = 0)]
+        [ValidateNotNullOrEmpty()]
+        [string] $Master,
+
+        [Parameter(Mandatory, Position = 1)]
+        [ValidateNotNullOrEmpty()]
+        [string] $Slave,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $Name,
+
+        [switch] $Once,
+
+        [ValidateRange(0, 3600)]
+        [double] $Interval = 1,
+
+        [ValidateRange(1, [int]::MaxValue)]
+        [int] $MaxTurns,
+
+        [ValidateRange(0, [int]::MaxValue)]
+        [int] $MaxReconnects = [int]::MaxValue,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $StateDirectory = (Get-GeoSyncDefaultStateDirectory),
+
+        [ValidateRange(1, 64)]
+        [int] $SyncJobs,
+
+        [ValidateRange(0, 86400)]
+        [int] $Timeout,
+
+        [ValidateSet('Auto', 'InProcess', 'Child', 'Ssh')]
+        [string] $SlaveMode,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $SshCommand,
+
+        [ValidateRange(1, 65535)]
+        [int] $SshPort,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $IdentityFile,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $KnownHostsFile,
+
+        [ValidateNotNullOrEmpty()]
+        [string[]] $RemoteCommand,
+
+        [ValidateNotNullOrEmpty()]
+        [string[]] $SlaveCommand,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $NetworkNamespace,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $GlusterCommandDirectory,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $GlusterLogDirectory,
+
+        [ValidateRange(1, 3600)]
+        [int] $ConnectionTimeoutSec,
+
+        [switch] $IgnoreDeletes,
+
+        [switch] $Xattrs
+    )
+
+    $target = "$Master -> $Slave"
+    $sessionParameterNames = @(
+        'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
+        'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
+        'ConnectionTimeoutSec', 'IgnoreDeletes', 'Xattrs'
+    )
+    $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
+    foreach ($parameterName in $sessionParameterNames) {
+        if ($PSBoundParameters.ContainsKey($parameterName)) { $sessionParameters[$parameterName] = $PSBoundParameters[$parameterName] }
+    }
+    if ($Once -and -not $PSBoundParameters.ContainsKey('MaxReconnects')) { $MaxReconnects = 0 }
+
+    # Malformed URLs end the loop before anything is started or written.
+    $urls = foreach ($url in $Master, $Slave) {
+        $resolved = Resolve-GeoSyncUrl -Url $url -Verbose:$false -ErrorAction SilentlyContinue -ErrorVariable urlErrors
+        $parseError = @($urlErrors | Where-Object { $_.FullyQualifiedErrorId -like 'InvalidGeoSyncUrl*' }) | Select-Object -First 1
+        if ($parseError) { $PSCmdlet.ThrowTerminatingError($parseError) }
+        $resolved
+    }
+    $masterUrl, $slaveUrl = $urls
+
+    if (-not $PSCmdlet.ShouldProcess($target, 'Replicate the master to the slave (the slave''s copy is made equal to the master)')) {
+        return
+    }
+
+    $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
+    $null = New-Item -ItemType Directory -Path $StateDirectory -Force
+    $stateFile = Join-Path $StateDirectory (Get-GeoSyncStateFileName -Master $masterUrl.Normalized -Slave $slaveUrl.Normalized)
+    $lock = Lock-GeoSyncStateFile -Path $stateFile
+    if (-not $lock) {
+        $owner = try { (Get-Content -LiteralPath $stateFile -Raw | ConvertFrom-Json).ProcessId } catch { 'unknown' }
+        $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                [System.InvalidOperationException]::new("Another master loop (process $owner) is already replicating $target; its state is in $stateFile. Stop it first, or check it with Get-GeoSyncStatus."),
+                'MasterAlreadyRunning', [System.Management.Automation.ErrorCategory]::ResourceBusy, $target))
+    }
+
+    $self = Get-Process -Id $PID
+    $state = [ordered]@{
+        Master           = $masterUrl.Normalized
+        Slave            = $slaveUrl.Normalized
+        State            = 'Starting'
+        ProcessId        = $PID
+        ProcessStartTime = ([DateTimeOffset]$self.StartTime).ToUnixTimeMilliseconds()
+        StartTime        = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+        Updated          = $null
+        SessionName      = $null
+        SlaveProcessId   = $null
+        TurnsCompleted   = 0
+        FilesSynced      = 0
+        BytesSynced      = 0
+        Reconnects       = 0
+        LastTurn         = $null
+        LastError        = $null
+        LastErrorTime    = $null
+        NextAttempt      = $null
+    }
+    $self.Dispose()
+
+    $progressId = 7400
+    $activity = "GeoSync master $target"
+    $maxDelay = 60
+    $delay = 1
+    $failures = 0
+    $turnsCompleted = 0
+    $firstSync = $true
+    $session = $null
+    $finalState = 'Stopped'
+    $stateWritten = [System.Diagnostics.Stopwatch]::StartNew()
+
+    # Nothing but these may end the loop at once: a retry cannot fix them.
+    $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled', 'GlusterClientNotInstalled'
+
+    try {
+        Write-GeoSyncStateFile -Path $stateFile -State $state
+        while ($true) {
+            $lastError = $null
+            Write-Progress -Id $progressId -Activity $activity -Status "Connecting (attempt $($failures + 1))"
+            try {
+                $session = Start-GeoSyncSession @sessionParameters
+            }
+            catch {
+                $id = ($_.FullyQualifiedErrorId -split ',')[0]
+                if ($id -in $fatalIds) {
+                    $finalState = 'Failed'
+                    $state['LastError'] = $_.Exception.Message
+                    $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+                    $PSCmdlet.ThrowTerminatingError($_)
+                }
+                $lastError = $_
+            }
+
+            if ($session) {
+                Write-Verbose "Session $($session.Name) connected $target (slave process $($session.SlaveProcessId))."
+                $state['State'] = 'Active'
+                $state['SessionName'] = $session.Name
+                $state['SlaveProcessId'] = $session.SlaveProcessId
+                $state['NextAttempt'] = $null
+                Write-GeoSyncStateFile -Path $stateFile -State $state
+                if ($firstSync) {
+                    Write-Progress -Id $progressId -Activity $activity -Status 'First full sync: every file the slave lacks is sent'
+                }
+                else {
+                    Write-Progress -Id $progressId -Activity $activity -Completed
+                }
+
+                while ($session.State -eq 'Active') {
+                    $crawlErrors = $null
+                    $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
+                    if (-not $turn -or $session.State -ne 'Active') {
+                        $lastError = @($crawlErrors) | Select-Object -Last 1
+                        break
+                    }
+                    # Files that keep failing are reported but do not stop the loop: the next turns retry them.
+                    foreach ($record in @($crawlErrors)) { $PSCmdlet.WriteError($record) }
+
+                    $turnsCompleted++
+                    $failures = 0
+                    $delay = 1
+                    $state['TurnsCompleted'] = $turnsCompleted
+                    $state['FilesSynced'] = $session.FilesSynced
+                    $state['BytesSynced'] = $session.BytesSynced
+                    $busy = $turn.ChangesSeen -or $turn.Failures.Count -gt 0
+                    if ($busy -or $firstSync) {
+                        $state['LastTurn'] = [ordered]@{
+                            Turn               = $turn.Turn
+                            Time               = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+                            DirectoriesScanned = $turn.DirectoriesScanned
+                            EntriesCreated     = $turn.EntriesCreated
+                            EntriesPurged      = $turn.EntriesPurged
+                            FilesSynced        = $turn.FilesSynced
+                            BytesSynced        = $turn.BytesSynced
+                            Failures           = $turn.Failures.Count
+                            DurationSeconds    = [Math]::Round($turn.Duration.TotalSeconds, 3)
+                        }
+                    }
+                    # Idle turns refresh the file now and then only, so its counts stay current without a write a second.
+                    if ($busy -or $firstSync -or $stateWritten.Elapsed.TotalSeconds -ge 60) {
+                        Write-GeoSyncStateFile -Path $stateFile -State $state
+                        $stateWritten.Restart()
+                    }
+                    if ($firstSync) {
+                        $firstSync = $false
+                        $seconds = [Math]::Max($turn.Duration.TotalSeconds, 0.001)
+                        Write-Verbose ("First full sync of $target done: {0} files, {1} bytes in {2:N1} s ({3:N0} files/s, {4:N1} MiB/s)." -f
+                            $turn.FilesSynced, $turn.BytesSynced, $seconds, ($turn.FilesSynced / $seconds), ($turn.BytesSynced / $seconds / 1MB))
+                        Write-Progress -Id $progressId -Activity $activity -Completed
+                    }
+                    if ($busy -or $Once) {
+                        $turn
+                    }
+                    else {
+                        Write-Verbose "Turn $($turn.Turn): $target is up to date ($([Math]::Round($turn.Duration.TotalMilliseconds)) ms)."
+                    }
+
+                    if ($Once -or ($PSBoundParameters.ContainsKey('MaxTurns') -and $turnsCompleted -ge $MaxTurns)) {
+                        return
+                    }
+                    if (-not $turn.ChangesSeen -and $Interval -gt 0) {
+                        Start-Sleep -Milliseconds ([int]($Interval * 1000))
+                    }
+                }
+
+                if (-not $lastError -and $session.LastError) { $lastError = $session.LastError }
+                $failed = $session
+                $session = $null
+                Stop-GeoSyncSession -InputObject $failed -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors
+                foreach ($record in @($stopErrors)) { Write-Warning "Stopping the failed session $($failed.Name): $($record.Exception.Message)" }
+            }
+
+            $failures++
+            $message = if ($lastError -is [System.Management.Automation.ErrorRecord]) { $lastError.Exception.Message }
+            elseif ($lastError -is [System.Exception]) { $lastError.Message }
+            elseif ($lastError) { "$lastError" }
+            else { 'the session failed without an error' }
+            $state['LastError'] = $message
+            $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+
+            if ($failures -gt $MaxReconnects) {
+                $finalState = 'Failed'
+                $exception = [GeoSync.Engine.GeoSyncException]::new(
+                    "Replicating $target failed $failures time(s) in a row, more than -MaxReconnects $MaxReconnects allows; the last error: $message")
+                $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
+                        $exception, 'MasterReconnectsExhausted', [System.Management.Automation.ErrorCategory]::ConnectionError, $target))
+            }
+
+            $state['State'] = 'Faulty'
+            $state['SessionName'] = $null
+            $state['SlaveProcessId'] = $null
+            $state['Reconnects'] = $state['Reconnects'] + 1
+            $state['NextAttempt'] = [DateTimeOffset]::Now.AddSeconds($delay).ToString('o', [cultureinfo]::InvariantCulture)
+            Write-GeoSyncStateFile -Path $stateFile -State $state
+            Write-Warning "Replicating $target failed: $message Reconnecting in $delay s (failure $failures in a row)."
+            Write-Progress -Id $progressId -Activity $activity -Status "Faulty: reconnecting in $delay s" -CurrentOperation $message
+            Start-Sleep -Seconds $delay
+            $delay = [Math]::Min($delay * 2, $maxDelay)
+        }
+    }
+    finally {
+        if ($session) {
+            Stop-GeoSyncSession -InputObject $session -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors
+            foreach ($record in @($stopErrors)) { Write-Warning "Stopping session $($session.Name): $($record.Exception.Message)" }
+        }
+        $state['State'] = $finalState
+        $state['SessionName'] = $null
+        $state['SlaveProcessId'] = $null
+        $state['NextAttempt'] = $null
+        Write-GeoSyncStateFile -Path $stateFile -State $state
+        $lock.Dispose()
+        Write-Progress -Id $progressId -Activity $activity -Completed
+    }
+}

@@ -1,0 +1,173 @@
+BeforeAll {
+    $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+    . (Join-Path $PSScriptRoot '../Integration/Testbed.ps1')
+
+    # Starts geosync with these argv words and stdin closed; the caller waits for it (Wait-Geosync) or signals it.
+    function Start-Geosync {
+        param([string[]] $ArgumentList)
+        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
+        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardInput = $true
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $process = [System.Diagnostics.Process]::Start($info)
+        $process.StandardInput.Close()
+        [pscustomobject]@{ Process = $process; StdOut = $process.StandardOutput.ReadToEndAsync(); StdErr = $process.StandardError.ReadToEndAsync() }
+    }
+
+    function Wait-Geosync {
+        param($Started, [int] $TimeoutSeconds = 60)
+        if (-not $Started.Process.WaitForExit($TimeoutSeconds * 1000)) {
+            $Started.Process.Kill($true)
+            throw "geosync did not exit within $TimeoutSeconds s"
+        }
+        $Started.Process.WaitForExit()
+        [pscustomobject]@{ ExitCode = $Started.Process.ExitCode; StdOut = $Started.StdOut.Result; StdErr = $Started.StdErr.Result }
+    }
+
+    function Invoke-Geosync {
+        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 60)
+        Wait-Geosync -Started (Start-Geosync -ArgumentList $ArgumentList) -TimeoutSeconds $TimeoutSeconds
+    }
+
+    function Read-Status {
+        param([string] $StateDirectory)
+        $r = Invoke-Geosync -ArgumentList 'status', '--state-dir', $StateDirectory, '--json'
+        $r.ExitCode | Should -Be 0
+        @($r.StdOut | ConvertFrom-Json)
+    }
+
+    function New-Tree {
+        param([string] $Root)
+        $null = New-Item -ItemType Directory -Path (Join-Path $Root 'd/e') -Force
+        Set-Content -LiteralPath (Join-Path $Root 'd/e/f.txt') -Value 'f' -NoNewline
+        Set-Content -LiteralPath (Join-Path $Root 'g.txt') -Value 'gg' -NoNewline
+    }
+}
+
+Describe 'geosync master and status' {
+    BeforeEach {
+        $script:Case = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        $script:Master = Join-Path $Case 'master'
+        $script:Slave = Join-Path $Case 'slave'
+        $script:State = Join-Path $Case 'state'
+        $null = New-Item -ItemType Directory -Path $Master, $Slave
+        New-Tree -Root $Master
+    }
+
+    Context 'usage' {
+        It '--help describes master and status with their options and exit codes' {
+            $r = Invoke-Geosync -ArgumentList '--help'
+            $r.ExitCode | Should -Be 0
+            $r.StdOut | Should -Match '(?m)^\s*geosync master <master-url> <slave-url> \[--once\] \[--interval <seconds>\]'
+            $r.StdOut | Should -Match '(?m)^\s*geosync status \[--state-dir <dir>\] \[--json\]'
+            foreach ($option in '--sync-jobs', '--timeout', '--ssh-port', '--identity-file', '--known-hosts-file', '--remote-command',
+                '--network-namespace', '--ignore-deletes', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode') {
+                $r.StdOut | Should -Match ([regex]::Escape($option))
+            }
+            $r.StdOut | Should -Match '(?m)^\s*master\s+0 when it stopped'
+            (Invoke-Geosync -ArgumentList 'master', '--help').StdOut | Should -Be $r.StdOut
+        }
+
+        It 'rejects <Why> with exit code 2 and says what is wrong' -TestCases @(
+            @{ Why = 'one URL'; Words = @('master', 'file:///a'); Message = 'master: takes the master and the slave URL.*got 1' }
+            @{ Why = 'an unknown option'; Words = @('master', 'file:///a', 'file:///b', '--bogus'); Message = "master: unknown option '--bogus'" }
+            @{ Why = 'a bad slave mode'; Words = @('master', 'file:///a', 'file:///b', '--slave-mode', 'remote'); Message = "--slave-mode takes auto, in-process, child or ssh, not 'remote'" }
+            @{ Why = 'a bad interval'; Words = @('master', 'file:///a', 'file:///b', '--interval', 'soon'); Message = "--interval takes seconds from 0 to 3600.*not 'soon'" }
+            @{ Why = 'a missing value'; Words = @('master', 'file:///a', 'file:///b', '--sync-jobs'); Message = 'master: --sync-jobs needs a value' }
+            @{ Why = 'a port out of range'; Words = @('master', 'file:///a', 'file:///b', '--ssh-port=70000'); Message = "--ssh-port takes a whole number from 1 to 65535, not '70000'" }
+            @{ Why = 'a status argument'; Words = @('status', 'extra'); Message = "status: unknown argument 'extra'" }
+        ) {
+            $r = Invoke-Geosync -ArgumentList $Words
+            $r.ExitCode | Should -Be 2
+            $r.StdErr | Should -Match $Message
+            $r.StdErr | Should -Match "Run 'geosync --help' for usage"
+            $r.StdOut | Should -BeNullOrEmpty
+        }
+    }
+
+    It '--once replicates a directory, prints the turn, and status shows the loop Stopped' {
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+
+        $r.ExitCode | Should -Be 0
+        $r.StdOut | Should -Match '(?m)^SessionName\s+Turn\s+FilesSynced\s+BytesSynced\s+Failures\s+Duration'
+        $r.StdOut | Should -Match '(?m)^\S+\s+1\s+2\s+3\s+0\s'
+        Get-Content -LiteralPath (Join-Path $Slave 'd/e/f.txt') -Raw | Should -Be 'f'
+        Get-Content -LiteralPath (Join-Path $Slave 'g.txt') -Raw | Should -Be 'gg'
+
+        $status = Read-Status -StateDirectory $State
+        $status | Should -HaveCount 1
+        $status[0].Master | Should -Be "file://$Master"
+        $status[0].State | Should -Be 'Stopped'
+        $status[0].FilesSynced | Should -Be 2
+        $status[0].LastTurn.FilesSynced | Should -Be 2
+
+        $table = Invoke-Geosync -ArgumentList 'status', '--state-dir', $State
+        $table.ExitCode | Should -Be 0
+        $table.StdOut | Should -Match '(?m)^Master\s+Slave\s+State'
+        $table.StdOut | Should -Match ([regex]::Escape("file://$Master") + '\s+' + [regex]::Escape("file://$Slave") + '\s+Stopped')
+    }
+
+    It 'reconnects when its child slave is killed, keeps replicating, and stops cleanly on SIGTERM' {
+        $started = Start-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--slave-mode', 'child', '--interval', '0.2',
+            '--timeout', '30', '--state-dir', $State
+        try {
+            Wait-Condition -Seconds 45 {
+                $s = @(Read-Status -StateDirectory $State)
+                $s.Count -eq 1 -and $s[0].State -eq 'Active' -and $s[0].LastTurn
+            } | Should -BeTrue -Because 'the loop connects and completes its first turn'
+            $first = (Read-Status -StateDirectory $State)[0]
+            $first.SlaveProcessId | Should -Not -Be $started.Process.Id -Because 'the slave is a child process'
+            Stop-Process -Id $first.SlaveProcessId -Force
+
+            Wait-Condition -Seconds 45 {
+                $s = (Read-Status -StateDirectory $State)[0]
+                $s.State -eq 'Active' -and $s.Reconnects -eq 1 -and $s.SlaveProcessId -and $s.SlaveProcessId -ne $first.SlaveProcessId
+            } | Should -BeTrue -Because 'the loop opens a new session with a new slave after 1 s'
+            $second = (Read-Status -StateDirectory $State)[0]
+            $second.LastError | Should -Not -BeNullOrEmpty
+
+            Set-Content -LiteralPath (Join-Path $Master 'd/after.txt') -Value 'after the reconnect' -NoNewline
+            Wait-Condition -Seconds 30 { Test-Path -LiteralPath (Join-Path $Slave 'd/after.txt') } | Should -BeTrue
+        }
+        finally {
+            & kill -TERM $started.Process.Id
+            $r = Wait-Geosync -Started $started -TimeoutSeconds 30
+        }
+
+        $r.ExitCode | Should -Be 0
+        $r.StdErr | Should -Match '(?s)WARNING: Replicating .* failed: .*slave .* ended.* Reconnecting in 1 s'
+        $r.StdErr | Should -Match 'geosync: SIGTERM received, stopping the master loop'
+        $r.StdOut | Should -Match '(?m)^Session2\s+\d+\s+1\s+19\s+0\s' -Because 'the turn that carried after.txt is printed'
+        $final = (Read-Status -StateDirectory $State)[0]
+        $final.State | Should -Be 'Stopped'
+        $final.Reconnects | Should -Be 1
+        Test-Path -LiteralPath "/proc/$($second.SlaveProcessId)" | Should -BeFalse -Because 'stopping the loop ends its slave'
+        Get-Content -LiteralPath (Join-Path $Slave 'd/after.txt') -Raw | Should -Be 'after the reconnect'
+    }
+
+    It 'exits 1 when it gives up, and status shows Failed with the last error' {
+        $missing = Join-Path $Case 'missing'
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$missing", '--max-reconnects', '1', '--state-dir', $State
+
+        $r.ExitCode | Should -Be 1
+        $r.StdErr | Should -Match '(?s)WARNING: Replicating .* Reconnecting in 1 s'
+        $r.StdErr | Should -Match "(?s)geosync: Replicating .* failed 2 time\(s\) in a row.*\(MasterReconnectsExhausted\)"
+        $status = (Read-Status -StateDirectory $State)[0]
+        $status.State | Should -Be 'Failed'
+        $status.LastError | Should -Match ([regex]::Escape($missing))
+    }
+
+    It 'exits 1 at once on a malformed URL' {
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", 'gluster://bad host:vol', '--state-dir', $State
+        $r.ExitCode | Should -Be 1
+        $r.StdErr | Should -Match '\(InvalidGeoSyncUrl\)'
+        $State | Should -Not -Exist
+    }
+
+    It 'status prints nothing and exits 0 when no loop has run' {
+        $r = Invoke-Geosync -ArgumentList 'status', '--state-dir', (Join-Path $Case 'none'), '--json'
+        $r.ExitCode | Should -Be 0
+        @($r.StdOut | ConvertFrom-Json) | Should -BeNullOrEmpty
+    }
+}

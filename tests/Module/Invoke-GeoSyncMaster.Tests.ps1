@@ -1,0 +1,248 @@
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
+    . (Join-Path $PSScriptRoot '../Integration/Testbed.ps1')
+
+    # A small master tree: nested directories, files of several sizes, a symlink.
+    function New-MasterTree {
+        param([Parameter(Mandatory)] [string] $Root)
+        $null = New-Item -ItemType Directory -Path (Join-Path $Root 'a/b/c') -Force
+        Set-Content -LiteralPath (Join-Path $Root 'top.txt') -Value 'top' -NoNewline
+        Set-Content -LiteralPath (Join-Path $Root 'a/one.txt') -Value ('1' * 5000) -NoNewline
+        Set-Content -LiteralPath (Join-Path $Root 'a/b/c/deep.txt') -Value 'deep' -NoNewline
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $Root 'link') -Target 'a/one.txt'
+    }
+
+    # Relative path, type, size and content hash (or link target) of every entry, to compare two trees.
+    function Get-TreeManifest {
+        param([Parameter(Mandatory)] [string] $Root)
+        $rootPath = (Resolve-Path -LiteralPath $Root).Path
+        Get-ChildItem -LiteralPath $rootPath -Recurse -Force | Sort-Object -Property FullName | ForEach-Object {
+            $relative = [System.IO.Path]::GetRelativePath($rootPath, $_.FullName)
+            if ($_.LinkType -eq 'SymbolicLink') { "$relative -> $($_.Target)" }
+            elseif ($_.PSIsContainer) { "$relative/" }
+            else { "$relative $($_.Length) $((Get-FileHash -LiteralPath $_.FullName -Algorithm SHA256).Hash)" }
+        }
+    }
+
+    function Read-StateFile {
+        param([Parameter(Mandatory)] [string] $Directory)
+        $file = @(Get-ChildItem -LiteralPath $Directory -Filter '*.json' -File)
+        $file | Should -HaveCount 1
+        Get-Content -LiteralPath $file[0].FullName -Raw | ConvertFrom-Json
+    }
+}
+
+Describe 'Invoke-GeoSyncMaster' {
+    BeforeEach {
+        $script:Master = Join-Path $TestDrive "master-$([guid]::NewGuid().ToString('n'))"
+        $script:Slave = Join-Path $TestDrive "slave-$([guid]::NewGuid().ToString('n'))"
+        $script:State = Join-Path $TestDrive "state-$([guid]::NewGuid().ToString('n'))"
+        $null = New-Item -ItemType Directory -Path $Master, $Slave
+        New-MasterTree -Root $Master
+    }
+
+    AfterEach {
+        Get-GeoSyncSession | Stop-GeoSyncSession -Confirm:$false
+    }
+
+    It '-Once replicates a directory, writes the turn and leaves a Stopped state file and no session' {
+        $turns = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State)
+
+        $turns | Should -HaveCount 1
+        $turns[0].PSObject.TypeNames[0] | Should -Be 'GeoSync.PowerShell.GeoSyncTurnResult'
+        $turns[0].FilesSynced | Should -Be 3
+        $turns[0].BytesSynced | Should -Be 5007
+        $turns[0].Converged | Should -BeTrue
+        Get-TreeManifest -Root $Slave | Should -Be (Get-TreeManifest -Root $Master)
+        Get-GeoSyncSession | Should -BeNullOrEmpty
+
+        $saved = Read-StateFile -Directory $State
+        $saved.State | Should -Be 'Stopped'
+        $saved.Master | Should -Be "file://$Master"
+        $saved.Slave | Should -Be "file://$Slave"
+        $saved.ProcessId | Should -Be $PID
+        $saved.TurnsCompleted | Should -Be 1
+        $saved.FilesSynced | Should -Be 3
+        $saved.LastTurn.FilesSynced | Should -Be 3
+        $saved.LastError | Should -BeNullOrEmpty
+    }
+
+    It '-Once on an up-to-date slave still writes its turn, which sent nothing' {
+        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State
+        $second = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State)
+
+        $second | Should -HaveCount 1
+        $second[0].FilesSynced | Should -Be 0
+        $second[0].EntriesCreated | Should -Be 0
+    }
+
+    It '-MaxTurns keeps crawling, picks up a change made while it runs, and writes only the turns that did something' {
+        $late = Join-Path $Master 'a/b/late.txt'
+        $writer = Start-ThreadJob -ArgumentList (Join-Path $Slave 'top.txt'), $late -ScriptBlock {
+            param($firstSynced, $late)
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            while (-not (Test-Path -LiteralPath $firstSynced) -and $clock.Elapsed.TotalSeconds -lt 30) { Start-Sleep -Milliseconds 50 }
+            Start-Sleep -Milliseconds 300
+            Set-Content -LiteralPath $late -Value 'written while the loop runs' -NoNewline
+        }
+        try {
+            $turns = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -MaxTurns 15 -Interval 0.2 -StateDirectory $State)
+        }
+        finally {
+            $writer | Wait-Job -Timeout 30 | Remove-Job -Force
+        }
+
+        $turns.Count | Should -Be 2 -Because 'the first sync and the turn that found late.txt did something; the idle ones are not written'
+        $turns[0].FilesSynced | Should -Be 3
+        $turns[1].FilesSynced | Should -Be 1
+        Get-Content -LiteralPath (Join-Path $Slave 'a/b/late.txt') -Raw | Should -Be 'written while the loop runs'
+        (Read-StateFile -Directory $State).TurnsCompleted | Should -Be 15
+    }
+
+    It 'reconnects with a new slave process after the slave child is killed, and loses nothing' {
+        $stateDir = $State
+        $late = Join-Path $Master 'after-reconnect.txt'
+        $killer = Start-ThreadJob -ArgumentList $stateDir, $late -ScriptBlock {
+            param($stateDir, $late)
+            function Read-State {
+                $file = Get-ChildItem -LiteralPath $stateDir -Filter '*.json' -File -ErrorAction Ignore | Select-Object -First 1
+                if ($file) { try { Get-Content -LiteralPath $file.FullName -Raw | ConvertFrom-Json } catch { $null } }
+            }
+            $clock = [Diagnostics.Stopwatch]::StartNew()
+            $first = $null
+            while ($clock.Elapsed.TotalSeconds -lt 30) {
+                $s = Read-State
+                if ($s -and $s.State -eq 'Active' -and $s.LastTurn -and $s.SlaveProcessId -and $s.SlaveProcessId -ne $PID) { $first = $s.SlaveProcessId; break }
+                Start-Sleep -Milliseconds 50
+            }
+            if (-not $first) { return 'the loop never became Active with a child slave' }
+            Stop-Process -Id $first -Force
+            $second = $null
+            while ($clock.Elapsed.TotalSeconds -lt 45) {
+                $s = Read-State
+                if ($s -and $s.State -eq 'Active' -and $s.Reconnects -ge 1 -and $s.SlaveProcessId -and $s.SlaveProcessId -ne $first) { $second = $s.SlaveProcessId; break }
+                Start-Sleep -Milliseconds 50
+            }
+            Set-Content -LiteralPath $late -Value 'after' -NoNewline
+            "killed $first, reconnected to $second"
+        }
+        try {
+            $turns = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -SlaveMode Child -Timeout 30 `
+                    -MaxTurns 40 -Interval 0.25 -StateDirectory $State -WarningVariable warnings -WarningAction SilentlyContinue)
+        }
+        finally {
+            $report = $killer | Wait-Job -Timeout 60 | Receive-Job
+            $killer | Remove-Job -Force
+        }
+
+        $report | Should -Match '^killed \d+, reconnected to \d+$'
+        @($warnings | Where-Object { "$_" -match 'Reconnecting in 1 s' }).Count | Should -Be 1
+        Get-Content -LiteralPath (Join-Path $Slave 'after-reconnect.txt') -Raw | Should -Be 'after'
+        Get-TreeManifest -Root $Slave | Should -Be (Get-TreeManifest -Root $Master)
+        $saved = Read-StateFile -Directory $State
+        $saved.Reconnects | Should -Be 1
+        $saved.State | Should -Be 'Stopped'
+        $saved.LastError | Should -Not -BeNullOrEmpty
+        $turns.FilesSynced | Should -Contain 1
+    }
+
+    It 'gives up with MasterReconnectsExhausted after -MaxReconnects failures, keeping the last error in the state file' {
+        $missing = Join-Path $TestDrive 'no-such-slave'
+        $clock = [Diagnostics.Stopwatch]::StartNew()
+        $caught = $null
+        try {
+            Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$missing" -MaxReconnects 2 -StateDirectory $State `
+                -WarningVariable warnings -WarningAction SilentlyContinue
+        }
+        catch {
+            $caught = $_
+        }
+        $caught.FullyQualifiedErrorId | Should -Be 'MasterReconnectsExhausted,Invoke-GeoSyncMaster'
+        $caught.CategoryInfo.Category | Should -Be 'ConnectionError'
+        $caught.Exception.Message | Should -Match 'no-such-slave'
+        $clock.Elapsed.TotalSeconds | Should -BeGreaterOrEqual 3 -Because 'the delays before the two retries are 1 s and 2 s'
+        $warnings | Should -HaveCount 2
+        $saved = Read-StateFile -Directory $State
+        $saved.State | Should -Be 'Failed'
+        $saved.Reconnects | Should -Be 2
+        $saved.LastError | Should -Match 'no-such-slave'
+        (Get-GeoSyncStatus -StateDirectory $State).State | Should -Be 'Failed'
+    }
+
+    It 'does not retry with -Once unless -MaxReconnects is given' {
+        $missing = Join-Path $TestDrive 'no-such-slave'
+        { Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$missing" -Once -StateDirectory $State -WarningAction SilentlyContinue } |
+            Should -Throw -ErrorId 'MasterReconnectsExhausted,Invoke-GeoSyncMaster'
+        (Read-StateFile -Directory $State).Reconnects | Should -Be 0
+    }
+
+    It 'ends at once on a malformed URL, before writing any state' {
+        { Invoke-GeoSyncMaster -Master "file://$Master" -Slave 'gluster://bad host:vol' -StateDirectory $State } |
+            Should -Throw -ErrorId 'InvalidGeoSyncUrl,Invoke-GeoSyncMaster'
+        $State | Should -Not -Exist
+    }
+
+    It 'refuses a second loop for the same pair with MasterAlreadyRunning' {
+        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State
+        $stateFile = (Get-ChildItem -LiteralPath $State -Filter '*.json').FullName
+        $held = [System.IO.FileStream]::new("$stateFile.lock", 'Open', 'ReadWrite', 'None')
+        try {
+            $err = { Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State } |
+                Should -Throw -ErrorId 'MasterAlreadyRunning,Invoke-GeoSyncMaster' -PassThru
+            $err.CategoryInfo.Category | Should -Be 'ResourceBusy'
+            $err.TargetObject | Should -Be "file://$Master -> file://$Slave"
+            $err.Exception.Message | Should -Match "process $PID"
+        }
+        finally {
+            $held.Dispose()
+        }
+    }
+
+    It '-WhatIf replicates nothing and writes no state' {
+        Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -StateDirectory $State -WhatIf
+        Get-ChildItem -LiteralPath $Slave | Should -BeNullOrEmpty
+        $State | Should -Not -Exist
+    }
+}
+
+Describe 'Get-GeoSyncStatus' {
+    BeforeEach {
+        $script:State = Join-Path $TestDrive "status-$([guid]::NewGuid().ToString('n'))"
+        $null = New-Item -ItemType Directory -Path $State
+    }
+
+    It 'shows a loop whose process is gone as Defunct, and a stopped one as it left it' {
+        $gone = Start-Process -FilePath /bin/true -PassThru
+        $gone.WaitForExit()
+        $base = @{ Slave = 'file:///s'; ProcessId = $gone.Id; ProcessStartTime = 0; TurnsCompleted = 3; LastError = $null }
+        ([ordered]@{ Master = 'file:///a'; State = 'Active' } + $base) | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $State 'a.json')
+        ([ordered]@{ Master = 'file:///b'; State = 'Stopped' } + $base) | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $State 'b.json')
+        ([ordered]@{ Master = 'file:///c'; State = 'Active'; Slave = 'file:///s'; ProcessId = $PID }) | ConvertTo-Json | Set-Content -LiteralPath (Join-Path $State 'c.json')
+
+        $status = @(Get-GeoSyncStatus -StateDirectory $State)
+
+        $status | Should -HaveCount 3
+        $status[0].PSObject.TypeNames[0] | Should -Be 'GeoSync.MasterStatus'
+        ($status | Where-Object Master -eq 'file:///a').State | Should -Be 'Defunct'
+        ($status | Where-Object Master -eq 'file:///b').State | Should -Be 'Stopped'
+        ($status | Where-Object Master -eq 'file:///c').State | Should -Be 'Active'
+        @(Get-GeoSyncStatus -StateDirectory $State -Master 'file:///[ab]').Count | Should -Be 2
+    }
+
+    It 'reports an unreadable state file as StateFileUnreadable and lists the others' {
+        Set-Content -LiteralPath (Join-Path $State 'broken.json') -Value '{ not json'
+        [ordered]@{ Master = 'file:///ok'; Slave = 'file:///s'; State = 'Stopped'; ProcessId = 1 } | ConvertTo-Json |
+            Set-Content -LiteralPath (Join-Path $State 'ok.json')
+
+        $status = @(Get-GeoSyncStatus -StateDirectory $State -ErrorVariable err -ErrorAction SilentlyContinue)
+
+        $status.Master | Should -Be 'file:///ok'
+        $err | Should -HaveCount 1
+        $err[0].FullyQualifiedErrorId | Should -Be 'StateFileUnreadable,Get-GeoSyncStatus'
+        $err[0].TargetObject | Should -Be (Join-Path $State 'broken.json')
+    }
+
+    It 'lists nothing for a state directory that does not exist' {
+        Get-GeoSyncStatus -StateDirectory (Join-Path $TestDrive 'none') | Should -BeNullOrEmpty
+    }
+}
