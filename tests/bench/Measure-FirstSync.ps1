@@ -119,10 +119,22 @@ function Measure-GeoSync {
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $session = Start-GeoSyncSession -Master $masterUrl -Slave "file://$target" @gluster
     $opened = $clock.Elapsed.TotalSeconds
-    $turn = $session | Invoke-GeoSyncCrawl -ErrorAction Stop
+    # The session's debug stream has one line per rsync run ("<argv>: exited N for M files ..."): how the files were batched.
+    # -Debug would also make the cmdlet confirm; the preference only turns the stream on.
+    $DebugPreference = 'Continue'
+    $output = $session | Invoke-GeoSyncCrawl -ErrorAction Stop 5>&1
+    $DebugPreference = 'SilentlyContinue'
     $total = $clock.Elapsed.TotalSeconds
+    $turn = @($output | Where-Object { $_ -isnot [Management.Automation.DebugRecord] })[-1]
     if (-not $turn.Converged) { throw "the GeoSync first sync did not converge: $($turn.Failures.Count) failures" }
-    [pscustomobject]@{ Session = $session; Open = $opened; Turn = $total - $opened; Total = $total; Files = $turn.FilesSynced; Target = $target }
+    $batches = @(foreach ($record in $output) {
+        if ($record -is [Management.Automation.DebugRecord] -and $record.Message -match ': exited \d+ for (\d+) files') { [int]$Matches[1] }
+    })
+    $sizes = $batches | Measure-Object -Minimum -Maximum
+    [pscustomobject]@{
+        Session = $session; Open = $opened; Turn = $total - $opened; Total = $total; Files = $turn.FilesSynced; Target = $target
+        RsyncRuns = $batches.Count; BatchMin = $sizes.Minimum; BatchMax = $sizes.Maximum
+    }
 }
 
 function Measure-IdleTurn($Session) {
@@ -144,6 +156,7 @@ function Measure-IdleTurn($Session) {
 
 function Count-VolumeFiles { [int](& bash -c 'find "$1" -type f | wc -l' bash $normal) }
 
+$loadAtStart = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
 $results = [ordered]@{}
 try {
     & nsenter "--net=$($tb.NETNS_PATH)" glusterfs "--volfile-server=$($tb.SERVER)" "--volfile-id=$($tb.MVOL)" "--log-file=$(Join-Path $tb.LOG_DIR "bench-$PID.log")" $normal
@@ -176,6 +189,7 @@ try {
         $results[$step.Name] = [pscustomobject]@{
             Files = $inVolume; Rsync = ($rsyncTimes | Measure-Object -Minimum).Minimum; RsyncAll = $rsyncTimes
             GeoSync = $best.Total; GeoSyncOpen = $best.Open; GeoSyncTurn = $best.Turn; GeoSyncAll = @($geosyncRuns.Total); Synced = $best.Files
+            Batches = @($geosyncRuns | ForEach-Object { '{0} runs of {1}..{2} files' -f $_.RsyncRuns, $_.BatchMin, $_.BatchMax })
             Idle = $idle
         }
         foreach ($copy in Get-ChildItem -LiteralPath $work -Directory -Filter 'copy-*') { Remove-Item -LiteralPath $copy.FullName -Recurse -Force }
@@ -193,7 +207,7 @@ finally {
 $rsyncVersion = ((& rsync --version)[0] -replace '\s+protocol.*$', '')
 $cpu = ((Get-Content -LiteralPath /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', '')
 Write-Host ''
-Write-Host "GeoSync benchmark on $([Environment]::ProcessorCount) cores ($cpu), $([Math]::Round((Get-Content /proc/meminfo -TotalCount 1).Split(' ', [StringSplitOptions]::RemoveEmptyEntries)[1] / 1MB)) GiB, load $((Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ')"
+Write-Host "GeoSync benchmark on $([Environment]::ProcessorCount) cores ($cpu), $([Math]::Round((Get-Content /proc/meminfo -TotalCount 1).Split(' ', [StringSplitOptions]::RemoveEmptyEntries)[1] / 1MB)) GiB, load average $loadAtStart at the start, $((Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ') at the end"
 Write-Host "GlusterFS $($tb.GLUSTER_VERSION) testbed; $rsyncVersion; GeoSync $((Get-Module GeoSync).Version), sync jobs 3"
 Write-Host "Master $masterUrl read through a fresh FUSE mount by each tool (GeoSync's aux mount, a normal one for rsync); both copy the whole volume to a fresh local directory."
 Write-Host ''
@@ -212,6 +226,7 @@ $table = foreach ($name in $results.Keys) {
 $table | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 foreach ($name in $results.Keys) {
     $r = $results[$name]
-    Write-Host ("{0} files: rsync runs {1} s; GeoSync runs {2} s; GeoSync synced {3} files; idle turn engine time (median) {4:N1} ms" -f
-        $r.Files, (($r.RsyncAll | ForEach-Object { '{0:N2}' -f $_ }) -join ', '), (($r.GeoSyncAll | ForEach-Object { '{0:N2}' -f $_ }) -join ', '), $r.Synced, $r.Idle.Turn)
+    Write-Host ("{0} files: rsync runs {1} s; GeoSync runs {2} s ({5}); GeoSync synced {3} files; idle turn engine time (median) {4:N1} ms" -f
+        $r.Files, (($r.RsyncAll | ForEach-Object { '{0:N2}' -f $_ }) -join ', '), (($r.GeoSyncAll | ForEach-Object { '{0:N2}' -f $_ }) -join ', '), $r.Synced, $r.Idle.Turn,
+        ($r.Batches -join '; '))
 }

@@ -342,7 +342,12 @@ internal sealed class CrawlTurn
                 return Fail(path, $"cannot remove what is in the file's place on the slave: {ex.Message}");
             }
         }
-        await _fileSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        if (!_fileSlots.Wait(0, cancellationToken))
+        {
+            // Every slot is held by a file the syncer has: a batch still gathering would never fill while the walk waits here.
+            _crawler.Syncer.SendQueued();
+            await _fileSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
         return SyncFileAsync(path, stat.Size, mark, cancellationToken);
     }
 

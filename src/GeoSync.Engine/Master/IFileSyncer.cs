@@ -2,7 +2,7 @@ namespace GeoSync.Engine.Master;
 
 /// <summary>
 /// Moves regular files' data to the slave (rsync batches, §5.6). It makes progress on its own: a queued file is sent
-/// without waiting for a flush. A failure worth retrying next turn (rsync exit 23/24, a per-file error) is an outcome;
+/// without waiting for a flush, though it may wait a bounded time for more files to share its rsync. A failure worth retrying next turn (rsync exit 23/24, a per-file error) is an outcome;
 /// one that makes syncing impossible (rsync not executable, any other exit, §5.7) faults the task and ends the turn.
 /// </summary>
 public interface IFileSyncer
@@ -12,6 +12,9 @@ public interface IFileSyncer
 
     /// <summary>Sends what is queued without waiting for more, and completes when everything added so far has an outcome.</summary>
     Task FlushAsync(CancellationToken cancellationToken = default);
+
+    /// <summary>Sends what is queued without waiting for more files to gather, and returns at once.</summary>
+    void SendQueued();
 }
 
 /// <summary>How one file's transfer ended: its data arrived on the slave, or why not.</summary>

@@ -1,7 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
 using System.Runtime.ExceptionServices;
-using System.Threading.Channels;
 using GeoSync.Engine.Transport;
 
 namespace GeoSync.Engine.Master;
@@ -33,25 +32,37 @@ public sealed record SyncBatchReport(
 /// <summary>
 /// The sync-job post box (§5.6): files are added one by one, <see cref="SyncerOptions.SyncJobs"/> workers each take
 /// everything queued (up to the batch bounds) and run one rsync for it, and every file's task completes with its own
-/// outcome. rsync exits 23/24 fail only the files rsync named; any other failure faults the Syncer: the files of that
-/// run, every queued file and every later <see cref="Add"/> get the exception, and <see cref="CompleteAsync"/> throws it.
-/// As the crawl's <see cref="IFileSyncer"/>, exit 23/24 outcomes are failed outcomes and a fault faults the task.
+/// outcome. A free worker first lets the batch gather, up to <see cref="SyncerOptions.TargetBatchFiles"/> files or
+/// <see cref="SyncerOptions.BatchLinger"/> after its oldest file arrived; <see cref="FlushAsync"/>,
+/// <see cref="SendQueued"/> and <see cref="CompleteAsync"/> release it at once. rsync exits 23/24 fail only the files
+/// rsync named; any other failure faults the Syncer: the files of that run, every queued file and every later
+/// <see cref="Add"/> get the exception, and <see cref="CompleteAsync"/> throws it. As the crawl's
+/// <see cref="IFileSyncer"/>, exit 23/24 outcomes are failed outcomes and a fault faults the task.
 /// </summary>
 public sealed class Syncer : IFileSyncer, IAsyncDisposable
 {
     private readonly RsyncClient rsync;
     private readonly SyncerOptions options;
     private readonly Action<SyncBatchReport>? batchCompleted;
-    private readonly Channel<Entry> box = Channel.CreateUnbounded<Entry>();
     private readonly CancellationTokenSource stopping;
     private readonly Task[] workers;
     private readonly ConcurrentDictionary<Entry, byte> unfinished = new();
+
+    // The queue and its release state; tasks are never completed while it is held (§9 #8).
+    private readonly object gate = new();
+    private readonly Queue<Entry> queue = new();
+    private long queuedNameBytes;
+    private long lastSequence;
+    private long releasedThrough;
+    private bool closed;
+    private TaskCompletionSource? batchReady;
+
     private Exception? fault;
     private int rsyncRuns;
     private int disposed;
 
     /// <param name="rsync">Runs one rsync for a batch.</param>
-    /// <param name="options">Parallelism and batch bounds; the defaults when null.</param>
+    /// <param name="options">Parallelism, gathering and batch bounds; the defaults when null.</param>
     /// <param name="batchCompleted">Called on a worker thread after each rsync run; it must not block for long.</param>
     /// <param name="cancellationToken">Stops the Syncer: running rsyncs are killed and unfinished files cancelled.</param>
     public Syncer(RsyncClient rsync, SyncerOptions? options = null, Action<SyncBatchReport>? batchCompleted = null,
@@ -78,15 +89,33 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     /// <param name="size">The file's size when known, for progress reports only.</param>
     public Task<SyncOutcome> Add(string relativePath, long size = 0)
     {
-        var entry = new Entry(RsyncCommand.NormalizeRelativePath(relativePath), size, unfinished);
-        unfinished.TryAdd(entry, 0);
-        if (!box.Writer.TryWrite(entry))
+        var name = RsyncCommand.NormalizeRelativePath(relativePath);
+        var nameBytes = RsyncCommand.EncodedLength(name);
+        Entry? entry = null;
+        TaskCompletionSource? wake = null;
+        lock (gate)
         {
-            unfinished.TryRemove(entry, out _);
+            if (!closed)
+            {
+                entry = new Entry(name, size, nameBytes, ++lastSequence, options.Clock.GetTimestamp(), unfinished);
+                unfinished.TryAdd(entry, 0);
+                queue.Enqueue(entry);
+                queuedNameBytes += nameBytes;
+                // An idle worker learns of the first file to start its linger; later files only matter once the batch is ripe.
+                if (queue.Count == 1 || IsRipe())
+                {
+                    wake = TakeWaiters();
+                }
+            }
+        }
+
+        if (entry is null)
+        {
             ThrowIfStopped();
             throw new InvalidOperationException("the syncer was completed; no more files can be added to it.");
         }
 
+        wake?.TrySetResult();
         return entry.Outcome.Task;
     }
 
@@ -104,16 +133,35 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     }
 
     /// <summary>
-    /// Completes when every file added before the call has its outcome; throws the fault if one of them got it. Files
-    /// are sent as soon as a job is free, so there is nothing to push.
+    /// Lets a free worker take every file queued so far without waiting for the batch to gather; files added later
+    /// gather again. Returns at once.
     /// </summary>
-    public Task FlushAsync(CancellationToken cancellationToken = default) =>
-        Task.WhenAll(unfinished.Keys.Select(entry => entry.Outcome.Task)).WaitAsync(cancellationToken);
+    public void SendQueued()
+    {
+        TaskCompletionSource? wake;
+        lock (gate)
+        {
+            releasedThrough = lastSequence;
+            wake = TakeWaiters();
+        }
+
+        wake?.TrySetResult();
+    }
+
+    /// <summary>
+    /// Sends what is queued without waiting for the batch to gather, and completes when every file added before the
+    /// call has its outcome; throws the fault if one of them got it.
+    /// </summary>
+    public Task FlushAsync(CancellationToken cancellationToken = default)
+    {
+        SendQueued();
+        return Task.WhenAll(unfinished.Keys.Select(entry => entry.Outcome.Task)).WaitAsync(cancellationToken);
+    }
 
     /// <summary>Takes no more files, waits until every queued file has its outcome, then throws the fault if there was one.</summary>
     public async Task CompleteAsync()
     {
-        box.Writer.TryComplete();
+        Close();
         await Task.WhenAll(workers).ConfigureAwait(false);
         ThrowIfStopped();
     }
@@ -127,7 +175,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         }
 
         await stopping.CancelAsync().ConfigureAwait(false);
-        box.Writer.TryComplete();
+        Close();
         await Task.WhenAll(workers).ConfigureAwait(false);
         stopping.Dispose();
     }
@@ -142,18 +190,36 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         stopping.Token.ThrowIfCancellationRequested();
     }
 
+    /// <summary>Refuses further files and wakes the waiting workers, which then send the rest without lingering.</summary>
+    private List<Entry> Close(bool drain = false)
+    {
+        TaskCompletionSource? wake;
+        var drained = new List<Entry>();
+        lock (gate)
+        {
+            closed = true;
+            if (drain)
+            {
+                drained.AddRange(queue);
+                queue.Clear();
+                queuedNameBytes = 0;
+            }
+
+            wake = TakeWaiters();
+        }
+
+        wake?.TrySetResult();
+        return drained;
+    }
+
     private async Task RunWorkerAsync()
     {
         var token = stopping.Token;
         try
         {
-            while (Volatile.Read(ref fault) is null && await box.Reader.WaitToReadAsync(token).ConfigureAwait(false))
+            while (await NextBatchAsync(token).ConfigureAwait(false) is { } batch)
             {
-                var batch = TakeBatch();
-                if (batch.Count > 0)
-                {
-                    await SyncAsync(batch, token).ConfigureAwait(false);
-                }
+                await SyncAsync(batch, token).ConfigureAwait(false);
             }
         }
         catch (OperationCanceledException) when (token.IsCancellationRequested)
@@ -166,26 +232,91 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
 
         if (Volatile.Read(ref fault) is not null || token.IsCancellationRequested)
         {
-            // Completing the writer first means nothing can be queued after this drain.
-            box.Writer.TryComplete();
-            while (box.Reader.TryRead(out var entry))
+            // Closing and draining in one step means nothing can be queued after this drain.
+            foreach (var entry in Close(drain: true))
             {
                 Abandon(entry, Volatile.Read(ref fault), token);
             }
         }
     }
 
-    /// <summary>Everything queued right now, up to the batch bounds: the post box a worker takes (§5.6).</summary>
+    /// <summary>
+    /// Waits until the queue holds a batch worth an rsync, then takes it (up to the batch bounds): the post box a
+    /// worker takes (§5.6). Null when the Syncer is closed and empty, or faulted.
+    /// </summary>
+    private async Task<List<Entry>?> NextBatchAsync(CancellationToken token)
+    {
+        while (true)
+        {
+            Task ready;
+            TimeSpan wait;
+            lock (gate)
+            {
+                if (Volatile.Read(ref fault) is not null || (closed && queue.Count == 0))
+                {
+                    return null;
+                }
+
+                if (IsRipe())
+                {
+                    return TakeBatch();
+                }
+
+                batchReady ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                ready = batchReady.Task;
+                // An empty queue waits for the first Add; a clock that moved on since IsRipe looked means look again at once.
+                wait = queue.Count == 0
+                    ? Timeout.InfiniteTimeSpan
+                    : TimeSpan.FromTicks(Math.Max(0, (options.BatchLinger - options.Clock.GetElapsedTime(queue.Peek().Arrived)).Ticks));
+            }
+
+            try
+            {
+                await ready.WaitAsync(wait, options.Clock, token).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The oldest file lingered long enough: the next look finds the batch ripe.
+            }
+        }
+    }
+
+    /// <summary>Whether a worker should take the queue now. Call with the gate held.</summary>
+    private bool IsRipe()
+    {
+        if (queue.Count == 0)
+        {
+            return false;
+        }
+
+        var oldest = queue.Peek();
+        return closed
+            || oldest.Sequence <= releasedThrough
+            || queue.Count >= Math.Min(options.TargetBatchFiles, options.MaxBatchFiles)
+            || queuedNameBytes >= options.MaxBatchNameBytes
+            || options.Clock.GetElapsedTime(oldest.Arrived) >= options.BatchLinger;
+    }
+
+    /// <summary>The workers waiting for a batch, to be woken once the gate is released. Call with the gate held.</summary>
+    private TaskCompletionSource? TakeWaiters()
+    {
+        var waiters = batchReady;
+        batchReady = null;
+        return waiters;
+    }
+
+    /// <summary>The oldest queued files, up to the batch bounds. Call with the gate held.</summary>
     private List<Entry> TakeBatch()
     {
         var batch = new List<Entry>();
         long nameBytes = 0;
-        while (batch.Count < options.MaxBatchFiles && nameBytes < options.MaxBatchNameBytes && box.Reader.TryRead(out var entry))
+        while (batch.Count < options.MaxBatchFiles && nameBytes < options.MaxBatchNameBytes && queue.TryDequeue(out var entry))
         {
             batch.Add(entry);
-            nameBytes += RsyncCommand.EncodedLength(entry.Name);
+            nameBytes += entry.NameBytes;
         }
 
+        queuedNameBytes -= nameBytes;
         return batch;
     }
 
@@ -267,10 +398,18 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     }
 
     /// <summary>A queued file. Its outcome is published without a lock, and its continuations never run inline (§9 #8).</summary>
-    private sealed class Entry(string name, long size, ConcurrentDictionary<Entry, byte> unfinished)
+    private sealed class Entry(string name, long size, int nameBytes, long sequence, long arrived,
+        ConcurrentDictionary<Entry, byte> unfinished)
     {
         public string Name { get; } = name;
         public long Size { get; } = size;
+        public int NameBytes { get; } = nameBytes;
+
+        /// <summary>The order of <see cref="Add"/> calls, to release exactly the files queued before a flush.</summary>
+        public long Sequence { get; } = sequence;
+
+        /// <summary>When it was queued, as a timestamp of the options' clock: the linger counts from the oldest.</summary>
+        public long Arrived { get; } = arrived;
         public int Attempts { get; set; }
         public TaskCompletionSource<SyncOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 

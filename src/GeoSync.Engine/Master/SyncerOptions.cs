@@ -1,10 +1,23 @@
 namespace GeoSync.Engine.Master;
 
-/// <summary>How the <see cref="Syncer"/> parallelizes and bounds its rsync runs (§5.6).</summary>
+/// <summary>How the <see cref="Syncer"/> parallelizes, gathers and bounds its rsync runs (§5.6).</summary>
 public sealed record SyncerOptions
 {
     /// <summary>sync_jobs: how many rsyncs may run at once.</summary>
     public int SyncJobs { get; init; } = 3;
+
+    /// <summary>
+    /// A free worker lets the queue gather until it holds this many files before it starts an rsync: every rsync costs
+    /// a start-up (two processes, a handshake, a file list), so a crawl that queues names one by one must not be sent
+    /// in runs of a few files. <see cref="BatchLinger"/>, a flush and the end of input release a smaller batch.
+    /// </summary>
+    public int TargetBatchFiles { get; init; } = 1000;
+
+    /// <summary>
+    /// The longest a queued file waits for the batch to reach <see cref="TargetBatchFiles"/>, counted from when the
+    /// oldest queued file arrived. Zero takes whatever is queued the moment a worker is free (gsyncd's post box).
+    /// </summary>
+    public TimeSpan BatchLinger { get; init; } = TimeSpan.FromMilliseconds(200);
 
     /// <summary>At most this many files go into one rsync, so a huge crawl streams through several runs.</summary>
     public int MaxBatchFiles { get; init; } = 4096;
@@ -15,11 +28,21 @@ public sealed record SyncerOptions
     /// <summary>How many more runs a file gets after rsync reported it failed (exit 23) before that failure is final.</summary>
     public int Retries { get; init; } = 1;
 
+    /// <summary>Times the linger.</summary>
+    public TimeProvider Clock { get; init; } = TimeProvider.System;
+
+    /// <summary>The longest <see cref="BatchLinger"/> accepted: a timer's range, and far beyond any useful wait.</summary>
+    public static TimeSpan MaxBatchLinger { get; } = TimeSpan.FromDays(1);
+
     internal void Validate()
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(SyncJobs, 1, nameof(SyncJobs));
+        ArgumentOutOfRangeException.ThrowIfLessThan(TargetBatchFiles, 1, nameof(TargetBatchFiles));
+        ArgumentOutOfRangeException.ThrowIfLessThan(BatchLinger, TimeSpan.Zero, nameof(BatchLinger));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(BatchLinger, MaxBatchLinger, nameof(BatchLinger));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBatchFiles, 1, nameof(MaxBatchFiles));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxBatchNameBytes, 1, nameof(MaxBatchNameBytes));
         ArgumentOutOfRangeException.ThrowIfNegative(Retries, nameof(Retries));
+        ArgumentNullException.ThrowIfNull(Clock, nameof(Clock));
     }
 }

@@ -306,6 +306,11 @@ internal sealed class CrawlRsyncSyncer : IFileSyncer, IAsyncDisposable
         while (_unflushed.TryDequeue(out var pending)) await pending.WaitAsync(cancellationToken);
     }
 
+    // Nothing is held back: the worker takes whatever is queued the moment it is free.
+    public void SendQueued()
+    {
+    }
+
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
@@ -371,6 +376,8 @@ internal sealed class InterceptingSyncer : IFileSyncer
         _intercept(relativePath) is { } answer ? Task.FromResult(answer) : _inner.Add(relativePath);
 
     public Task FlushAsync(CancellationToken cancellationToken = default) => _inner.FlushAsync(cancellationToken);
+
+    public void SendQueued() => _inner.SendQueued();
 }
 
 /// <summary>Counts every call per wire method, and can make chosen calls fail.</summary>

@@ -1,5 +1,6 @@
 using GeoSync.Engine.Master;
 using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Transport;
 using GeoSync.Engine.Xattrs;
 using Mono.Unix.Native;
 
@@ -262,6 +263,30 @@ public sealed class CrawlXtimeTests : CrawlHarness
 
         Assert.Empty(result.Failures);
         Assert.Equal(50, result.FilesSynced);
+        AssertSlaveMatchesMaster();
+        AssertSlaveXtimesMatchMaster();
+    }
+
+    [Fact]
+    public async Task ASmallPendingWindowReleasesTheBatchTheSyncerIsGathering()
+    {
+        for (var i = 0; i < 30; i++) MasterDir.CreateFile($"f{i:D2}", new string('y', i));
+        MasterDir.CreateDirectory("sub");
+        for (var i = 0; i < 10; i++) MasterDir.CreateFile($"sub/g{i}", "g");
+        StampWholeMaster();
+        // The batch would gather for a day and never reach its target: only the crawl's full window can release it.
+        var rsync = new RsyncClient(new ProcessRunner(), new RsyncOptions(MasterDir.Path, new LocalDirectoryTarget(SlaveDir.Path)));
+        await using var syncer = new Syncer(rsync, new SyncerOptions
+        {
+            SyncJobs = 2, TargetBatchFiles = 1000, BatchLinger = SyncerOptions.MaxBatchLinger, Clock = new ManualTimeProvider(),
+        });
+
+        var result = await GlusterCrawler(new CrawlerOptions { MaxPendingFiles = 3 }, syncer).RunTurnAsync()
+            .WaitAsync(TimeSpan.FromSeconds(60));
+
+        Assert.Empty(result.Failures);
+        Assert.Equal(40, result.FilesSynced);
+        Assert.InRange(syncer.RsyncRuns, 40 / 3, 40);
         AssertSlaveMatchesMaster();
         AssertSlaveXtimesMatchMaster();
     }

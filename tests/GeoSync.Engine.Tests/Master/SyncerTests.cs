@@ -7,8 +7,8 @@ using GeoSync.Engine.Transport;
 namespace GeoSync.Engine.Tests.Master;
 
 /// <summary>
-/// The Syncer against a scripted rsync: each fake run is held until the test ends it, so batch composition and
-/// parallelism are asserted on states, never on timing.
+/// The Syncer against a scripted rsync: each fake run is held until the test ends it, and the linger runs on a manual
+/// clock, so batch composition, gathering and parallelism are asserted on states, never on timing.
 /// </summary>
 public class SyncerTests
 {
@@ -16,6 +16,9 @@ public class SyncerTests
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(30);
 
     private static readonly RsyncOptions Options = new("/src", new LocalDirectoryTarget("/dst"));
+
+    // gsyncd's post box: a free worker takes whatever is queued. The gathering tests below set their own bounds.
+    private static readonly SyncerOptions TakeAtOnce = new() { BatchLinger = TimeSpan.Zero };
 
     private static Syncer NewSyncer(FakeRsyncRunner runner, SyncerOptions options, Action<SyncBatchReport>? reports = null,
         CancellationToken cancellationToken = default) =>
@@ -25,7 +28,7 @@ public class SyncerTests
     public async Task FilesAddedWhileTheOnlyJobIsBusyGoIntoOneRsync()
     {
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
 
         var a = syncer.Add("a", 10);
         var first = await runner.NextRunAsync();
@@ -48,7 +51,7 @@ public class SyncerTests
     public async Task StdinCarriesDotSlashNamesEachEndedByNul()
     {
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
 
         var done = syncer.Add("./x//y/", 0);
         var run = await runner.NextRunAsync();
@@ -64,7 +67,7 @@ public class SyncerTests
     public async Task SyncJobsRsyncsRunAtOnceAndAFreedJobTakesTheWholeQueue()
     {
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 3 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 3 });
 
         var running = new List<FakeRsyncRun>();
         foreach (var name in new[] { "a", "b", "c" })
@@ -95,7 +98,7 @@ public class SyncerTests
     public async Task BatchesAreBoundedByFileCount()
     {
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1, MaxBatchFiles = 2 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1, MaxBatchFiles = 2 });
 
         _ = syncer.Add("first");
         var first = await runner.NextRunAsync();
@@ -119,7 +122,7 @@ public class SyncerTests
     {
         var runner = new FakeRsyncRunner();
         // "./" + 10 characters + NUL = 13 bytes a name: the bound is reached with the second name.
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1, MaxBatchNameBytes = 20 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1, MaxBatchNameBytes = 20 });
 
         _ = syncer.Add("first");
         var first = await runner.NextRunAsync();
@@ -140,7 +143,7 @@ public class SyncerTests
     {
         var runner = new FakeRsyncRunner();
         var reports = new ConcurrentQueue<SyncBatchReport>();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1, Retries = 1 }, reports.Enqueue);
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1, Retries = 1 }, reports.Enqueue);
 
         _ = syncer.Add("hold");
         var hold = await runner.NextRunAsync();
@@ -171,7 +174,7 @@ public class SyncerTests
     {
         const string line = "rsync: [receiver] mkstemp \"/dst/.bad.AbCdEf\" failed: Operation not permitted (1)";
         var runner = new FakeRsyncRunner(names => names.Contains("bad") ? (23, line + "\n") : (0, ""), autoExit: true);
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1, Retries = 2 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1, Retries = 2 });
 
         var bad = await syncer.Add("bad").WaitAsync(Guard);
 
@@ -185,7 +188,7 @@ public class SyncerTests
     public async Task VanishedFilesAreNotRetried()
     {
         var runner = new FakeRsyncRunner(_ => (24, "file has vanished: \"/src/gone\"\n"), autoExit: true);
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1, Retries = 3 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1, Retries = 3 });
 
         var gone = await syncer.Add("gone").WaitAsync(Guard);
 
@@ -198,7 +201,7 @@ public class SyncerTests
     public async Task OtherExitCodesFaultTheSyncerWithArgvExitCodeAndStderr()
     {
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
 
         var first = syncer.Add("a");
         var run = await runner.NextRunAsync();
@@ -222,7 +225,7 @@ public class SyncerTests
     {
         var cause = new System.ComponentModel.Win32Exception(2);
         var runner = new FakeRsyncRunner(startFailure: new GeoSyncProcessException("execution of \"rsync\" failed with ENOENT", ["rsync"], null, "", cause));
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 2 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 2 });
 
         var error = await Assert.ThrowsAsync<GeoSyncRsyncException>(() => syncer.Add("a").WaitAsync(Guard));
 
@@ -237,7 +240,7 @@ public class SyncerTests
     {
         var runner = new FakeRsyncRunner();
         using var cancel = new CancellationTokenSource();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 }, cancellationToken: cancel.Token);
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 }, cancellationToken: cancel.Token);
 
         var running = syncer.Add("a");
         var run = await runner.NextRunAsync();
@@ -255,7 +258,7 @@ public class SyncerTests
     public async Task DisposeKillsRunningRsyncs()
     {
         var runner = new FakeRsyncRunner();
-        var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 2 });
+        var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 2 });
 
         var file = syncer.Add("a");
         var run = await runner.NextRunAsync();
@@ -270,7 +273,7 @@ public class SyncerTests
     {
         // §9 #8: outcomes are published without a lock and without running the owner's code on the worker.
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
         var secondRunStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
 
         var first = syncer.Add("a");
@@ -290,7 +293,7 @@ public class SyncerTests
     public async Task CompleteWaitsForEveryFileAndThenRefusesMore()
     {
         var runner = new FakeRsyncRunner(_ => (0, ""), autoExit: true);
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 3, MaxBatchFiles = 7 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 3, MaxBatchFiles = 7 });
 
         var files = Enumerable.Range(0, 500).Select(i => syncer.Add($"d{i % 10}/f{i}", i)).ToArray();
         await syncer.CompleteAsync().WaitAsync(Guard);
@@ -305,7 +308,7 @@ public class SyncerTests
     public async Task AsTheCrawlsFileSyncerFailuresAreOutcomesWithRsyncsWords()
     {
         var runner = new FakeRsyncRunner(names => names.Contains("gone") ? (24, "file has vanished: \"/src/gone\"\n") : (0, ""), autoExit: true);
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
         IFileSyncer crawlView = syncer;
 
         var ok = await crawlView.Add("ok").WaitAsync(Guard);
@@ -320,7 +323,7 @@ public class SyncerTests
     public async Task AsTheCrawlsFileSyncerAFaultFaultsTheTaskInsteadOfThrowing()
     {
         var runner = new FakeRsyncRunner(_ => (12, "rsync: connection unexpectedly closed\n"), autoExit: true);
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 1 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
         IFileSyncer crawlView = syncer;
 
         await Assert.ThrowsAsync<GeoSyncRsyncException>(() => crawlView.Add("a").WaitAsync(Guard));
@@ -335,7 +338,7 @@ public class SyncerTests
     public async Task FlushWaitsForEveryFileAddedBeforeIt()
     {
         var runner = new FakeRsyncRunner();
-        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 2 });
+        await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 2 });
 
         var a = syncer.Add("a");
         var first = await runner.NextRunAsync();
@@ -364,6 +367,166 @@ public class SyncerTests
         Assert.Throws<ArgumentOutOfRangeException>(() => new Syncer(client, new SyncerOptions { SyncJobs = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Syncer(client, new SyncerOptions { MaxBatchFiles = 0 }));
         Assert.Throws<ArgumentOutOfRangeException>(() => new Syncer(client, new SyncerOptions { Retries = -1 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Syncer(client, new SyncerOptions { TargetBatchFiles = 0 }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Syncer(client, new SyncerOptions { BatchLinger = TimeSpan.FromMilliseconds(-1) }));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new Syncer(client, new SyncerOptions { BatchLinger = TimeSpan.FromDays(2) }));
+    }
+
+    [Fact]
+    public async Task AFreeJobWaitsUntilTheBatchReachesItsTarget()
+    {
+        var runner = new FakeRsyncRunner();
+        var clock = new ManualTimeProvider();
+        await using var syncer = NewSyncer(runner, new SyncerOptions { SyncJobs = 2, TargetBatchFiles = 10, BatchLinger = TimeSpan.FromHours(1), Clock = clock });
+
+        var names = Enumerable.Range(0, 10).Select(i => $"d/f{i}").ToArray();
+        var files = names.Select(n => syncer.Add(n)).ToArray();
+
+        // Without gathering a free job would have taken the first name alone.
+        var run = await runner.NextRunAsync();
+        Assert.Equal(names, await run.Names);
+        run.Exit(0);
+        await Task.WhenAll(files).WaitAsync(Guard);
+        Assert.Equal(1, runner.Started);
+    }
+
+    [Fact]
+    public async Task TheLingerCountsFromTheOldestQueuedFile()
+    {
+        var runner = new FakeRsyncRunner();
+        var clock = new ManualTimeProvider();
+        await using var syncer = NewSyncer(runner, new SyncerOptions
+        {
+            SyncJobs = 1, TargetBatchFiles = 1000, BatchLinger = TimeSpan.FromMilliseconds(200), Clock = clock,
+        });
+
+        var a = syncer.Add("a");
+        clock.Advance(TimeSpan.FromMilliseconds(150));
+        var b = syncer.Add("b");
+        clock.Advance(TimeSpan.FromMilliseconds(49));
+        clock.Advance(TimeSpan.FromMilliseconds(1));
+
+        var run = await runner.NextRunAsync();
+        Assert.Equal(["a", "b"], await run.Names);
+        run.Exit(0);
+        await Task.WhenAll(a, b).WaitAsync(Guard);
+
+        // The next batch lingers from its own first file, not from the last run.
+        var c = syncer.Add("c");
+        clock.Advance(TimeSpan.FromMilliseconds(200));
+        var next = await runner.NextRunAsync();
+        Assert.Equal(["c"], await next.Names);
+        next.Exit(0);
+        Assert.True((await c.WaitAsync(Guard)).Succeeded);
+    }
+
+    [Fact]
+    public async Task FlushSendsAGatheringBatchAtOnceAndLaterFilesGatherAgain()
+    {
+        var runner = new FakeRsyncRunner();
+        var clock = new ManualTimeProvider();
+        await using var syncer = NewSyncer(runner, new SyncerOptions
+        {
+            SyncJobs = 3, TargetBatchFiles = 1000, BatchLinger = SyncerOptions.MaxBatchLinger, Clock = clock,
+        });
+
+        var files = new[] { "a", "b", "c" }.Select(n => syncer.Add(n)).ToArray();
+        var flush = syncer.FlushAsync();
+        var run = await runner.NextRunAsync();
+        Assert.Equal(["a", "b", "c"], await run.Names);
+        run.Exit(0);
+        await flush.WaitAsync(Guard);
+        Assert.All(await Task.WhenAll(files), o => Assert.True(o.Succeeded));
+
+        // Released were only the files queued before the flush: "d" waits for company again.
+        var d = syncer.Add("d");
+        var e = syncer.Add("e");
+        var second = syncer.FlushAsync();
+        var next = await runner.NextRunAsync();
+        Assert.Equal(["d", "e"], await next.Names);
+        next.Exit(0);
+        await second.WaitAsync(Guard);
+        Assert.All(await Task.WhenAll(d, e), o => Assert.True(o.Succeeded));
+        Assert.Equal(2, runner.Started);
+    }
+
+    [Fact]
+    public async Task SendQueuedReleasesTheGatheringBatchWithoutWaiting()
+    {
+        var runner = new FakeRsyncRunner();
+        var clock = new ManualTimeProvider();
+        await using var syncer = NewSyncer(runner, new SyncerOptions
+        {
+            SyncJobs = 1, TargetBatchFiles = 1000, BatchLinger = SyncerOptions.MaxBatchLinger, Clock = clock,
+        });
+
+        var files = new[] { "a", "b" }.Select(n => syncer.Add(n)).ToArray();
+        syncer.SendQueued();
+
+        var run = await runner.NextRunAsync();
+        Assert.Equal(["a", "b"], await run.Names);
+        run.Exit(0);
+        await Task.WhenAll(files).WaitAsync(Guard);
+    }
+
+    [Fact]
+    public async Task CompleteSendsAGatheringBatchAtOnce()
+    {
+        var runner = new FakeRsyncRunner(_ => (0, ""), autoExit: true);
+        var clock = new ManualTimeProvider();
+        var syncer = NewSyncer(runner, new SyncerOptions
+        {
+            SyncJobs = 2, TargetBatchFiles = 1000, BatchLinger = SyncerOptions.MaxBatchLinger, Clock = clock,
+        });
+
+        var files = Enumerable.Range(0, 5).Select(i => syncer.Add($"f{i}")).ToArray();
+        await syncer.CompleteAsync().WaitAsync(Guard);
+
+        Assert.All(await Task.WhenAll(files), o => Assert.True(o.Succeeded));
+        Assert.Equal(1, runner.Started);
+        await syncer.DisposeAsync();
+    }
+
+    [Fact]
+    public async Task CancellationCancelsAGatheringBatchWithoutStartingRsync()
+    {
+        var runner = new FakeRsyncRunner();
+        var clock = new ManualTimeProvider();
+        using var cancel = new CancellationTokenSource();
+        await using var syncer = NewSyncer(runner, new SyncerOptions
+        {
+            SyncJobs = 2, TargetBatchFiles = 1000, BatchLinger = SyncerOptions.MaxBatchLinger, Clock = clock,
+        }, cancellationToken: cancel.Token);
+
+        var file = syncer.Add("a");
+        await cancel.CancelAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => file.WaitAsync(Guard));
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => syncer.CompleteAsync().WaitAsync(Guard));
+        Assert.Equal(0, runner.Started);
+    }
+
+    [Fact]
+    public async Task AFaultReachesTheFilesOfAGatheringBatch()
+    {
+        var runner = new FakeRsyncRunner();
+        var clock = new ManualTimeProvider();
+        await using var syncer = NewSyncer(runner, new SyncerOptions
+        {
+            SyncJobs = 2, TargetBatchFiles = 2, BatchLinger = SyncerOptions.MaxBatchLinger, Clock = clock,
+        });
+
+        var first = new[] { syncer.Add("a"), syncer.Add("b") };
+        var run = await runner.NextRunAsync();
+        Assert.Equal(["a", "b"], await run.Names);
+        // The other job lingers over this one.
+        var gathering = syncer.Add("c");
+        run.Exit(12, "rsync: connection unexpectedly closed\n");
+
+        var error = await Assert.ThrowsAsync<GeoSyncRsyncException>(() => first[0].WaitAsync(Guard));
+        Assert.Same(error, await Assert.ThrowsAsync<GeoSyncRsyncException>(() => gathering.WaitAsync(Guard)));
+        Assert.Same(error, await Assert.ThrowsAsync<GeoSyncRsyncException>(() => syncer.CompleteAsync().WaitAsync(Guard)));
+        Assert.Equal(1, runner.Started);
     }
 }
 

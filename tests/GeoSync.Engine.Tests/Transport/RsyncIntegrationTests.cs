@@ -95,6 +95,31 @@ public sealed class RsyncIntegrationTests : IDisposable
     }
 
     [Fact]
+    public async Task QueuedFilesGatherIntoBatchesOfTheTargetSize()
+    {
+        var names = Enumerable.Range(0, 250).Select(i => $"d{i % 5}/file{i}").ToList();
+        foreach (var name in names)
+        {
+            WriteSource(name, $"gathered {name}");
+        }
+
+        CreateDestinationParents(names);
+        var reports = new System.Collections.Concurrent.ConcurrentQueue<SyncBatchReport>();
+        var options = new SyncerOptions { SyncJobs = 3, TargetBatchFiles = 100, BatchLinger = SyncerOptions.MaxBatchLinger };
+        await using var syncer = new Syncer(new RsyncClient(new ProcessRunner(), Options), options, reports.Enqueue);
+
+        var files = names.Select(n => syncer.Add(n)).ToArray();
+        await syncer.FlushAsync().WaitAsync(Guard);
+
+        Assert.All(await Task.WhenAll(files), o => Assert.True(o.Succeeded, $"{o.RelativePath}: {o.Reason}"));
+        Assert.All(names, n => Assert.Equal($"gathered {n}", File.ReadAllText(Path.Combine(destination, n))));
+        // Only what the flush released may be short of the target; three free jobs did not split the queue into scraps.
+        Assert.InRange(syncer.RsyncRuns, 1, 3);
+        Assert.True(reports.Count(r => r.Files < options.TargetBatchFiles) <= 1, string.Join(", ", reports.Select(r => r.Files)));
+        Assert.Equal(names.Count, reports.Sum(r => r.Files));
+    }
+
+    [Fact]
     public async Task SourceDeletedBeforeTheRunIsVanishedAndTheRestOfItsBatchSynced()
     {
         string[] names = ["a/one", "a/gone", "two"];
