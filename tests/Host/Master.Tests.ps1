@@ -128,6 +128,9 @@ Describe 'geosync master and status' {
 
             Set-Content -LiteralPath (Join-Path $Master 'd/after.txt') -Value 'after the reconnect' -NoNewline
             Wait-Condition -Seconds 30 { Test-Path -LiteralPath (Join-Path $Slave 'd/after.txt') } | Should -BeTrue
+            # The file arrives before its turn ends (xtimes, the printed line); stop only after the turn completed.
+            Wait-Condition -Seconds 30 { (Read-Status -StateDirectory $State)[0].FilesSynced -ge 3 } |
+                Should -BeTrue -Because 'the turn that carried after.txt completes'
         }
         finally {
             & kill -TERM $started.Process.Id
