@@ -63,6 +63,9 @@ Describe 'geosync master with a GlusterFS master' -Tag 'Gluster' -Skip:$SkipGlus
             $a = @(Get-TreeManifest -Root $MasterTree | Sort-Object); $b = @(Get-TreeManifest -Root (Join-Path $Replica $TreeName) | Sort-Object)
             -not (Compare-Object $a $b)
         } | Should -BeTrue -Because 'the loop carries every change of the master within a few turns'
+        # The data is there before its turn ends; stopping now could abandon that turn, so wait for its record.
+        Wait-Condition -Seconds 30 { (Read-LoopState).FilesSynced -ge ($changed.Count + 7) } |
+            Should -BeTrue -Because "the sample tree has 7 files, and the changes resend $($changed.Count)"
 
         & kill -TERM $Loop.Id
         $Loop.WaitForExit(30000) | Should -BeTrue
@@ -71,7 +74,6 @@ Describe 'geosync master with a GlusterFS master' -Tag 'Gluster' -Skip:$SkipGlus
         $stdout.Result | Should -Match '(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Session\d+ turn 1: \d+ files \(\d+ bytes\) synced'
         $final = Read-LoopState
         $final.State | Should -Be 'Stopped'
-        $final.FilesSynced | Should -BeGreaterOrEqual ($changed.Count + 7) -Because "the sample tree has 7 files, and the changes resend $($changed.Count)"
         $final.Reconnects | Should -Be 0
         foreach ($mount in $aux) {
             (Get-FuseMount).MountPoint | Should -Not -Contain $mount.MountPoint -Because 'the loop unmounts its aux mount when it stops'
