@@ -103,6 +103,10 @@ function Invoke-GeoSyncMaster {
     .PARAMETER IgnoreDeletes
         Keep entries on the slave that the master no longer has. Passed to Start-GeoSyncSession.
 
+    .PARAMETER DirectoryPruning
+        Whether turns skip subtrees whose directory xtime did not change: Auto (default: only on a master with one
+        subvolume), Enabled or Disabled. Passed to Start-GeoSyncSession.
+
     .PARAMETER Xattrs
         rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
 
@@ -219,6 +223,8 @@ function Invoke-GeoSyncMaster {
 
         [switch] $IgnoreDeletes,
 
+        [GeoSync.Engine.Session.DirectoryPruning] $DirectoryPruning,
+
         [switch] $Xattrs
     )
 
@@ -226,7 +232,7 @@ function Invoke-GeoSyncMaster {
     $sessionParameterNames = @(
         'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
         'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
-        'ConnectionTimeoutSec', 'IgnoreDeletes', 'Xattrs'
+        'ConnectionTimeoutSec', 'IgnoreDeletes', 'DirectoryPruning', 'Xattrs'
     )
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {

@@ -45,6 +45,16 @@ Describe 'Invoke-GeoSyncMaster' {
         Get-GeoSyncSession | Stop-GeoSyncSession -Confirm:$false
     }
 
+    It 'passes -DirectoryPruning through to the session it opens' {
+        (Get-Command Invoke-GeoSyncMaster).Parameters['DirectoryPruning'].ParameterType |
+            Should -Be ([GeoSync.Engine.Session.DirectoryPruning])
+        $turns = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -DirectoryPruning Disabled)
+        $turns | Should -HaveCount 1
+        $turns[0].Converged | Should -BeTrue
+        { Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -DirectoryPruning Sometimes } |
+            Should -Throw -ErrorId 'ParameterArgumentTransformationError,Invoke-GeoSyncMaster'
+    }
+
     It '-Once replicates a directory, writes the turn and leaves a Stopped state file and no session' {
         $turns = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State)
 
