@@ -23,12 +23,7 @@ Describe 'A distributed GlusterFS master' -Tag 'Gluster' -Skip:$SkipGluster {
         $script:Bricks = $Tb.DVOL_BRICKS -split ' '
         $script:Gluster = @{ NetworkNamespace = $Tb.NETNS; GlusterLogDirectory = $Tb.LOG_DIR; Timeout = 30 }
 
-        $script:Normal = Join-Path $Tb.MOUNT_DIR "dist-normal-$PID"
-        $null = New-Item -ItemType Directory -Path $Normal
-        & nsenter "--net=$($Tb.NETNS_PATH)" glusterfs "--volfile-server=$($Tb.SERVER)" "--volfile-id=$($Tb.DVOL)" `
-            "--log-file=$(Join-Path $Tb.LOG_DIR "dist-normal-$PID.log")" $Normal
-        if ($LASTEXITCODE -ne 0) { throw "mounting $($Tb.DVOL) on $Normal failed (exit $LASTEXITCODE)" }
-        if (-not (Wait-Condition { (@(Get-FuseMount).MountPoint) -contains $Normal } -Seconds 10)) { throw "$Normal never mounted" }
+        $script:Normal = Mount-TestbedVolume -Testbed $Tb -Volume $Tb.DVOL -Name "dist-normal-$PID"
 
         # The sessions' aux mounts go where `testbed.sh down` would find leftovers.
         $script:Tmp = Join-Path $Tb.MOUNT_DIR "dist-tmp-$PID"
@@ -63,10 +58,8 @@ Describe 'A distributed GlusterFS master' -Tag 'Gluster' -Skip:$SkipGluster {
         Get-GeoSyncSession | Stop-GeoSyncSession
         if ($Normal -and ((@(Get-FuseMount).MountPoint) -contains $Normal)) {
             Remove-Item -LiteralPath (Join-Path $Normal $Top) -Recurse -Force -ErrorAction SilentlyContinue
-            & umount -l $Normal
-            $null = Wait-Condition { (@(Get-FuseMount).MountPoint) -notcontains $Normal }
         }
-        if ($Normal -and (Test-Path -LiteralPath $Normal)) { [IO.Directory]::Delete($Normal) }
+        Dismount-TestbedVolume -MountPoint $Normal
         $env:TMPDIR = $SavedTmpDir
         if ($Tmp -and (Test-Path -LiteralPath $Tmp)) {
             Get-ChildItem -LiteralPath $Tmp -Force -File | Where-Object Name -Match '^(clr-debug-pipe|dotnet-diagnostic|CoreFxPipe)' |

@@ -76,12 +76,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
         $script:Tb = Import-GlusterTestbed
 
         # A normal mount of the master volume: writes through it are stamped by the marker.
-        $script:Normal = Join-Path $Tb.MOUNT_DIR "session-normal-$PID"
-        $null = New-Item -ItemType Directory -Path $Normal
-        & nsenter "--net=$($Tb.NETNS_PATH)" glusterfs "--volfile-server=$($Tb.SERVER)" "--volfile-id=$($Tb.MVOL)" `
-            "--log-file=$(Join-Path $Tb.LOG_DIR "session-normal-$PID.log")" $Normal
-        if ($LASTEXITCODE -ne 0) { throw "mounting $($Tb.MVOL) on $Normal failed (exit $LASTEXITCODE)" }
-        Wait-Condition { (Get-FuseMount).MountPoint -contains $Normal } | Should -BeTrue
+        $script:Normal = Mount-TestbedVolume -Testbed $Tb -Volume $Tb.MVOL -Name "session-normal-$PID"
 
         # The slave volume as this test reads it back.
         $script:SvolView = Mount-GlusterAux -Volume $Tb.SVOL -Server $Tb.SERVER -NetworkNamespace $Tb.NETNS `
@@ -125,9 +120,8 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             Get-ChildItem -LiteralPath $Normal -Filter "session-$PID-*" | Remove-Item -Recurse -Force
             Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster | Invoke-GeoSyncCrawl | Out-Null
             Get-GeoSyncSession | Stop-GeoSyncSession
-            & umount -l $Normal
         }
-        if ($Normal -and (Test-Path -LiteralPath $Normal)) { [IO.Directory]::Delete($Normal) }
+        Dismount-TestbedVolume -MountPoint $Normal
         if ($SvolView) { $SvolView | Dismount-GlusterAux }
         if ($Sshd -and $Sshd.HOME) { & bash (Join-Path $PSScriptRoot '../fixtures/sshd/sshd-fixture.sh') stop $Sshd.HOME 2>$null }
         if ($SshSlaveDir -and (Test-Path -LiteralPath $SshSlaveDir)) { Remove-Item -LiteralPath $SshSlaveDir -Recurse -Force }

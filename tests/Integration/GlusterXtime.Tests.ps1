@@ -13,13 +13,8 @@ BeforeAll {
     $script:Direct = @{ Server = $Tb.SERVER; NetworkNamespace = $Tb.NETNS; LogFile = $Log; TimeoutSec = 30 }
     $script:NormalMounts = @()
 
-    # A normal (xtime-stamping) FUSE mount of a testbed volume, as a user's application would write through.
     function Mount-Normal([string] $Volume) {
-        $point = Join-Path $Tb.MOUNT_DIR "normal-$Volume-$PID"
-        $null = New-Item -ItemType Directory -Path $point -Force
-        & nsenter "--net=$($Tb.NETNS_PATH)" glusterfs "--volfile-server=$($Tb.SERVER)" "--volfile-id=$Volume" "--log-file=$Log" $point
-        if ($LASTEXITCODE -ne 0) { throw "mounting $Volume on $point failed" }
-        if (-not (Wait-Condition { (@(Get-FuseMount).MountPoint) -contains $point } -Seconds 10)) { throw "$point never mounted" }
+        $point = Mount-TestbedVolume -Testbed $Tb -Volume $Volume -Name "xtime-normal-$Volume-$PID"
         $script:NormalMounts += $point
         $point
     }
@@ -29,11 +24,7 @@ BeforeAll {
 }
 
 AfterAll {
-    foreach ($point in $NormalMounts) {
-        & umount -l $point
-        $null = Wait-Condition { (@(Get-FuseMount).MountPoint) -notcontains $point }
-        [IO.Directory]::Delete($point)
-    }
+    foreach ($point in $NormalMounts) { Dismount-TestbedVolume -MountPoint $point }
     Get-Module GeoSync | Remove-Module
 }
 

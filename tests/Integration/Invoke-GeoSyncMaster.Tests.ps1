@@ -14,12 +14,7 @@ BeforeAll {
 Describe 'geosync master with a GlusterFS master' -Tag 'Gluster' -Skip:$SkipGluster {
     BeforeAll {
         $script:Tb = Import-GlusterTestbed
-        $script:Normal = Join-Path $Tb.MOUNT_DIR "loop-normal-$PID"
-        $null = New-Item -ItemType Directory -Path $Normal
-        & nsenter "--net=$($Tb.NETNS_PATH)" glusterfs "--volfile-server=$($Tb.SERVER)" "--volfile-id=$($Tb.MVOL)" `
-            "--log-file=$(Join-Path $Tb.LOG_DIR "loop-normal-$PID.log")" $Normal
-        if ($LASTEXITCODE -ne 0) { throw "mounting $($Tb.MVOL) on $Normal failed (exit $LASTEXITCODE)" }
-        Wait-Condition { (Get-FuseMount).MountPoint -contains $Normal } | Should -BeTrue
+        $script:Normal = Mount-TestbedVolume -Testbed $Tb -Volume $Tb.MVOL -Name "loop-normal-$PID"
         $script:TreeName = "loop-$PID"
         $script:MasterTree = Join-Path $Normal $TreeName
         New-SampleTree -Root $MasterTree
@@ -36,8 +31,7 @@ Describe 'geosync master with a GlusterFS master' -Tag 'Gluster' -Skip:$SkipGlus
     AfterAll {
         if ($Loop -and -not $Loop.HasExited) { $Loop.Kill($true); $Loop.WaitForExit() }
         if ($MasterTree -and (Test-Path -LiteralPath $MasterTree)) { Remove-Item -LiteralPath $MasterTree -Recurse -Force }
-        if ($Normal -and ((Get-FuseMount).MountPoint -contains $Normal)) { & umount -l $Normal }
-        if ($Normal -and (Test-Path -LiteralPath $Normal)) { [IO.Directory]::Delete($Normal) }
+        Dismount-TestbedVolume -MountPoint $Normal
         foreach ($dir in $Replica, $State) { if ($dir -and (Test-Path -LiteralPath $dir)) { Remove-Item -LiteralPath $dir -Recurse -Force } }
     }
 

@@ -81,13 +81,9 @@ Describe 'Mount-GlusterAux directly on the testbed' -Tag 'Gluster' -Skip:$SkipGl
         }
 
         $dir = $null
-        $normal = Join-Path $Tb.MOUNT_DIR "normal-$PID"
-        $null = New-Item -ItemType Directory -Path $normal
-        & nsenter "--net=$($Tb.NETNS_PATH)" glusterfs "--volfile-server=$($Tb.SERVER)" --volfile-id=mvol "--log-file=$Log" $normal
-        $LASTEXITCODE | Should -Be 0
+        $normal = Mount-TestbedVolume -Testbed $Tb -Volume mvol -Name "aux-normal-$PID"
         $aux = $null
         try {
-            Wait-Condition { (Get-MountedPoint) -contains $normal } | Should -BeTrue
             $aux = Mount-GlusterAux -Volume mvol @Direct
             # A directory of this test only, so writes of other tests on the shared volume do not move its xtime.
             $dir = "aux-xtime-$([guid]::NewGuid().ToString('N'))"
@@ -105,9 +101,7 @@ Describe 'Mount-GlusterAux directly on the testbed' -Tag 'Gluster' -Skip:$SkipGl
         finally {
             if ($dir) { Remove-Item -LiteralPath (Join-Path $normal $dir) -Recurse -Force -ErrorAction SilentlyContinue }
             if ($aux) { $aux | Dismount-GlusterAux }
-            & umount -l $normal
-            Wait-Condition { (Get-MountedPoint) -notcontains $normal } | Should -BeTrue
-            [IO.Directory]::Delete($normal)
+            Dismount-TestbedVolume -MountPoint $normal
         }
     }
 

@@ -61,3 +61,32 @@ function Get-PwshCommand {
     $exe = [Environment]::ProcessPath
     if ((Split-Path -Leaf $exe) -like 'dotnet*') { @($exe, (Join-Path $PSHOME 'pwsh.dll')) } else { @($exe) }
 }
+
+# A normal (xtime-stamping) FUSE mount of a testbed volume, as an application writes through it, on
+# <MOUNT_DIR>/<Name> with its log in <LOG_DIR>/<Name>.log; returns the mount point.
+function Mount-TestbedVolume {
+    param(
+        [Parameter(Mandatory)] [hashtable] $Testbed,
+        [Parameter(Mandatory)] [string] $Volume,
+        [Parameter(Mandatory)] [string] $Name
+    )
+    $point = Join-Path $Testbed.MOUNT_DIR $Name
+    $null = New-Item -ItemType Directory -Path $point -Force
+    & nsenter "--net=$($Testbed.NETNS_PATH)" glusterfs "--volfile-server=$($Testbed.SERVER)" "--volfile-id=$Volume" `
+        "--log-file=$(Join-Path $Testbed.LOG_DIR "$Name.log")" $point
+    if ($LASTEXITCODE -ne 0) { throw "mounting $Volume on $point failed (exit $LASTEXITCODE)" }
+    if (-not (Wait-Condition { @(Get-FuseMount).MountPoint -contains $point } -Seconds 10)) { throw "$point never mounted" }
+    $point
+}
+
+# Undoes Mount-TestbedVolume: a lazy unmount when still mounted, then removes the (empty) mount point. Never
+# recursive: a mount left behind must fail loudly, not have its volume's files deleted.
+function Dismount-TestbedVolume {
+    param([string] $MountPoint)
+    if (-not $MountPoint) { return }
+    if (@(Get-FuseMount).MountPoint -contains $MountPoint) {
+        & umount -l $MountPoint
+        if (-not (Wait-Condition { @(Get-FuseMount).MountPoint -notcontains $MountPoint })) { throw "$MountPoint is still mounted" }
+    }
+    if (Test-Path -LiteralPath $MountPoint) { [IO.Directory]::Delete($MountPoint) }
+}
