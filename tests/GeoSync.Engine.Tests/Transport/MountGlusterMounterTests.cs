@@ -147,6 +147,24 @@ public class MountGlusterMounterTests
     }
 
     [Fact]
+    public async Task AProbeAnsweredAfterTheClientUnmountedItselfIsNotAMount()
+    {
+        // Seen on GlusterFS 10.3 with a just-stopped volume: the client mounts, finds no brick and unmounts itself, and
+        // stat of the now bare directory succeeds.
+        ClientMounts();
+        system.DuringProbe = mountPoint => system.Mounts.TryRemove(mountPoint, out _);
+        system.ClientLog =
+            "[2026-11-25 23:34:07.065326 +0000] E [MSGID: 114058] [client-handshake.c:1193:client_query_portmap_cbk] 0-mvol-client-0: " +
+            "failed to get the port number for remote subvolume. Please run gluster volume status on server to see if brick process is running [] \n";
+
+        var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Direct()));
+
+        Assert.Equal(GlusterMountFailure.VolumeNotStarted, error.Reason);
+        Assert.Contains("not in the mount table", error.Message, StringComparison.Ordinal);
+        Assert.True(runner.Guard.Stdin.IsClosed);
+    }
+
+    [Fact]
     public async Task AClientThatExitsWithoutAMountFailsAtOnce()
     {
         runner.Client = _ => (0, "", "");

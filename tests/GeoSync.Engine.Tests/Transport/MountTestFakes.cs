@@ -190,10 +190,14 @@ internal sealed class FakeMountSystem : IMountSystem
 
     public MountTableEntry? FindMount(string mountPoint) => Mounts.TryGetValue(mountPoint, out var entry) ? entry : null;
 
+    /// <summary>Runs inside each probe, e.g. to let the client give up and unmount while the root is being probed.</summary>
+    public Action<string>? DuringProbe { get; set; }
+
     public MountProbe ProbeRoot(string mountPoint)
     {
         Interlocked.Increment(ref ProbeCount);
         ProbeGate?.Wait();
+        DuringProbe?.Invoke(mountPoint);
         return Probes.TryDequeue(out var probe) ? probe : MountProbe.Ready;
     }
 

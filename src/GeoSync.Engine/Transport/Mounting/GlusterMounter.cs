@@ -329,7 +329,10 @@ public sealed class GlusterMounter
                     throw NotAnswering(options, mountPoint, clientLog(), "stat of its root is still waiting for the client");
                 }
 
-                if (last.Value.State == MountProbeState.Ready)
+                // A client that gives up unmounts itself: if that happened meanwhile, the probe answered from the bare
+                // directory underneath, so the mount must still be in the table after it.
+                mounted = system.FindMount(tablePath) is { IsFuse: true };
+                if (mounted && last.Value.State == MountProbeState.Ready)
                 {
                     return;
                 }
