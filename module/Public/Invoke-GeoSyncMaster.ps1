@@ -58,7 +58,8 @@ function Invoke-GeoSyncMaster {
         ~/.local/state/geosync. Created when missing.
 
     .PARAMETER SyncJobs
-        How many rsync processes may run at once (sync_jobs); 3 by default. Passed to Start-GeoSyncSession.
+        How many rsync processes may run at once (sync_jobs): 3, or half the processor count when that is fewer.
+        Passed to Start-GeoSyncSession.
 
     .PARAMETER Timeout
         Seconds the slave waits for a keep-alive before it ends itself; the keep-alive goes every half of it. 0 = never;

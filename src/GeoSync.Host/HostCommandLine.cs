@@ -72,7 +72,7 @@ internal static class HostCommandLine
               --interval <seconds>   pause after a turn that found nothing (default 1; 0.5 allowed).
               --max-turns <n>        exit after n turns.
               --max-reconnects <n>   give up (exit 1) after n consecutive failures (default: never).
-              --sync-jobs <n>        rsync processes at once (default 3).
+              --sync-jobs <n>        rsync processes at once (default 3, or half the cores if fewer).
               --timeout <seconds>    the slave ends itself after this long without a keep-alive; one is sent
                                      every half of it (default 120; 0: never).
               --ssh-port <port>      --identity-file <key>      --known-hosts-file <file>

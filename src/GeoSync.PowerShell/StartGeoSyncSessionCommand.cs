@@ -1,5 +1,6 @@
 using System.Management.Automation;
 using GeoSync.Engine;
+using GeoSync.Engine.Master;
 using GeoSync.Engine.Session;
 using GeoSync.Engine.Transport;
 
@@ -31,10 +32,10 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? Name { get; set; }
 
-    /// <summary>How many rsync processes may run at once (sync_jobs); 3 by default.</summary>
+    /// <summary>How many rsync processes may run at once (sync_jobs); 3, or half the processors when that is fewer.</summary>
     [Parameter]
     [ValidateRange(1, 64)]
-    public int SyncJobs { get; set; } = 3;
+    public int SyncJobs { get; set; } = SyncerOptions.DefaultSyncJobs;
 
     /// <summary>Seconds the slave waits for a keep-alive before it ends itself (the master sends one every half of it); 0 = never. 120 by default.</summary>
     [Parameter]

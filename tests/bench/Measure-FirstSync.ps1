@@ -11,9 +11,11 @@
       - GeoSync replicates the volume (gluster://…:mvol, read through its own aux mount) to another fresh local directory
         (file://, served in process): Start-GeoSyncSession, one Invoke-GeoSyncCrawl turn, and the time of both;
       - the same session then runs -IdleTurns turns with nothing changed, timed one by one.
-    The larger step runs rsync and GeoSync twice each, alternating, and keeps the faster run of each. It prints the
-    times side by side, the ratio GeoSync / rsync (target: at most 1.3) and the idle turn times for both tree sizes
-    (target: under 50 ms, independent of the tree's size), then removes the tree from mvol and its local copies.
+    The larger step runs rsync and GeoSync -Rounds times each, alternating which goes first. It prints the best times
+    side by side, the ratio GeoSync / rsync (target: at most 1.3) as the median of the rounds' ratios (each round's
+    GeoSync run over the rsync run next to it, so a machine whose speed drifts moves both), and the idle turn times for
+    both tree sizes (target: under 50 ms, independent of the tree's size), then removes the tree from mvol and its
+    local copies.
     Needs root and the testbed (brought up when missing, and then left up).
 .PARAMETER Files
     Files in the full tree (10,000).
@@ -25,6 +27,11 @@
     Bytes per file (4,096).
 .PARAMETER IdleTurns
     Turns with no change timed per tree size (20).
+.PARAMETER SyncJobs
+    GeoSync's parallel rsync jobs (Start-GeoSyncSession -SyncJobs); when not given, the session's default.
+.PARAMETER Rounds
+    How many times each tool copies the full tree (3), alternating which goes first. Each round's ratio pairs the two
+    copies made back to back, so a machine that slows down or speeds up between rounds moves both.
 .PARAMETER ModulePath
     The built module manifest.
 .EXAMPLE
@@ -37,6 +44,8 @@ param(
     [ValidateRange(1, 10000)] [int] $Directories = 100,
     [ValidateRange(1, 1073741824)] [int] $FileSize = 4096,
     [ValidateRange(1, 1000)] [int] $IdleTurns = 20,
+    [ValidateRange(1, 64)] [int] $SyncJobs,
+    [ValidateRange(1, 20)] [int] $Rounds = 3,
     [string] $ModulePath = (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')
 )
 
@@ -64,6 +73,8 @@ foreach ($line in Get-Content -LiteralPath (Join-Path $tbDir 'env')) {
 }
 $masterUrl = "gluster://$($tb.SERVER):$($tb.MVOL)"
 $gluster = @{ NetworkNamespace = $tb.NETNS; GlusterLogDirectory = $tb.LOG_DIR }
+$jobs = if ($PSBoundParameters.ContainsKey('SyncJobs')) { @{ SyncJobs = $SyncJobs } } else { @{} }
+$jobsText = if ($jobs.Count) { "$SyncJobs" } else { "$([GeoSync.Engine.Master.SyncerOptions]::DefaultSyncJobs) (the default)" }
 
 # Copies land on the root file system, next to the bricks, so both tools write to the same disk.
 $work = (New-Item -ItemType Directory -Path "/var/tmp/geosync-bench-$PID").FullName
@@ -117,7 +128,7 @@ function Measure-Rsync {
 function Measure-GeoSync {
     $target = New-Copy
     $clock = [Diagnostics.Stopwatch]::StartNew()
-    $session = Start-GeoSyncSession -Master $masterUrl -Slave "file://$target" @gluster
+    $session = Start-GeoSyncSession -Master $masterUrl -Slave "file://$target" @jobs @gluster
     $opened = $clock.Elapsed.TotalSeconds
     # The session's debug stream has one line per rsync run ("<argv>: exited N for M files ..."): how the files were batched.
     # -Debug would also make the cmdlet confirm; the preference only turns the stream on.
@@ -128,12 +139,15 @@ function Measure-GeoSync {
     $turn = @($output | Where-Object { $_ -isnot [Management.Automation.DebugRecord] })[-1]
     if (-not $turn.Converged) { throw "the GeoSync first sync did not converge: $($turn.Failures.Count) failures" }
     $batches = @(foreach ($record in $output) {
-        if ($record -is [Management.Automation.DebugRecord] -and $record.Message -match ': exited \d+ for (\d+) files') { [int]$Matches[1] }
+        if ($record -is [Management.Automation.DebugRecord] -and $record.Message -match ': exited \d+ for (\d+) files .* in ([\d.]+) s$') {
+            [pscustomobject]@{ Files = [int]$Matches[1]; Seconds = [double]$Matches[2] }
+        }
     })
-    $sizes = $batches | Measure-Object -Minimum -Maximum
+    $sizes = $batches | Measure-Object -Property Files -Minimum -Maximum
     [pscustomobject]@{
         Session = $session; Open = $opened; Turn = $total - $opened; Total = $total; Files = $turn.FilesSynced; Target = $target
         RsyncRuns = $batches.Count; BatchMin = $sizes.Minimum; BatchMax = $sizes.Maximum
+        RsyncBusy = ($batches | Measure-Object -Property Seconds -Sum).Sum
     }
 }
 
@@ -163,7 +177,7 @@ try {
     if ($LASTEXITCODE -ne 0) { throw "mounting $($tb.MVOL) on $normal failed (exit $LASTEXITCODE)" }
     $null = New-Item -ItemType Directory -Path (Join-Path $normal $tree)
 
-    foreach ($step in @(@{ Name = 'small'; To = $SmallFiles; From = 0; Rounds = 1 }, @{ Name = 'full'; To = $Files; From = $SmallFiles; Rounds = 2 })) {
+    foreach ($step in @(@{ Name = 'small'; To = $SmallFiles; From = 0; Rounds = 1 }, @{ Name = 'full'; To = $Files; From = $SmallFiles; Rounds = $Rounds })) {
         Write-Host "Writing files $($step.From)..$($step.To - 1) of $FileSize bytes into $($tb.MVOL):/$tree ..."
         Write-Tree -From $step.From -To $step.To
         $inVolume = Count-VolumeFiles
@@ -172,24 +186,28 @@ try {
         foreach ($round in 1..$step.Rounds) {
             # Alternating order, so neither tool always meets the caches the other warmed.
             if ($round % 2 -eq 1) {
-                $rsyncTimes += Measure-Rsync
+                $rsyncTime = Measure-Rsync
                 $run = Measure-GeoSync
             }
             else {
                 $run = Measure-GeoSync
-                $rsyncTimes += Measure-Rsync
+                $rsyncTime = Measure-Rsync
             }
+            $rsyncTimes += $rsyncTime
+            $run | Add-Member -NotePropertyName Ratio -NotePropertyValue ($run.Total / $rsyncTime)
             if ($round -lt $step.Rounds) { $run.Session | Stop-GeoSyncSession -Confirm:$false }
             $geosyncRuns += $run
         }
         $best = $geosyncRuns | Sort-Object -Property Total | Select-Object -First 1
+        $ratios = @($geosyncRuns.Ratio | Sort-Object)
         $last = $geosyncRuns[-1]
         $idle = Measure-IdleTurn -Session $last.Session
         $last.Session | Stop-GeoSyncSession -Confirm:$false
         $results[$step.Name] = [pscustomobject]@{
             Files = $inVolume; Rsync = ($rsyncTimes | Measure-Object -Minimum).Minimum; RsyncAll = $rsyncTimes
             GeoSync = $best.Total; GeoSyncOpen = $best.Open; GeoSyncTurn = $best.Turn; GeoSyncAll = @($geosyncRuns.Total); Synced = $best.Files
-            Batches = @($geosyncRuns | ForEach-Object { '{0} runs of {1}..{2} files' -f $_.RsyncRuns, $_.BatchMin, $_.BatchMax })
+            Ratio = $ratios[[int][Math]::Floor(($ratios.Count - 1) / 2)]; Ratios = $ratios
+            Batches = @($geosyncRuns | ForEach-Object { '{0} runs of {1}..{2} files, {3:N1} s of rsync' -f $_.RsyncRuns, $_.BatchMin, $_.BatchMax, $_.RsyncBusy })
             Idle = $idle
         }
         foreach ($copy in Get-ChildItem -LiteralPath $work -Directory -Filter 'copy-*') { Remove-Item -LiteralPath $copy.FullName -Recurse -Force }
@@ -208,16 +226,16 @@ $rsyncVersion = ((& rsync --version)[0] -replace '\s+protocol.*$', '')
 $cpu = ((Get-Content -LiteralPath /proc/cpuinfo | Where-Object { $_ -like 'model name*' } | Select-Object -First 1) -replace '^model name\s*:\s*', '')
 Write-Host ''
 Write-Host "GeoSync benchmark on $([Environment]::ProcessorCount) cores ($cpu), $([Math]::Round((Get-Content /proc/meminfo -TotalCount 1).Split(' ', [StringSplitOptions]::RemoveEmptyEntries)[1] / 1MB)) GiB, load average $loadAtStart at the start, $((Get-Content /proc/loadavg).Split(' ')[0..2] -join ' ') at the end"
-Write-Host "GlusterFS $($tb.GLUSTER_VERSION) testbed; $rsyncVersion; GeoSync $((Get-Module GeoSync).Version), sync jobs 3"
+Write-Host "GlusterFS $($tb.GLUSTER_VERSION) testbed; $rsyncVersion; GeoSync $((Get-Module GeoSync).Version), sync jobs $jobsText"
 Write-Host "Master $masterUrl read through a fresh FUSE mount by each tool (GeoSync's aux mount, a normal one for rsync); both copy the whole volume to a fresh local directory."
 Write-Host ''
 $table = foreach ($name in $results.Keys) {
     $r = $results[$name]
     [pscustomobject]@{
         'Files in mvol'          = $r.Files
-        'rsync -a (s)'           = '{0:N2}' -f $r.Rsync
-        'GeoSync open+turn (s)'  = '{0:N2} ({1:N2}+{2:N2})' -f $r.GeoSync, $r.GeoSyncOpen, $r.GeoSyncTurn
-        'Ratio (target <= 1.3)'  = '{0:N2}' -f ($r.GeoSync / $r.Rsync)
+        'rsync -a, best (s)'     = '{0:N2}' -f $r.Rsync
+        'GeoSync open+turn, best (s)' = '{0:N2} ({1:N2}+{2:N2})' -f $r.GeoSync, $r.GeoSyncOpen, $r.GeoSyncTurn
+        'Ratio, median of rounds (target <= 1.3)' = '{0:N2}' -f $r.Ratio
         'Idle turn median (ms)'  = '{0:N1}' -f $r.Idle.Median
         'Idle turn max (ms)'     = '{0:N1}' -f $r.Idle.Max
         'Dirs scanned when idle' = $r.Idle.Scanned
@@ -226,7 +244,7 @@ $table = foreach ($name in $results.Keys) {
 $table | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 foreach ($name in $results.Keys) {
     $r = $results[$name]
-    Write-Host ("{0} files: rsync runs {1} s; GeoSync runs {2} s ({5}); GeoSync synced {3} files; idle turn engine time (median) {4:N1} ms" -f
+    Write-Host ("{0} files: rsync runs {1} s; GeoSync runs {2} s ({5}); round ratios {6}; GeoSync synced {3} files; idle turn engine time (median) {4:N1} ms" -f
         $r.Files, (($r.RsyncAll | ForEach-Object { '{0:N2}' -f $_ }) -join ', '), (($r.GeoSyncAll | ForEach-Object { '{0:N2}' -f $_ }) -join ', '), $r.Synced, $r.Idle.Turn,
-        ($r.Batches -join '; '))
+        ($r.Batches -join '; '), (($r.Ratios | ForEach-Object { '{0:N2}' -f $_ }) -join ', '))
 }

@@ -3,8 +3,15 @@ namespace GeoSync.Engine.Master;
 /// <summary>How the <see cref="Syncer"/> parallelizes, gathers and bounds its rsync runs (§5.6).</summary>
 public sealed record SyncerOptions
 {
-    /// <summary>sync_jobs: how many rsyncs may run at once.</summary>
-    public int SyncJobs { get; init; } = 3;
+    /// <summary>sync_jobs: how many rsyncs may run at once; <see cref="DefaultSyncJobs"/> unless set.</summary>
+    public int SyncJobs { get; init; } = DefaultSyncJobs;
+
+    /// <summary>
+    /// gsyncd's 3, but no more than half the processors (and at least 1). Reading a GlusterFS master, every rsync shares
+    /// the cores with the glusterfs client and the brick: on 2 cores three rsyncs at once took about twice as long as
+    /// one (docs/performance.md).
+    /// </summary>
+    public static int DefaultSyncJobs { get; } = Math.Clamp(Environment.ProcessorCount / 2, 1, 3);
 
     /// <summary>
     /// A free worker lets the queue gather until it holds this many files before it starts an rsync: every rsync costs

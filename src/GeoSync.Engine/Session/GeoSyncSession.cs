@@ -444,8 +444,10 @@ public sealed class GeoSyncSession : IAsyncDisposable
                         if (_options.GlusterCommandDirectory is { } dir) argv.AddRange(["--gluster-command-dir", dir]);
                         if (_options.GlusterLogDirectory is not null) argv.AddRange(["--gluster-log-file", LogFileFor("slave", Slave.Volume!)!]);
                     }
-                    // As many RePCe workers as rsync jobs, so their set_xtime calls do not queue behind each other (§3.6).
-                    argv.AddRange(["--sync-jobs", _options.SyncJobs.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
+                    // As many RePCe workers as rsync jobs, so their set_xtime calls do not queue behind each other (§3.6), and
+                    // no fewer than the slave's default, so a keep-alive never waits behind a long purge.
+                    var workers = Math.Max(_options.SyncJobs, GeoSync.Engine.Slave.SlaveHostOptions.DefaultSyncJobs);
+                    argv.AddRange(["--sync-jobs", workers.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
                     argv.AddRange(slaveArguments.ToArgv(Slave.Normalized));
                     var directory = Slave.Scheme == UrlScheme.File ? Slave.Path : null;
                     return await RepceSlaveEndpoint.StartChildAsync(_runner, argv, Slave.Normalized, directory, _options, Log, cancellationToken)

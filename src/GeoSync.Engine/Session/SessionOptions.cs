@@ -69,8 +69,11 @@ public sealed record SessionOptions
     /// <summary>How the slave is reached; <see cref="SlaveMode.Auto"/> chooses by the slave URL.</summary>
     public SlaveMode SlaveMode { get; init; } = SlaveMode.Auto;
 
-    /// <summary>rsync processes that may run at once (<c>sync_jobs</c>), and the RePCe workers of a child slave.</summary>
-    public int SyncJobs { get; init; } = 3;
+    /// <summary>
+    /// rsync processes that may run at once (<c>sync_jobs</c>; <see cref="GeoSync.Engine.Master.SyncerOptions.DefaultSyncJobs"/> unless
+    /// set), and the RePCe workers of a child slave (never fewer than the slave's default).
+    /// </summary>
+    public int SyncJobs { get; init; } = GeoSync.Engine.Master.SyncerOptions.DefaultSyncJobs;
 
     /// <summary>
     /// Seconds the slave keeps serving without a keep-alive (<c>--timeout</c>); the master sends one every half of it.

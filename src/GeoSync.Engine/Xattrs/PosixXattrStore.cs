@@ -8,10 +8,21 @@ public sealed class PosixXattrStore : IXattrStore
     // A value that grows between the size probe and the read fails with ERANGE; a few retries cover a busy writer.
     private const int RangeRetries = 4;
 
+    private const int SmallValueBytes = 256;
+
     public byte[]? Get(string path, string name)
     {
         ArgumentNullException.ThrowIfNull(path);
         ArgumentNullException.ThrowIfNull(name);
+        // Most values (an xtime is 8 bytes) fit a small buffer: one call, where probing the size first costs a second
+        // round trip through FUSE for every entry a crawl reads.
+        var small = new byte[SmallValueBytes];
+        var length = Syscall.lgetxattr(path, name, small, (ulong)small.Length);
+        if (length >= 0) return small.AsSpan(0, (int)length).ToArray();
+        var first = LastErrno();
+        if (first == Errno.ENODATA) return null;
+        if (first != Errno.ERANGE) throw Failure("read", path, name, first);
+
         for (var attempt = 0; ; attempt++)
         {
             var result = Syscall.lgetxattr(path, name, out byte[] value);

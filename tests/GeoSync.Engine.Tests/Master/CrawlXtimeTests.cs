@@ -209,6 +209,7 @@ public sealed class CrawlXtimeTests : CrawlHarness
     {
         var crawler = await SyncSampleTreeAsync();
         MasterDir.CreateFile("docs/fresh", "the marker never saw me");
+        SlaveDir.CreateFile("docs/fresh", "an older copy");
         Changed("docs");
         Assert.Null(MasterXtime("docs/fresh"));
 
@@ -219,6 +220,33 @@ public sealed class CrawlXtimeTests : CrawlHarness
         Assert.NotNull(MasterXtime("docs/fresh"));
         Assert.Equal(MasterXtime("docs/fresh"), SlaveXtime("docs/fresh"));
         AssertSlaveMatchesMaster();
+    }
+
+    [Fact]
+    public async Task AFileTheSlaveLacksIsSentWithoutReadingItsXtimeAndMarkedWithItsDirectorys()
+    {
+        var crawler = await SyncSampleTreeAsync();
+        MasterDir.CreateFile("docs/fresh", "the marker never saw me");
+        var docs = Changed("docs");
+
+        var result = await crawler.RunTurnAsync();
+
+        Assert.Empty(result.Failures);
+        Assert.Equal(["docs/fresh"], Rsync.Sent);
+        // Reading it would have stamped it (§5.3): the crawl never asked.
+        Assert.Null(MasterXtime("docs/fresh"));
+        Assert.Equal(docs, SlaveXtime("docs/fresh"));
+        AssertSlaveMatchesMaster();
+
+        // A change after the directory's xtime was read stamps the file later than its mark, so it goes again.
+        File.WriteAllText(MasterDir.Combine("docs/fresh"), "changed since");
+        Changed("docs/fresh");
+        Rsync.ForgetSent();
+        var next = await crawler.RunTurnAsync();
+        Assert.Empty(next.Failures);
+        Assert.Equal(["docs/fresh"], Rsync.Sent);
+        AssertSlaveMatchesMaster();
+        AssertSlaveXtimesMatchMaster();
     }
 
     [Fact]

@@ -39,6 +39,20 @@ public sealed class PosixXattrStoreTests : IDisposable
         Assert.Equal(Array.Empty<byte>(), _store.Get(file, "user.empty"));
     }
 
+    [Theory]
+    [InlineData(255)]
+    [InlineData(256)]
+    [InlineData(257)]
+    [InlineData(4000)]
+    public void ValuesAroundAndBeyondTheFirstReadsBufferComeBackWhole(int length)
+    {
+        // The first read uses a small buffer; a longer value takes the size-probing path.
+        var file = _dir.CreateFile("f");
+        var value = Enumerable.Range(0, length).Select(i => (byte)(i * 7)).ToArray();
+        _store.Set(file, "user.long", value);
+        Assert.Equal(value, _store.Get(file, "user.long"));
+    }
+
     [Fact]
     public void AnAbsentAttributeIsNullAndRemovingItIsFalse()
     {
