@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Measure GlusterFS's own geo-replication daemon (the Python gsyncd of the installed GlusterFS, 10.3 here) doing a first
-# sync of a FILES-file tree from the testbed's mvol to its svol, and `rsync -a` of the same tree between two fresh normal
-# mounts, so that GeoSync's speed can be given as a ratio against the real gsyncd. Run as root, testbed up:
+# sync of a FILES-file tree from the testbed's mvol to its svol, GeoSync doing the same first sync (a session from
+# gluster://mvol to gluster://svol, one turn), and `rsync -a` of the same tree between two fresh normal mounts, one
+# after the other on the same tree. Prints the times and the ratios. Run as root, testbed up, GeoSync built:
 #
 #   bash tests/bench/Measure-Gsyncd.sh
 #
@@ -40,6 +41,7 @@ SECONDARY_ACCESS_MOUNT=${SECONDARY_ACCESS_MOUNT:-true}
 TESTBED_ENV=${TESTBED_ENV:-/var/tmp/geosync-testbed/env}
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 SSHD_FIXTURE=$HERE/../fixtures/sshd/sshd-fixture.sh
+REPO=$(cd "$HERE/../.." && pwd)
 TOP=gsyncd-bench-$$
 RSYNC_TOP=gsyncd-bench-rsync-$$
 T_SCRIPT0=$EPOCHREALTIME
@@ -55,6 +57,7 @@ for tool in nsenter unshare glusterfs rsync getfattr setfattr md5sum bc ssh; do
     command -v "$tool" >/dev/null || die "$tool is missing"
 done
 [ -x "$GEOSYNC_TB_GSYNCD" ] || die "no gsyncd at $GEOSYNC_TB_GSYNCD"
+[ -r "$REPO/out/GeoSync/GeoSync.psd1" ] || die "GeoSync is not built; run bash build.sh first"
 [[ $FILES =~ ^[0-9]+$ && $DIRS =~ ^[0-9]+$ && $FILE_SIZE =~ ^[0-9]+$ && $FILE_SIZE -ge 16 ]] || die "bad FILES/DIRS/FILE_SIZE"
 
 NS="nsenter --net=$GEOSYNC_TB_NETNS_PATH"
@@ -448,6 +451,39 @@ left=$(ours)
 # shellcheck disable=SC2086
 [ -z "$left" ] || wait_gone 15 $left || log "still running after the worker stopped: $left (cleanup will end them)"
 
+# ---- 2b. GeoSync, the same first sync --------------------------------------------------------------------------------
+
+# gsyncd's copy goes first, so that GeoSync starts from an empty svol as gsyncd did. GeoSync's session (master aux
+# mount, in-process gluster slave with its own aux mount of svol, rsync between the two) is timed from open to the end of
+# its first turn; its glusterfs clients log under WORK/log, so the cleanup finds them like gsyncd's.
+mount_vol "$GEOSYNC_TB_SVOL" "$MNT_PREFIX-gs" || die "cannot mount svol"
+timeout 300 rm -rf --one-file-system "${MNT_PREFIX:?}-gs/$TOP"
+cat >"$WORK/geosync.ps1" <<'PS1'
+param($Module, $Server, $Master, $Slave, $Namespace, $LogDir)
+$ErrorActionPreference = 'Stop'
+Import-Module $Module
+$clock = [Diagnostics.Stopwatch]::StartNew()
+$session = Start-GeoSyncSession -Master "gluster://${Server}:$Master" -Slave "gluster://${Server}:$Slave" -NetworkNamespace $Namespace -GlusterLogDirectory $LogDir
+try {
+    $turn = $session | Invoke-GeoSyncCrawl
+    $seconds = $clock.Elapsed.TotalSeconds
+    if (-not $turn.Converged) { throw "GeoSync's first sync did not converge: $($turn.Failures.Count) failures" }
+    '{0:F2} {1} {2}' -f $seconds, $turn.FilesSynced, [GeoSync.Engine.Master.SyncerOptions]::DefaultSyncJobs
+}
+finally { $session | Stop-GeoSyncSession -Confirm:$false }
+PS1
+GEOSYNC_OUT=$WORK/geosync.out
+bg bash -c 'cd "$1" && dotnet pwsh -NoProfile -NonInteractive -File "$2" -Module "$1/out/GeoSync/GeoSync.psd1" -Server "$3" -Master "$4" -Slave "$5" -Namespace "$6" -LogDir "$7" >"$8"' \
+    _ "$REPO" "$WORK/geosync.ps1" "$GEOSYNC_TB_SERVER" "$GEOSYNC_TB_MVOL" "$GEOSYNC_TB_SVOL" "$GEOSYNC_TB_NETNS" "$WORK/log" "$GEOSYNC_OUT" ||
+    die "GeoSync's first sync failed: $(tail -n 5 "$GEOSYNC_OUT" 2>/dev/null)"
+read -r T_GEOSYNC GEOSYNC_FILES GEOSYNC_JOBS < <(tail -n 1 "$GEOSYNC_OUT")
+[ "$GEOSYNC_FILES" -eq "$FILES" ] || die "GeoSync synced $GEOSYNC_FILES files, expected $FILES"
+GEOSYNC_SUM=$(tree_sum "$MNT_PREFIX-gs/$TOP")
+[ "$GEOSYNC_SUM" = "$MVOL_SUM" ] || die "GeoSync's copy differs from mvol's tree"
+log "GeoSync copied the tree in $T_GEOSYNC s (open + first turn, $GEOSYNC_JOBS sync jobs; content checked)"
+timeout 300 rm -rf --one-file-system "${MNT_PREFIX:?}-gs/$TOP"
+umount_vol "$MNT_PREFIX-gs"
+
 # ---- 3. rsync -a between fresh normal mounts -------------------------------------------------------------------------
 
 mount_vol "$GEOSYNC_TB_MVOL" "$MNT_PREFIX-rm" || die "cannot mount mvol"
@@ -464,6 +500,8 @@ umount_vol "$MNT_PREFIX-rs"
 # ---- 4. table --------------------------------------------------------------------------------------------------------
 
 RATIO=$(echo "scale=2; $T_GSYNCD / $T_RSYNC" | bc)
+GEOSYNC_RATIO=$(echo "scale=2; $T_GEOSYNC / $T_RSYNC" | bc)
+GEOSYNC_VS_GSYNCD=$(echo "scale=2; $T_GEOSYNC / $T_GSYNCD" | bc)
 {
     echo
     echo "| $FILES files x $FILE_SIZE B in $DIRS dirs, mvol -> svol | seconds |"
@@ -472,7 +510,10 @@ RATIO=$(echo "scale=2; $T_GSYNCD / $T_RSYNC" | bc)
     printf '| - of which: worker connected (ssh, secondary, aux mounts) | %.1f |\n' "$T_CONNECTED"
     printf '| - of which: until "finished hybrid crawl" logged | %.1f |\n' "$T_CRAWL_DONE"
     printf '| rsync -a, fresh mvol mount -> fresh svol mount | %.1f |\n' "$T_RSYNC"
+    printf '| GeoSync first sync (session open + first turn, content checked) | %.1f |\n' "$T_GEOSYNC"
     printf '| ratio gsyncd / rsync -a | %s |\n' "$RATIO"
+    printf '| ratio GeoSync / rsync -a | %s |\n' "$GEOSYNC_RATIO"
+    printf '| ratio GeoSync / gsyncd | %s |\n' "$GEOSYNC_VS_GSYNCD"
     echo
     echo "gsyncd: $GSYNCD_VERSION ($GLUSTER_VERSION), change_detector xsync, sync_jobs $SYNC_JOBS;" \
         "$RSYNC_RUNS rsync runs carrying $RSYNC_FILES names, ${RSYNC_SECS:-0} s of rsync summed over jobs;" \
