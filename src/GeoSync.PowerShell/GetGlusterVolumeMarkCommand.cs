@@ -7,14 +7,10 @@ namespace GeoSync.PowerShell.Commands;
 /// <summary>Get-GlusterVolumeMark: reads a volume root's own volume mark, or the foreign marks masters left on a slave.</summary>
 [Cmdlet(VerbsCommon.Get, "GlusterVolumeMark", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(GlusterVolumeMark))]
-public sealed class GetGlusterVolumeMarkCommand : PSCmdlet, IDisposable
+public sealed class GetGlusterVolumeMarkCommand : GlusterXattrCommand
 {
     private const string PathSet = "Path";
     private const string LiteralPathSet = "LiteralPath";
-
-    private readonly CancellationTokenSource _cancellation = new();
-    private XtimeStore _store = null!;
-    private string? _prefix;
 
     /// <summary>Volume roots to read, wildcards allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -32,30 +28,19 @@ public sealed class GetGlusterVolumeMarkCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Foreign { get; set; }
 
-    /// <summary>trusted.glusterfs or system.glusterfs; by default trusted when running as root, else system.</summary>
-    [Parameter]
-    [ValidateSet(XattrNamespaces.Trusted, XattrNamespaces.System)]
-    public string? Namespace { get; set; }
-
-    protected override void BeginProcessing()
-    {
-        _prefix = XattrNamespaces.ToPrefix(Namespace);
-        _store = new XtimeStore(new PosixXattrStore(), _prefix);
-    }
-
     protected override void ProcessRecord()
     {
         var literal = ParameterSetName == LiteralPathSet;
-        var attribute = XattrNames.VolumeMark(_prefix);
+        var attribute = XattrNames.VolumeMark(Prefix);
         foreach (var path in ProviderPaths.Resolve(this, literal ? LiteralPath : Path, literal))
         {
-            if (_cancellation.IsCancellationRequested) { return; }
+            if (Stopping) { return; }
             try
             {
                 if (Foreign)
                 {
                     WriteVerbose($"Listing the foreign volume marks of '{path}' ({attribute}.*).");
-                    foreach (var mark in _store.GetForeignMarks(path))
+                    foreach (var mark in Store.GetForeignMarks(path))
                     {
                         WriteObject(new GlusterVolumeMark(path, mark));
                     }
@@ -63,7 +48,7 @@ public sealed class GetGlusterVolumeMarkCommand : PSCmdlet, IDisposable
                 else
                 {
                     WriteVerbose($"Reading the volume mark of '{path}' ({attribute}).");
-                    if (_store.GetNativeMark(path) is { } mark) { WriteObject(new GlusterVolumeMark(path, mark)); }
+                    if (Store.GetNativeMark(path) is { } mark) { WriteObject(new GlusterVolumeMark(path, mark)); }
                     else { WriteError(ErrorRecords.VolumeMarkNotFound(path, attribute)); }
                 }
             }
@@ -73,8 +58,4 @@ public sealed class GetGlusterVolumeMarkCommand : PSCmdlet, IDisposable
             }
         }
     }
-
-    protected override void StopProcessing() => _cancellation.Cancel();
-
-    public void Dispose() => _cancellation.Dispose();
 }

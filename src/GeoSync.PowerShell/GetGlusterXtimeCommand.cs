@@ -7,14 +7,10 @@ namespace GeoSync.PowerShell.Commands;
 /// <summary>Get-GlusterXtime: reads the xtime a volume's marker (or gsyncd) stored on files and directories.</summary>
 [Cmdlet(VerbsCommon.Get, "GlusterXtime", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(GlusterXtime))]
-public sealed class GetGlusterXtimeCommand : PSCmdlet, IDisposable
+public sealed class GetGlusterXtimeCommand : GlusterXattrCommand
 {
     private const string PathSet = "Path";
     private const string LiteralPathSet = "LiteralPath";
-
-    private readonly CancellationTokenSource _cancellation = new();
-    private XtimeStore _store = null!;
-    private string? _prefix;
 
     /// <summary>Paths to read, wildcards allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -32,29 +28,18 @@ public sealed class GetGlusterXtimeCommand : PSCmdlet, IDisposable
     [Parameter(Mandatory = true, ValueFromPipelineByPropertyName = true)]
     public Guid VolumeId { get; set; }
 
-    /// <summary>trusted.glusterfs or system.glusterfs; by default trusted when running as root, else system.</summary>
-    [Parameter]
-    [ValidateSet(XattrNamespaces.Trusted, XattrNamespaces.System)]
-    public string? Namespace { get; set; }
-
-    protected override void BeginProcessing()
-    {
-        _prefix = XattrNamespaces.ToPrefix(Namespace);
-        _store = new XtimeStore(new PosixXattrStore(), _prefix);
-    }
-
     protected override void ProcessRecord()
     {
         var literal = ParameterSetName == LiteralPathSet;
-        var attribute = XattrNames.Xtime(VolumeId, _prefix);
+        var attribute = XattrNames.Xtime(VolumeId, Prefix);
         foreach (var path in ProviderPaths.Resolve(this, literal ? LiteralPath : Path, literal))
         {
-            if (_cancellation.IsCancellationRequested) { return; }
+            if (Stopping) { return; }
             WriteVerbose($"Reading the xtime of volume {VolumeId} from '{path}' ({attribute}).");
             Xtime? xtime;
             try
             {
-                xtime = _store.Get(path, VolumeId);
+                xtime = Store.Get(path, VolumeId);
             }
             catch (GeoSyncException e)
             {
@@ -65,8 +50,4 @@ public sealed class GetGlusterXtimeCommand : PSCmdlet, IDisposable
             else { WriteError(ErrorRecords.XtimeNotFound(path, VolumeId, attribute)); }
         }
     }
-
-    protected override void StopProcessing() => _cancellation.Cancel();
-
-    public void Dispose() => _cancellation.Dispose();
 }

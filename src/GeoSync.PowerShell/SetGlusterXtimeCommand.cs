@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// <summary>Set-GlusterXtime: writes a volume's xtime on files and directories (the symlink itself, never its target).</summary>
 [Cmdlet(VerbsCommon.Set, "GlusterXtime", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GlusterXtime))]
-public sealed class SetGlusterXtimeCommand : PSCmdlet, IDisposable
+public sealed class SetGlusterXtimeCommand : GlusterXattrCommand
 {
     // The value comes from -Seconds/-Microseconds (the sets that Get-GlusterXtime output binds to), -Xtime, or -Now.
     private const string PathSet = "Path";
@@ -16,10 +16,6 @@ public sealed class SetGlusterXtimeCommand : PSCmdlet, IDisposable
     private const string LiteralPathXtimeSet = "LiteralPathXtime";
     private const string PathNowSet = "PathNow";
     private const string LiteralPathNowSet = "LiteralPathNow";
-
-    private readonly CancellationTokenSource _cancellation = new();
-    private XtimeStore _store = null!;
-    private string? _prefix;
 
     /// <summary>Paths to stamp, wildcards allowed.</summary>
     [Parameter(Mandatory = true, Position = 0, ParameterSetName = PathSet, ValueFromPipeline = true, ValueFromPipelineByPropertyName = true)]
@@ -64,28 +60,17 @@ public sealed class SetGlusterXtimeCommand : PSCmdlet, IDisposable
     [Parameter(Mandatory = true, ParameterSetName = LiteralPathNowSet)]
     public SwitchParameter Now { get; set; }
 
-    /// <summary>trusted.glusterfs or system.glusterfs; by default trusted when running as root, else system.</summary>
-    [Parameter]
-    [ValidateSet(XattrNamespaces.Trusted, XattrNamespaces.System)]
-    public string? Namespace { get; set; }
-
     /// <summary>Emit a GlusterXtime for every path written.</summary>
     [Parameter]
     public SwitchParameter PassThru { get; set; }
 
-    protected override void BeginProcessing()
-    {
-        _prefix = XattrNamespaces.ToPrefix(Namespace);
-        _store = new XtimeStore(new PosixXattrStore(), _prefix);
-    }
-
     protected override void ProcessRecord()
     {
         var literal = ParameterSetName is LiteralPathSet or LiteralPathXtimeSet or LiteralPathNowSet;
-        var attribute = XattrNames.Xtime(VolumeId, _prefix);
+        var attribute = XattrNames.Xtime(VolumeId, Prefix);
         foreach (var path in ProviderPaths.Resolve(this, literal ? LiteralPath : Path, literal))
         {
-            if (_cancellation.IsCancellationRequested) { return; }
+            if (Stopping) { return; }
             Xtime value;
             try
             {
@@ -101,7 +86,7 @@ public sealed class SetGlusterXtimeCommand : PSCmdlet, IDisposable
             WriteVerbose($"Setting the xtime of volume {VolumeId} on '{path}' to {value} ({attribute}).");
             try
             {
-                _store.Set(path, VolumeId, value);
+                Store.Set(path, VolumeId, value);
             }
             catch (GeoSyncException e)
             {
@@ -112,9 +97,6 @@ public sealed class SetGlusterXtimeCommand : PSCmdlet, IDisposable
         }
     }
 
-    protected override void StopProcessing() => _cancellation.Cancel();
-
-    public void Dispose() => _cancellation.Dispose();
 
     // -Now is taken per path, so every path gets the time it was actually stamped, as the marker does.
     private Xtime NewValue() => ParameterSetName switch
