@@ -151,6 +151,12 @@ function Measure-GeoSync {
     }
 }
 
+# The median of some numbers (the lower middle one of an even count).
+function Get-Median([double[]] $Values) {
+    $sorted = @($Values | Sort-Object)
+    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
+}
+
 function Measure-IdleTurn($Session) {
     $times = foreach ($i in 1..$IdleTurns) {
         $clock = [Diagnostics.Stopwatch]::StartNew()
@@ -159,11 +165,10 @@ function Measure-IdleTurn($Session) {
         if ($turn.ChangesSeen -or $turn.FilesSynced) { throw "an idle turn found changes: $($turn.FilesSynced) files" }
         [pscustomobject]@{ Wall = $wall; Turn = $turn.Duration.TotalMilliseconds; Scanned = $turn.DirectoriesScanned }
     }
-    $sorted = @($times | Sort-Object -Property Wall)
     [pscustomobject]@{
-        Median  = $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)].Wall
-        Max     = $sorted[-1].Wall
-        Turn    = (@($times | Sort-Object -Property Turn))[[int][Math]::Floor(($sorted.Count - 1) / 2)].Turn
+        Median  = Get-Median $times.Wall
+        Max     = ($times | Measure-Object -Property Wall -Maximum).Maximum
+        Turn    = Get-Median $times.Turn
         Scanned = ($times | Measure-Object -Property Scanned -Maximum).Maximum
     }
 }
@@ -206,7 +211,7 @@ try {
         $results[$step.Name] = [pscustomobject]@{
             Files = $inVolume; Rsync = ($rsyncTimes | Measure-Object -Minimum).Minimum; RsyncAll = $rsyncTimes
             GeoSync = $best.Total; GeoSyncOpen = $best.Open; GeoSyncTurn = $best.Turn; GeoSyncAll = @($geosyncRuns.Total); Synced = $best.Files
-            Ratio = $ratios[[int][Math]::Floor(($ratios.Count - 1) / 2)]; Ratios = $ratios
+            Ratio = Get-Median $ratios; Ratios = $ratios
             Batches = @($geosyncRuns | ForEach-Object { '{0} runs of {1}..{2} files, {3:N1} s of rsync' -f $_.RsyncRuns, $_.BatchMin, $_.BatchMax, $_.RsyncBusy })
             Idle = $idle
         }
