@@ -104,6 +104,11 @@ function Invoke-GeoSyncMaster {
     .PARAMETER IgnoreDeletes
         Keep entries on the slave that the master no longer has. Passed to Start-GeoSyncSession.
 
+    .PARAMETER MaxDeleteShare
+        The mass-deletion guard: a purge of 10 or more entries that is more than this share (0 to 1) of a directory's
+        slave entries in one turn is held back and reported, and retried next turn; 1 allows any purge. 0.5 by default.
+        Passed to Start-GeoSyncSession.
+
     .PARAMETER DirectoryPruning
         Whether turns skip subtrees whose directory xtime did not change: Auto (default: only on a master with one
         subvolume), Enabled or Disabled. Passed to Start-GeoSyncSession.
@@ -224,6 +229,9 @@ function Invoke-GeoSyncMaster {
 
         [switch] $IgnoreDeletes,
 
+        [ValidateRange(0.0, 1.0)]
+        [double] $MaxDeleteShare,
+
         [GeoSync.Engine.Session.DirectoryPruning] $DirectoryPruning,
 
         [switch] $Xattrs
@@ -233,7 +241,7 @@ function Invoke-GeoSyncMaster {
     $sessionParameterNames = @(
         'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
         'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
-        'ConnectionTimeoutSec', 'IgnoreDeletes', 'DirectoryPruning', 'Xattrs'
+        'ConnectionTimeoutSec', 'IgnoreDeletes', 'MaxDeleteShare', 'DirectoryPruning', 'Xattrs'
     )
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {

@@ -84,6 +84,8 @@ internal static class HostCommandLine
                                      in-process, child (a local 'geosync slave' process) or ssh.
               --network-namespace <name|path>  run the glusterfs clients in this network namespace.
               --ignore-deletes       keep slave entries the master no longer has.
+              --max-delete-share <0..1>  hold back a purge of more than this share of a directory's slave
+                                     entries (10 or more) in one turn, and report it (default 0.5; 1 allows any).
               --xattrs               copy extended attributes too (the slave must run as root).
               --state-dir <dir>      where the loop keeps its state file (default $GEOSYNC_STATE_DIR, else
                                      /var/lib/geosync as root, else ~/.local/state/geosync).

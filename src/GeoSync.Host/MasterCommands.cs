@@ -20,6 +20,7 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
     public string? SlaveMode { get; init; }
     public string? NetworkNamespace { get; init; }
     public bool IgnoreDeletes { get; init; }
+    public double? MaxDeleteShare { get; init; }
     public bool Xattrs { get; init; }
     public string? StateDirectory { get; init; }
     public string? Name { get; init; }
@@ -106,6 +107,9 @@ internal static class MasterCommandLine
                             : throw new HostUsageException($"master: --slave-mode takes auto, in-process, child or ssh, not '{mode}'"),
                     };
                     break;
+                case "--max-delete-share":
+                    command = command with { MaxDeleteShare = ParseShare(name, Value(ref i)) };
+                    break;
                 case "--network-namespace":
                     command = command with { NetworkNamespace = NonEmpty(name, Value(ref i)) };
                     break;
@@ -177,6 +181,7 @@ internal static class MasterCommandLine
         if (command.SlaveMode is { } mode) Add("SlaveMode", Quote(mode));
         if (command.NetworkNamespace is { } netns) Add("NetworkNamespace", Quote(netns));
         if (command.IgnoreDeletes) Add("IgnoreDeletes");
+        if (command.MaxDeleteShare is { } share) Add("MaxDeleteShare", share.ToString("R", CultureInfo.InvariantCulture));
         if (command.Xattrs) Add("Xattrs");
         if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
         if (command.Name is { } name) Add("Name", Quote(name));
@@ -209,6 +214,11 @@ internal static class MasterCommandLine
         .Replace("\u201A", "\u201A\u201A", StringComparison.Ordinal).Replace("\u201B", "\u201B\u201B", StringComparison.Ordinal) + "'";
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    private static double ParseShare(string name, string value) =>
+        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) && share is >= 0 and <= 1
+            ? share
+            : throw new HostUsageException($"master: {name} takes a share from 0 to 1 (e.g. 0.5; 1 allows any purge), not '{value}'");
 
     private static (string Name, string? Value) SplitOption(string arg)
     {

@@ -36,6 +36,8 @@ internal static class ErrorRecords
             GeoSyncUrlException => ("InvalidGeoSyncUrl", ErrorCategory.InvalidArgument, null),
             GeoSyncSessionException s => FromSessionFailure(s.Reason, fallbackId),
             GeoSyncTimestampCorruptionException => ("TimestampCorruption", ErrorCategory.InvalidData, null),
+            GeoSyncMasterUnavailableException => ("MasterUnavailable", ErrorCategory.ResourceUnavailable, null),
+            GeoSyncSlaveUnavailableException => ("SlaveUnavailable", ErrorCategory.ResourceUnavailable, null),
             GeoSyncRsyncException { ExitCode: null, InnerException: Win32Exception { NativeErrorCode: ENOENT } } =>
                 ("RsyncNotInstalled", ErrorCategory.NotInstalled, "Install rsync (apt-get install rsync), or give the full path of the rsync program."),
             GeoSyncRsyncException => ("RsyncFailed", ErrorCategory.InvalidResult, null),
@@ -90,6 +92,19 @@ internal static class ErrorRecords
         SessionFailure.Busy => ("SessionBusy", ErrorCategory.ResourceBusy, null),
         _ => (fallbackId, ErrorCategory.ConnectionError, null),
     };
+
+    public static ErrorRecord PurgeHeld(HeldPurge held) =>
+        new(new GeoSyncException(
+                $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries " +
+                "the slave has there, more than the mass-deletion guard allows in one turn; the directory is retried next turn"),
+            "PurgeHeld", ErrorCategory.OperationStopped, held.Directory)
+        {
+            ErrorDetails = new ErrorDetails(
+                $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries the slave has there")
+            {
+                RecommendedAction = "If the master really lost them, allow it with -MaxDeleteShare 1 (geosync master --max-delete-share 1).",
+            },
+        };
 
     public static ErrorRecord SessionNotFound(string what, object target) =>
         new(new ItemNotFoundException($"no GeoSync session has {what} in this PowerShell session; Get-GeoSyncSession lists them."),

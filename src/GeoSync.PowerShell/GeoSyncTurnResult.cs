@@ -19,6 +19,7 @@ public sealed class GeoSyncTurnResult
         SpecialFilesSkipped = result.SpecialFilesSkipped;
         ChangesSeen = result.ChangesSeen;
         Failures = [.. result.Failures];
+        HeldPurges = [.. result.HeldPurges];
         Duration = result.Duration;
     }
 
@@ -53,6 +54,9 @@ public sealed class GeoSyncTurnResult
 
     /// <summary>Paths that did not reach the slave; they are retried next turn.</summary>
     public CrawlFailure[] Failures { get; }
+
+    /// <summary>Purges the mass-deletion guard held back (see Start-GeoSyncSession -MaxDeleteShare); each is also a failure.</summary>
+    public HeldPurge[] HeldPurges { get; }
 
     /// <summary>True when nothing failed: the slave has what this turn saw on the master.</summary>
     public bool Converged => Failures.Length == 0;

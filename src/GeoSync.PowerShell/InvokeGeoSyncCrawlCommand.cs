@@ -107,6 +107,7 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
                 new GeoSyncException($"'{failure.Path}' has failed to reach the slave in {failure.Attempts} consecutive turns: {failure.Reason}"),
                 "PersistentSyncFailure", ErrorCategory.WriteError, failure.Path));
         }
+        foreach (var held in result.HeldPurges) WriteError(ErrorRecords.PurgeHeld(held));
         WriteObject(new GeoSyncTurnResult(session, result));
 
         void ShowProgress()

@@ -101,6 +101,14 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     public SwitchParameter IgnoreDeletes { get; set; }
 
     /// <summary>
+    /// The mass-deletion guard: a purge of 10 or more entries that is more than this share (0 to 1) of a directory's
+    /// slave entries in one turn is held back and reported; 1 allows any purge. 0.5 by default.
+    /// </summary>
+    [Parameter]
+    [ValidateRange(0.0, 1.0)]
+    public double MaxDeleteShare { get; set; } = 0.5;
+
+    /// <summary>
     /// Whether the crawl of a GlusterFS master skips subtrees by their directory's xtime: Auto (by default) unless the
     /// volume is distributed over several subvolumes, Enabled, or Disabled (list every directory each turn).
     /// </summary>
@@ -124,6 +132,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             SyncJobs = SyncJobs,
             TimeoutSeconds = Timeout,
             IgnoreDeletes = IgnoreDeletes,
+            MaxDeleteShare = MaxDeleteShare,
             DirectoryPruning = DirectoryPruning,
             Xattrs = Xattrs,
             Ssh = SshOptions(),

@@ -43,3 +43,39 @@ public sealed class GeoSyncMasterTreeException : GeoSyncException
     /// <summary>The Linux errno of the failed call.</summary>
     public int Errno { get; }
 }
+
+/// <summary>
+/// The master tree can no longer be vouched for: its root path no longer shows the directory or volume the session opened
+/// (unmounted, replaced), or the volume answers that it lost its connection (ENOTCONN: a subvolume down, the client gone).
+/// Nothing read from it can be trusted, so the turn stops before purging or stamping anything and the session goes Faulty.
+/// </summary>
+public sealed class GeoSyncMasterUnavailableException : GeoSyncException
+{
+    public GeoSyncMasterUnavailableException(string rootPath, string reason, Exception? inner = null)
+        : base($"the master '{rootPath}' cannot be vouched for: {reason}. Nothing was purged or marked from this view; " +
+               "the session stops, and a new one (the loop reconnects by itself) mounts the master again.", inner)
+    {
+        RootPath = rootPath;
+        Reason = reason;
+    }
+
+    public string RootPath { get; }
+
+    public string Reason { get; }
+}
+
+/// <summary>
+/// The slave root can no longer be vouched for: its mount went away or was replaced, or the slave volume answers that it
+/// lost its connection. Writing on would put files where the slave is not, so the session goes Faulty.
+/// </summary>
+public sealed class GeoSyncSlaveUnavailableException : GeoSyncException
+{
+    public GeoSyncSlaveUnavailableException(string reason, Exception? inner = null)
+        : base($"the slave cannot be vouched for: {reason}. Nothing more is written to it; the session stops, and a new " +
+               "one (the loop reconnects by itself) mounts the slave again.", inner)
+    {
+        Reason = reason;
+    }
+
+    public string Reason { get; }
+}

@@ -67,11 +67,17 @@ internal sealed class CrawlTurn
             cancellationToken.ThrowIfCancellationRequested();
             completed = true;
         }
-        catch (Exception)
+        catch (Exception ex)
         {
             await abort.CancelAsync().ConfigureAwait(false);
             await _jobs.WhenIdle().ConfigureAwait(false);
             // A job's fatal error outranks the cancellation it caused in the walk.
+            if ((_fatal?.SourceException ?? ex) is RemoteOsException { Errno: var errno } lost && LinuxErrno.MeansSessionDown(errno))
+            {
+                throw new GeoSyncSlaveUnavailableException(
+                    $"its root answered {LinuxErrno.Name(errno)} ({lost.StrError}) to {lost.Method}: the slave volume's client lost " +
+                    "the volume, or its mount was unmounted or replaced", lost);
+            }
             _fatal?.Throw();
             throw;
         }
@@ -217,6 +223,7 @@ internal sealed class CrawlTurn
                     jobs.Add(await CopySymlinkAsync(child, stat, childMark, cancellationToken).ConfigureAwait(false));
                     break;
                 case EntryType.Regular:
+                    if (await AlreadySentAsync(child, childMark, there, cancellationToken).ConfigureAwait(false)) break;
                     jobs.Add(await QueueFileAsync(child, stat, there, childMark, cancellationToken).ConfigureAwait(false));
                     break;
                 case EntryType.Directory:
@@ -438,14 +445,49 @@ internal sealed class CrawlTurn
         }
     }
 
-    /// <summary>Purges the slave's names the master does not have (never with an empty set); true when it purged any.</summary>
+    /// <summary>
+    /// Without pruning, a file whose master xtime passed its directory's slave mark may only have been re-stamped by a
+    /// heal (which stamps the healed copy, not its parent): its own slave xtime, set after it was last sent, tells
+    /// whether that copy already covers the master's xtime.
+    /// </summary>
+    private async Task<bool> AlreadySentAsync(string path, Xtime masterXtime, SlaveEntryState there, CancellationToken cancellationToken)
+    {
+        if (_prune || there.Stat is not { Type: EntryType.Regular }) return false;
+        try
+        {
+            var reading = await Slave.XtimeAsync(path, _uuid!, cancellationToken).ConfigureAwait(false);
+            return Amended(reading.Value) is Xtime sent && sent >= masterXtime;
+        }
+        catch (Exception ex) when (IsEntryFailure(ex))
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Purges the slave's names the master does not have (never with an empty set); true when it purged any. Each is
+    /// first confirmed gone on the master, and a mass deletion is held (docs/sessions.md, "What GeoSync will not do with
+    /// a view it cannot vouch for").
+    /// </summary>
     private async Task<bool> PurgeGoneAsync(string path, IReadOnlyList<string> masterNames, SlaveListing slaveListing,
         List<Task<bool>> jobs, CancellationToken cancellationToken)
     {
         if (Options.IgnoreDeletes) return false;
         var onMaster = new HashSet<string>(masterNames, StringComparer.Ordinal);
-        var gone = slaveListing.Names.Where(name => !onMaster.Contains(name)).ToList();
-        if (gone.Count == 0) return false;
+        var missing = slaveListing.Names.Where(name => !onMaster.Contains(name)).ToList();
+        if (missing.Count == 0) return false;
+        var gone = ConfirmGone(path, missing, jobs);
+        if (gone is null || gone.Count == 0) return false;
+        var slaveEntries = slaveListing.Count;
+        if (gone.Count >= Options.MassDeleteMinimum && gone.Count > Options.MaxDeleteShare * slaveEntries)
+        {
+            _counters.PurgeHeld(new HeldPurge(path, gone.Count, slaveEntries));
+            jobs.Add(Fail(path,
+                $"purge held back: the master lacks {gone.Count} of the {slaveEntries} entries the slave has here, more than the " +
+                $"allowed share of {Options.MaxDeleteShare:0.##} in one turn. If they really are gone from the master, allow it " +
+                "with --max-delete-share 1 (-MaxDeleteShare 1); until then the directory is retried every turn"));
+            return false;
+        }
         try
         {
             await Slave.PurgeAsync(path, gone, cancellationToken).ConfigureAwait(false);
@@ -457,6 +499,32 @@ internal sealed class CrawlTurn
             jobs.Add(Fail(path, $"cannot purge {gone.Count} entries the master no longer has: {ex.Message}"));
             return false;
         }
+    }
+
+    /// <summary>
+    /// The names among <paramref name="missing"/> that lstat on the master, through its opened root, confirms gone
+    /// (ENOENT); a name that exists again is left alone. Null, with the directory failed, when the master answers
+    /// anything else for one of them (EIO, ESTALE: a subvolume down) — then it cannot vouch that any is gone.
+    /// </summary>
+    private List<string>? ConfirmGone(string path, List<string> missing, List<Task<bool>> jobs)
+    {
+        var gone = new List<string>(missing.Count);
+        foreach (var name in missing)
+        {
+            EntryStat? stat;
+            try
+            {
+                stat = _crawler.Master.Lstat(Join(path, name));
+            }
+            catch (Exception ex) when (IsEntryFailure(ex))
+            {
+                jobs.Add(Fail(path, $"purge stopped: the master cannot vouch that '{name}' is gone ({ex.Message}); nothing purged here"));
+                return null;
+            }
+            if (stat is null) gone.Add(name);
+            else _crawler.Log(CrawlLogLevel.Debug, $"'{Join(path, name)}' was missing from the master's listing but exists; not purged");
+        }
+        return gone;
     }
 
     /// <summary>
@@ -500,7 +568,8 @@ internal sealed class CrawlTurn
             {
                 var entries = await Slave.LstatEntriesAsync(path, cancellationToken).ConfigureAwait(false);
                 _crawler.SlaveListsStats = true;
-                return new SlaveListing(entries.ToDictionary(e => e.Name, e => (EntryStat?)e.Stat, StringComparer.Ordinal));
+                return new SlaveListing(entries.Where(e => IsReplicated(path, e.Name))
+                    .ToDictionary(e => e.Name, e => (EntryStat?)e.Stat, StringComparer.Ordinal));
             }
             catch (RemoteAttributeException ex) when (_xtimes is null)
             {
@@ -516,16 +585,21 @@ internal sealed class CrawlTurn
             }
         }
         var names = await Slave.EntriesAsync(path, cancellationToken).ConfigureAwait(false);
-        return new SlaveListing(names.ToDictionary(n => n, _ => (EntryStat?)null, StringComparer.Ordinal));
+        return new SlaveListing(names.Where(n => IsReplicated(path, n)).ToDictionary(n => n, _ => (EntryStat?)null, StringComparer.Ordinal));
     }
 
+    /// <summary>
+    /// The master directory's names, after checking that the master root is still the tree the session opened: a listing
+    /// can lead to a purge, and rsync reads by the root's path. An unvouched root throws (fatal).
+    /// </summary>
     private IReadOnlyList<string>? ListMaster(string path)
     {
+        _crawler.Master.EnsureVouched();
         try
         {
             var names = _crawler.Master.Entries(path);
             _counters.DirectoryScanned();
-            return names;
+            return path == Root && Options.SkipGlusterInternalNames ? names.Where(n => IsReplicated(path, n)).ToList() : names;
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
@@ -628,6 +702,10 @@ internal sealed class CrawlTurn
         _ => false,
     };
 
+    /// <summary>False for GlusterFS's own names at the root when the session involves a volume: neither copied nor purged.</summary>
+    private bool IsReplicated(string directory, string name) =>
+        !(directory == Root && Options.SkipGlusterInternalNames && GlusterInternalNames.IsInternal(name));
+
     private static string Join(string directory, string name) => directory == Root ? name : directory + "/" + name;
 
     /// <summary>What the parent's slave listing said about an entry: absent, present with its lstat, or present of unknown type.</summary>
@@ -640,6 +718,8 @@ internal sealed class CrawlTurn
         public SlaveListing(Dictionary<string, EntryStat?> entries) => _entries = entries;
 
         public IEnumerable<string> Names => _entries.Keys;
+
+        public int Count => _entries.Count;
 
         /// <summary>The directory was recreated before this listing.</summary>
         public bool Recreated { get; set; }

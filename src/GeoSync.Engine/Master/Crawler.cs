@@ -20,6 +20,12 @@ public sealed class Crawler
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.PersistentFailureAttempts, 1, nameof(options));
         ArgumentOutOfRangeException.ThrowIfLessThan(Options.MaxPendingFiles, 1, nameof(options));
         ArgumentNullException.ThrowIfNull(Options.Clock, nameof(options));
+        if (!(Options.MaxDeleteShare is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(options), Options.MaxDeleteShare,
+                "MaxDeleteShare is a share of a directory's slave entries, from 0 to 1 (1 disables the mass-deletion guard)");
+        }
+        ArgumentOutOfRangeException.ThrowIfNegative(Options.MassDeleteMinimum, nameof(options));
         Master = master;
         Slave = slave;
         Syncer = syncer;

@@ -40,6 +40,22 @@ public sealed class CrawlerOptions
     /// </summary>
     public Xtime? VolumeMark { get; init; }
 
+    /// <summary>
+    /// The mass-deletion guard: a directory whose purge in one turn would remove at least <see cref="MassDeleteMinimum"/>
+    /// entries and more than this share (0..1) of the slave's entries there is held — not purged, reported, and left
+    /// unmarked so that the next turn looks again. 1 disables the guard.
+    /// </summary>
+    public double MaxDeleteShare { get; init; } = 0.5;
+
+    /// <summary>Purges smaller than this many entries in one directory are never held by <see cref="MaxDeleteShare"/>.</summary>
+    public int MassDeleteMinimum { get; init; } = 10;
+
+    /// <summary>
+    /// Leave GlusterFS's internal names at the root (<see cref="GlusterInternalNames"/>) alone on both sides: set when the
+    /// master or the slave is a GlusterFS volume.
+    /// </summary>
+    public bool SkipGlusterInternalNames { get; init; }
+
     /// <summary>Visit each directory's entries in random order (§5.4), so one stuck entry does not always stall the same ones behind it.</summary>
     public bool ShuffleEntries { get; init; } = true;
 

@@ -38,7 +38,24 @@ public sealed class GlusterMasterTree : LocalMasterTree, IMasterXtimes
         {
             return XtimeReading.Missing(ex.Errno);
         }
+        catch (GeoSyncXattrException ex) when (LinuxErrno.MeansSessionDown(ex.Errno))
+        {
+            throw Unavailable(path, "reading the xtime", ex);
+        }
     }
 
-    public void Write(string path, Xtime value) => _store.Set(FullPath(path), VolumeId, value);
+    public void Write(string path, Xtime value)
+    {
+        try
+        {
+            _store.Set(FullPath(path), VolumeId, value);
+        }
+        catch (GeoSyncXattrException ex) when (LinuxErrno.MeansSessionDown(ex.Errno))
+        {
+            throw Unavailable(path, "stamping the xtime", ex);
+        }
+    }
+
+    private GeoSyncMasterUnavailableException Unavailable(string path, string what, GeoSyncXattrException ex) =>
+        new(RootPath, $"{what} of '{path}' answered {LinuxErrno.Name(ex.Errno)}: the glusterfs client lost the volume", ex);
 }

@@ -22,6 +22,12 @@ public interface IMasterTree
 
     /// <summary>The entry's lstat, with its target when it is a symlink; null when it does not exist (any more).</summary>
     EntryStat? Lstat(string path);
+
+    /// <summary>
+    /// Throws <see cref="GeoSyncMasterUnavailableException"/> when <see cref="RootPath"/> no longer shows the tree that was
+    /// opened (unmounted, replaced): the crawl checks before every listing that can lead to a purge.
+    /// </summary>
+    void EnsureVouched();
 }
 
 /// <summary>The marker's xtimes on a master tree (§4.6), for one volume.</summary>

@@ -2,18 +2,22 @@ using Mono.Unix.Native;
 
 namespace GeoSync.Engine.Master;
 
-/// <summary>A master tree on the local file system: listings and lstat through Mono.Posix, so names keep every byte.</summary>
-public abstract class LocalMasterTree : IMasterTree
+/// <summary>
+/// A master tree on the local file system: listings and lstat through Mono.Posix, so names keep every byte. Every read
+/// goes through a descriptor of the root opened here (<see cref="VouchedRoot"/>): a mount that goes away answers ENOTCONN
+/// instead of showing the empty directory under it, which the crawl would take for a master that lost everything.
+/// </summary>
+public abstract class LocalMasterTree : IMasterTree, IDisposable
 {
+    private readonly VouchedRoot _root;
+
     protected LocalMasterTree(string rootPath)
     {
         ArgumentException.ThrowIfNullOrEmpty(rootPath);
         RootPath = Path.GetFullPath(rootPath).TrimEnd('/');
         if (RootPath.Length == 0) RootPath = "/";
-        if (Syscall.stat(RootPath, out var stat) != 0 || EntryStat.TypeOf(stat.st_mode) != EntryType.Directory)
-        {
-            throw new GeoSyncException($"the master root '{RootPath}' is not a directory; give the directory (or the mounted volume) to replicate");
-        }
+        _root = VouchedRoot.TryOpen(RootPath, out _)
+            ?? throw new GeoSyncException($"the master root '{RootPath}' is not a directory; give the directory (or the mounted volume) to replicate");
     }
 
     public string RootPath { get; }
@@ -45,19 +49,42 @@ public abstract class LocalMasterTree : IMasterTree
             : throw Failure(path, "readlink", linkErrno, "cannot read the master symlink");
     }
 
-    /// <summary>The absolute path (Mono.Posix string form) of a path relative to the root.</summary>
+    public void EnsureVouched()
+    {
+        if (_root.WhyNotVouched() is { } why) throw new GeoSyncMasterUnavailableException(RootPath, why);
+    }
+
+    public void Dispose()
+    {
+        Dispose(true);
+        GC.SuppressFinalize(this);
+    }
+
+    protected virtual void Dispose(bool disposing)
+    {
+        if (disposing) _root.Dispose();
+    }
+
+    /// <summary>
+    /// The path (Mono.Posix string form) of a path relative to the root, through the root's descriptor: the kernel
+    /// resolves it to the opened object whatever is mounted on <see cref="RootPath"/> now.
+    /// </summary>
     protected string FullPath(string path)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        return path == "." ? RootPath : RootPath + "/" + OpenDirectory.NativePath(path);
+        return path == "." ? _root.ProcPath + "/." : _root.ProcPath + "/" + OpenDirectory.NativePath(path);
     }
 
-    private GeoSyncMasterTreeException Failure(string path, string operation, Errno errno, string what)
+    /// <summary>The error for a failed call; a volume that lost its connection makes the whole master unavailable.</summary>
+    protected GeoSyncException Failure(string path, string operation, Errno errno, string what)
     {
         var code = NativeConvert.FromErrno(errno);
-        var hint = LinuxErrno.MeansSessionDown(code)
-            ? "the glusterfs session went down; check the master volume's bricks and remount"
-            : Stdlib.strerror(errno);
-        return new GeoSyncMasterTreeException(path, operation, code, $"{what} '{path}' under '{RootPath}': {hint} ({errno}).");
+        if (LinuxErrno.MeansSessionDown(code))
+        {
+            return new GeoSyncMasterUnavailableException(RootPath,
+                $"{operation} of '{path}' answered {errno} ({Stdlib.strerror(errno)}): the glusterfs client lost the volume " +
+                "(a subvolume down, or the client exited); check the master volume's bricks");
+        }
+        return new GeoSyncMasterTreeException(path, operation, code, $"{what} '{path}' under '{RootPath}': {Stdlib.strerror(errno)} ({errno}).");
     }
 }

@@ -14,6 +14,7 @@ public sealed class TurnResult
         SpecialFilesSkipped = counters.SpecialFilesSkipped;
         ChangesSeen = counters.ChangesSeen;
         Failures = failures;
+        HeldPurges = counters.HeldPurges;
         Duration = duration;
     }
 
@@ -44,6 +45,12 @@ public sealed class TurnResult
     /// <summary>Paths that did not reach the slave this turn; they keep their directories unmarked and are retried next turn.</summary>
     public IReadOnlyList<CrawlFailure> Failures { get; }
 
+    /// <summary>
+    /// Directories whose purge the mass-deletion guard held back (<see cref="CrawlerOptions.MaxDeleteShare"/>); each is also
+    /// a failure of its directory, so it stays unmarked and is looked at again next turn.
+    /// </summary>
+    public IReadOnlyList<HeldPurge> HeldPurges { get; }
+
     /// <summary>The failures that have repeated for <see cref="CrawlerOptions.PersistentFailureAttempts"/> turns or more.</summary>
     public IReadOnlyList<CrawlFailure> PersistentFailures => Failures.Where(f => f.IsPersistent).ToList();
 
@@ -59,9 +66,13 @@ public sealed record TurnProgress(long Turn, long DirectoriesScanned, long Entri
 /// <summary>A path that failed to reach the slave, why, and in how many consecutive turns.</summary>
 public sealed record CrawlFailure(string Path, string Reason, int Attempts, bool IsPersistent);
 
+/// <summary>A purge held back by the mass-deletion guard: the slave directory, the entries it would have removed, and how many it holds.</summary>
+public sealed record HeldPurge(string Directory, int Count, int SlaveEntries);
+
 /// <summary>The running counts of a turn, updated from the crawl and from file jobs at once.</summary>
 internal sealed class TurnCounters
 {
+    private readonly List<HeldPurge> _heldPurges = [];
     private long _directoriesScanned;
     private long _entriesCreated;
     private long _entriesPurged;
@@ -83,6 +94,16 @@ internal sealed class TurnCounters
     public void Purged(long count) => Interlocked.Add(ref _entriesPurged, count);
     public void SpecialFileSkipped() => Interlocked.Increment(ref _specialFilesSkipped);
     public void SawChanges() => Volatile.Write(ref _changesSeen, 1);
+
+    public IReadOnlyList<HeldPurge> HeldPurges
+    {
+        get { lock (_heldPurges) return [.. _heldPurges]; }
+    }
+
+    public void PurgeHeld(HeldPurge held)
+    {
+        lock (_heldPurges) _heldPurges.Add(held);
+    }
 
     public void FileSynced(long bytes)
     {

@@ -289,6 +289,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
+        // Its root descriptor is closed before the master volume is unmounted (resources go newest first).
+        _resources.Add(new Releasing(masterTree));
         _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
         _resources.Add(_slave);
         Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
@@ -308,6 +310,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
         _crawler = new Crawler(masterTree, channel, syncer, new CrawlerOptions
         {
             IgnoreDeletes = _options.IgnoreDeletes,
+            MaxDeleteShare = _options.MaxDeleteShare,
+            SkipGlusterInternalNames = InvolvesGlusterVolume(),
             PersistentFailureAttempts = _options.PersistentFailureAttempts,
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
@@ -331,7 +335,14 @@ public sealed class GeoSyncSession : IAsyncDisposable
         Log(SessionLogLevel.Verbose, $"session {Name} is active: {Master} -> {Slave}");
     }
 
-    private async Task<IMasterTree> OpenMasterAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// A GlusterFS volume on either side: its own names at the root (<see cref="GlusterInternalNames"/>) are then neither
+    /// copied nor purged. A directory-to-directory pair replicates every name.
+    /// </summary>
+    private bool InvolvesGlusterVolume() =>
+        Master.Scheme == UrlScheme.Gluster || (Slave.Inner ?? Slave).Scheme == UrlScheme.Gluster;
+
+    private async Task<LocalMasterTree> OpenMasterAsync(CancellationToken cancellationToken)
     {
         if (Master.Scheme == UrlScheme.File)
         {
@@ -630,6 +641,16 @@ public sealed class GeoSyncSession : IAsyncDisposable
         Action<SessionLogLevel, string>[] listeners;
         lock (_listeners) listeners = [.. _listeners];
         foreach (var listener in listeners) listener(level, message);
+    }
+
+    /// <summary>Releases a synchronous resource with the session's others.</summary>
+    private sealed class Releasing(IDisposable resource) : IAsyncDisposable
+    {
+        public ValueTask DisposeAsync()
+        {
+            resource.Dispose();
+            return ValueTask.CompletedTask;
+        }
     }
 
     private sealed class Subscription(Action dispose) : IDisposable

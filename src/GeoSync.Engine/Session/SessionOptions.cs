@@ -85,6 +85,12 @@ public sealed record SessionOptions
     public bool IgnoreDeletes { get; init; }
 
     /// <summary>
+    /// The mass-deletion guard (<see cref="Master.CrawlerOptions.MaxDeleteShare"/>): a purge of more than this share (0..1)
+    /// of a directory's slave entries in one turn is held back and reported; 1 allows any.
+    /// </summary>
+    public double MaxDeleteShare { get; init; } = 0.5;
+
+    /// <summary>
     /// Whether the crawl skips subtrees by their directory's xtime; <see cref="DirectoryPruning.Auto"/> decides by the
     /// master volume's layout. Ignored for a directory master, which has no xtimes.
     /// </summary>
@@ -143,6 +149,11 @@ public sealed record SessionOptions
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(ConnectionTimeout, TimeSpan.Zero, nameof(ConnectionTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThanOrEqual(CallTimeout, TimeSpan.Zero, nameof(CallTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(PersistentFailureAttempts, 1, nameof(PersistentFailureAttempts));
+        if (!(MaxDeleteShare is >= 0 and <= 1))
+        {
+            throw new ArgumentOutOfRangeException(nameof(MaxDeleteShare), MaxDeleteShare,
+                "MaxDeleteShare is a share of a directory's slave entries, from 0 to 1 (1 disables the mass-deletion guard)");
+        }
         if (!Enum.IsDefined(DirectoryPruning)) throw new ArgumentOutOfRangeException(nameof(DirectoryPruning), DirectoryPruning, "not a DirectoryPruning value");
         if (SlaveCommand.Count == 0 || SlaveCommand.Any(string.IsNullOrEmpty))
         {

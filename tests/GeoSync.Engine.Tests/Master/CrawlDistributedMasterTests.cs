@@ -79,7 +79,8 @@ public sealed class CrawlDistributedMasterTests : CrawlHarness
         Rsync.ForgetSent();
         var next = await crawler.RunTurnAsync();
         Assert.True(next.Converged);
-        Assert.Equal(["d/f"], Rsync.Sent); // sent once more because d's mark was the older brick's: a copy too many, nothing lost
+        // d's mark was the older brick's, so d/f is newer than it; but its own slave xtime, set when it was sent, covers it.
+        Assert.Empty(Rsync.Sent);
         AssertSlaveMatchesMaster();
         Assert.Equal(_after, SlaveXtime("."));
         Assert.Equal(_after, SlaveXtime("d"));
@@ -140,6 +141,8 @@ public sealed class CrawlDistributedMasterTests : CrawlHarness
         public string RootPath => _inner.RootPath;
 
         public IMasterXtimes Xtimes => this;
+
+        public void EnsureVouched() => _inner.EnsureVouched();
 
         public Guid VolumeId => _inner.VolumeId;
 

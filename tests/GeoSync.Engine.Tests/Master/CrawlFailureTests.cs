@@ -163,8 +163,8 @@ public sealed class CrawlFailureTests : CrawlHarness
         Changed("docs/readme.md", "private/secret");
         Slave.Fault = (method, path) => method == "set_xtime" && path == "docs/readme.md" ? SlaveOsError(method, 107) : null;
 
-        var ex = await Assert.ThrowsAsync<RemoteOsException>(() => crawler.RunTurnAsync());
-        Assert.Equal(107, ex.Errno);
+        var ex = await Assert.ThrowsAsync<GeoSyncSlaveUnavailableException>(() => crawler.RunTurnAsync());
+        Assert.Equal(107, Assert.IsType<RemoteOsException>(ex.InnerException).Errno);
         Assert.Equal(1, crawler.TurnsCompleted);
         Assert.NotEqual(MasterXtime("."), SlaveXtime("."));
 

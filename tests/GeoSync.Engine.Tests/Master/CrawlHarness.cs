@@ -75,6 +75,9 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
     internal CrawlerOptions WithLog(CrawlerOptions? options) => new()
     {
         IgnoreDeletes = options?.IgnoreDeletes ?? false,
+        MaxDeleteShare = options?.MaxDeleteShare ?? 0.5,
+        MassDeleteMinimum = options?.MassDeleteMinimum ?? 10,
+        SkipGlusterInternalNames = options?.SkipGlusterInternalNames ?? false,
         PersistentFailureAttempts = options?.PersistentFailureAttempts ?? 3,
         MaxPendingFiles = options?.MaxPendingFiles ?? 4096,
         VolumeMark = options?.VolumeMark,
