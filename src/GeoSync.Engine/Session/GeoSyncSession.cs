@@ -473,12 +473,21 @@ public sealed class GeoSyncSession : IAsyncDisposable
                         return new InProcessSlaveEndpoint(server, null);
                     }
                     var mount = await MountAsync(Slave, "slave", cancellationToken).ConfigureAwait(false);
+                    VouchedRoot? root = null;
                     try
                     {
-                        return new InProcessSlaveEndpoint(new SlaveServer(mount.MountPoint, xattrs), mount);
+                        // The server works through a descriptor of the volume's root (a dead client answers ENOTCONN), rsync
+                        // by the mount point, which every root listing checks still shows that volume.
+                        root = VouchedRoot.TryOpen(mount.MountPoint, out var errno)
+                            ?? throw new GeoSyncSessionException(SessionFailure.OpenFailed,
+                                $"cannot open the root of slave {Slave} mounted on {mount.MountPoint}: {errno}");
+                        var server = new SlaveServer(root.ProcPath, xattrs,
+                            options: new SlaveServerOptions { RootPathToVouch = mount.MountPoint });
+                        return new InProcessSlaveEndpoint(server, mount, mount.MountPoint, root);
                     }
                     catch
                     {
+                        root?.Dispose();
                         await mount.DisposeAsync().ConfigureAwait(false);
                         throw;
                     }
@@ -520,6 +529,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
             GlusterCommandDirectory = _options.GlusterCommandDirectory,
             LogFile = LogFileFor(role, url.Volume!),
             Timeout = _options.ConnectionTimeout,
+            // Should the volume mount go away, its mount point shows an empty read-only directory, not the host's.
+            ReadOnlyUnderlay = true,
         }, cancellationToken).ConfigureAwait(false);
         return mount;
     }

@@ -36,13 +36,19 @@ internal sealed class InProcessSlaveEndpoint : SlaveEndpoint
 {
     private readonly SlaveServer _server;
     private readonly AuxMount? _mount;
+    private readonly IDisposable? _root;
 
-    public InProcessSlaveEndpoint(SlaveServer server, AuxMount? mount)
+    /// <param name="server">The slave server.</param>
+    /// <param name="mount">The slave volume's mount, unmounted on disposal.</param>
+    /// <param name="rsyncDirectory">Where rsync writes; the server's root when null.</param>
+    /// <param name="root">What holds the server's root open (a <see cref="Master.VouchedRoot"/>), released before the unmount.</param>
+    public InProcessSlaveEndpoint(SlaveServer server, AuxMount? mount, string? rsyncDirectory = null, IDisposable? root = null)
     {
         _server = server;
         _mount = mount;
+        _root = root;
         ServerProcessId = Environment.ProcessId;
-        RsyncTarget = new LocalDirectoryTarget(server.Root);
+        RsyncTarget = new LocalDirectoryTarget(rsyncDirectory ?? server.Root);
     }
 
     public SlaveServer Server => _server;
@@ -61,6 +67,7 @@ internal sealed class InProcessSlaveEndpoint : SlaveEndpoint
 
     public override async ValueTask DisposeAsync()
     {
+        _root?.Dispose();
         if (_mount is not null) await _mount.UnmountAsync().ConfigureAwait(false);
     }
 }

@@ -79,7 +79,7 @@ public static class SlaveHost
 
         try
         {
-            return await ServeAsync(options, input, output, log, root, mount is not null, cancellationToken).ConfigureAwait(false);
+            return await ServeAsync(options, input, output, log, root, mount?.MountPoint, cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -91,14 +91,16 @@ public static class SlaveHost
         }
     }
 
-    private static async Task<int> ServeAsync(SlaveHostOptions options, Stream input, Stream output, SlaveLog log, string root, bool isVolume, CancellationToken cancellationToken)
+    private static async Task<int> ServeAsync(SlaveHostOptions options, Stream input, Stream output, SlaveLog log, string root, string? mountPoint, CancellationToken cancellationToken)
     {
         SlaveServer slave;
         try
         {
             slave = new SlaveServer(ProcessCwd, new PosixXattrStore(), options: new SlaveServerOptions
             {
-                ServesGlusterVolume = isVolume,
+                ServesGlusterVolume = mountPoint is not null,
+                // rsync writes to the mount point by its path; the server works in the cwd (docs/gluster-notes.md).
+                RootPathToVouch = mountPoint,
                 OnCallFailed = (method, e) => log.Write(SlaveLogLevel.Warning, ClassName,
                     $"call {method} failed: {(e is GeoSyncException ? e.Message : $"{e.GetType().Name}: {e.Message}")}"),
             });
@@ -196,6 +198,8 @@ public static class SlaveHost
             Volume = url.Volume!,
             Server = url.Host!,
             Mode = Syscall.geteuid() == 0 ? GlusterMountMode.Direct : GlusterMountMode.MountBroker,
+            // Should the volume mount go away, rsync's writes to its path hit an empty read-only directory, not the host's.
+            ReadOnlyUnderlay = Syscall.geteuid() == 0,
             NetworkNamespace = options.NetworkNamespace,
             GlusterCommandDirectory = options.GlusterCommandDirectory,
             LogFile = options.GlusterLogFile,

@@ -19,6 +19,7 @@ public sealed class SlaveServer : IRepceHandler
     private static readonly int ENOENT = NativeConvert.FromErrno(Errno.ENOENT);
     private static readonly int ENOTDIR = NativeConvert.FromErrno(Errno.ENOTDIR);
     private static readonly int ENODATA = NativeConvert.FromErrno(Errno.ENODATA);
+    private static readonly int ENOTCONN = NativeConvert.FromErrno(Errno.ENOTCONN);
     private static readonly string[] VolumeMarkKeys = ["version", "uuid", "retval", "volume_mark", "timeout"];
 
     private readonly PathGuard _guard;
@@ -26,6 +27,8 @@ public sealed class SlaveServer : IRepceHandler
     private readonly TimeProvider _clock;
     private readonly Dictionary<string, Func<IReadOnlyList<object?>, object?>> _methods;
     private readonly Action<string, Exception>? _onCallFailed;
+    private readonly string? _rootPathToVouch;
+    private readonly (ulong Device, ulong Inode) _rootIdentity;
 
     // Held from the guard's lstat of the ancestors to the last system call of a method, so that the server's own
     // concurrent calls (symlink in one worker, mkdir below it in another) cannot slip a symlink past the guard.
@@ -50,10 +53,12 @@ public sealed class SlaveServer : IRepceHandler
         _onCallFailed = options.OnCallFailed;
 
         // "<root>/." resolves only if the root is (or leads to) a directory.
-        if (Syscall.stat(_guard.RootSelf, out _) != 0)
+        if (Syscall.stat(_guard.RootSelf, out var rootStat) != 0)
         {
             throw new GeoSyncException($"the slave root '{_guard.Root}' cannot be served: {Stdlib.strerror(Stdlib.GetLastError())}; give an existing directory (or mount the slave volume first)");
         }
+        _rootPathToVouch = options.RootPathToVouch;
+        _rootIdentity = (rootStat.st_dev, rootStat.st_ino);
 
         _methods = new Dictionary<string, Func<IReadOnlyList<object?>, object?>>(StringComparer.Ordinal)
         {
@@ -131,13 +136,49 @@ public sealed class SlaveServer : IRepceHandler
 
     private object? LstatEntries(IReadOnlyList<object?> args)
     {
+        EnsureRootVouched(LstatEntriesMethod.Name, args);
         lock (_treeLock) return LstatEntriesMethod.Invoke(_guard, args);
+    }
+
+    /// <summary>
+    /// Before the root is listed — every crawl of the tree starts there, and a listing can lead to purges and rsync runs —
+    /// the path rsync writes to must still show the served root (<see cref="SlaveServerOptions.RootPathToVouch"/>).
+    /// </summary>
+    private void EnsureRootVouched(string method, IReadOnlyList<object?> args)
+    {
+        if (_rootPathToVouch is null || args.Count != 1) return;
+        GuardedPath target;
+        try
+        {
+            target = _guard.Resolve(WireArgs.Path(method, args[0]));
+        }
+        catch (GeoSyncPathGuardException)
+        {
+            return; // the method itself refuses it
+        }
+        if (!target.IsRoot) return;
+        string? why = null;
+        if (Syscall.stat(_guard.RootSelf, out var served) != 0)
+        {
+            why = $"the slave volume answers {Stdlib.GetLastError()} (its client lost the volume)";
+        }
+        else if (Syscall.stat(_rootPathToVouch, out var now) != 0)
+        {
+            why = $"{_rootPathToVouch} answers {Stdlib.GetLastError()}";
+        }
+        else if ((now.st_dev, now.st_ino) != _rootIdentity || (served.st_dev, served.st_ino) != _rootIdentity)
+        {
+            why = $"{_rootPathToVouch} is no longer the slave volume that was mounted there (it was unmounted or replaced), " +
+                "so rsync would write somewhere else";
+        }
+        if (why is not null) throw RepceCallException.OsError(ENOTCONN, $"slave root not vouched for: {why}");
     }
 
     private object? Entries(IReadOnlyList<object?> args)
     {
         WireArgs.Count("entries", args, 1);
         var path = WireArgs.Path("entries", args[0]);
+        EnsureRootVouched("entries", args);
         lock (_treeLock)
         {
             var target = _guard.Resolve(path);

@@ -78,6 +78,23 @@ public sealed class MountGuardTests : IDisposable
     }
 
     [Fact]
+    public async Task UnmountsTheVolumeAndTheReadOnlyUnderlayStackedUnderIt()
+    {
+        var mnt = NewMountPoint();
+        var escaped = mnt.Replace("\\", "\\134").Replace(" ", "\\040");
+        File.AppendAllText(mountInfo, $"39 22 0:51 / {escaped} ro,relatime shared:29 - tmpfs geosync-underlay ro,size=4k,nr_inodes=8,mode=555\n");
+        ListAsMounted(mnt);
+        var guard = StartGuard(MountGuardMode.RemoveDirectory);
+        await guard.AnnounceAsync(mnt);
+        await guard.ConfirmMountedAsync();
+
+        var outcome = await guard.ReleaseAsync(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(0, outcome.ExitCode);
+        Assert.Equal([$"-l|{mnt}", $"-l|{mnt}"], Calls);
+    }
+
+    [Fact]
     public async Task StaysUntilThePipeEnds()
     {
         var mnt = NewMountPoint();

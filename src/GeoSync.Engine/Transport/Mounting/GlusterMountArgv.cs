@@ -42,6 +42,16 @@ internal static class GlusterMountArgv
             .. ClientParams(options.GlusterParams, options.LogLevel, logFile, options.Server, options.Volume).Select(p => "--" + p),
             mountPoint];
 
+    /// <summary>The source name of the read-only underlay in the mount table.</summary>
+    public const string UnderlaySource = "geosync-underlay";
+
+    /// <summary>
+    /// <c>mount -t tmpfs -o ro,size=4k,nr_inodes=8,mode=0555 geosync-underlay MOUNTPOINT</c>: an empty directory nothing
+    /// can be written to, left under the volume mount (<see cref="GlusterMountOptions.ReadOnlyUnderlay"/>).
+    /// </summary>
+    public static List<string> ReadOnlyUnderlay(string mount, string mountPoint) =>
+        [mount, "-t", "tmpfs", "-o", "ro,size=4k,nr_inodes=8,mode=0555", UnderlaySource, mountPoint];
+
     /// <summary><c>umount -l {}</c>.</summary>
     public static List<string> DirectUnmount(string umount) => [umount, "-l", MountPointPlaceholder];
 

@@ -57,6 +57,13 @@ public sealed partial record GlusterMountOptions
     /// <summary>Where glusterfs and gluster live (gluster_command_dir); PATH, then /usr/sbin and /sbin, when null.</summary>
     public string? GlusterCommandDirectory { get; init; }
 
+    /// <summary>
+    /// Direct only: mount an empty read-only tmpfs on the mount point first and the volume over it, so that when the volume
+    /// mount goes away (its client exits and unmounts itself, or someone unmounts it) a path under the mount point answers
+    /// from an empty read-only directory — writes fail with EROFS instead of landing on the host's file system.
+    /// </summary>
+    public bool ReadOnlyUnderlay { get; init; }
+
     /// <summary>Direct only: extra client options without the leading <c>--</c> (gluster_params).</summary>
     public IReadOnlyList<string> GlusterParams { get; init; } = [AssertNoChildDown];
 
@@ -80,6 +87,7 @@ public sealed partial record GlusterMountOptions
         if (Mode == GlusterMountMode.MountBroker)
         {
             Require(MountPoint is null, nameof(MountPoint), "glusterd chooses the mount point of a mountbroker mount");
+            Require(!ReadOnlyUnderlay, nameof(ReadOnlyUnderlay), "glusterd mounts a mountbroker mount; only a direct mount (as root) can have an underlay");
         }
 
         if (MountPoint is not null)

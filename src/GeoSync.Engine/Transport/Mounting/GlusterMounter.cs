@@ -93,6 +93,10 @@ public sealed class GlusterMounter
             await guard.AnnounceAsync(mountPoint).ConfigureAwait(false);
             var logOffset = logFile is null ? 0 : system.FileLength(logFile);
             string ClientLog() => logFile is null ? "" : system.ReadFileFrom(logFile, logOffset, LogTailBytes);
+            if (options.ReadOnlyUnderlay)
+            {
+                await MountUnderlayAsync(options, mountPoint, deadline, cancellationToken).ConfigureAwait(false);
+            }
 
             var argv = GlusterMountArgv.InNetworkNamespace(nsenter, namespacePath,
                 GlusterMountArgv.DirectMount(glusterfs, options, logFile, mountPoint));
@@ -126,6 +130,21 @@ public sealed class GlusterMounter
             }
 
             throw reported;
+        }
+    }
+
+    /// <summary>The read-only tmpfs under the volume mount; the guard unmounts it after the volume (it loops while mounted).</summary>
+    private async Task MountUnderlayAsync(GlusterMountOptions options, string mountPoint, Stopwatch deadline, CancellationToken cancellationToken)
+    {
+        var argv = GlusterMountArgv.ReadOnlyUnderlay(RequireProgram(options, "mount"), mountPoint);
+        Debug?.Invoke($"running: {string.Join(' ', argv)}");
+        var result = await RunBeforeDeadlineAsync(argv, options, deadline, cancellationToken).ConfigureAwait(false);
+        if (result is not { ExitCode: 0 })
+        {
+            var why = result is null ? "it did not finish in time" : $"it exited with {result.ExitCode}: {result.StderrTail.Trim()}";
+            throw new GlusterMountException(GlusterMountFailure.MountFailed, options.Volume, options.Server, mountPoint,
+                $"cannot put the read-only underlay (an empty tmpfs) on {mountPoint} before mounting {options.Volume}: {why}. " +
+                "It keeps writes from reaching the host's file system if the volume mount goes away; mounting needs root.");
         }
     }
 

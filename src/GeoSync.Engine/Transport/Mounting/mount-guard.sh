@@ -5,8 +5,9 @@
 # as stdin:   setsid bash mount-guard.sh MOUNTINFO MODE UNMOUNT_COMMAND...
 # The owner writes  <mount point> NUL ['M']  and keeps its end open while the mount is in use. End of input (a close,
 # or the owner's death, SIGKILL included) or SIGTERM starts the cleanup:
-#   * when MOUNTINFO lists the mount point as mounted, UNMOUNT_COMMAND runs with each "{}" replaced by the mount point;
-#     with or without 'M', because an owner killed while mounting never gets to send it;
+#   * when MOUNTINFO lists the mount point as mounted, UNMOUNT_COMMAND runs with each "{}" replaced by the mount point,
+#     once per mount stacked there (a direct mount may stand on a read-only tmpfs underlay, GlusterMountOptions.
+#     ReadOnlyUnderlay, which goes last); with or without 'M', because an owner killed while mounting never gets to send it;
 #   * MODE remove-dir: the now empty directory is removed (the direct mounter made it);
 #     MODE keep-dir: the directory is the caller's and stays;
 #     MODE mountbroker: the mount point is glusterd's cookie symlink; glusterd owns and removes the directory.
@@ -42,6 +43,11 @@ mangle() {
 
 is_mounted() {
     GUARD_TARGET=$(mangle "$1") awk '$5 == ENVIRON["GUARD_TARGET"] { found = 1 } END { exit !found }' "$mountinfo"
+}
+
+# How many mounts are stacked on the path.
+mount_count() {
+    GUARD_TARGET=$(mangle "$1") awk '$5 == ENVIRON["GUARD_TARGET"] { n++ } END { print n + 0 }' "$mountinfo"
 }
 
 # Lexical: no component is looked up, so a hung mount cannot block it.
@@ -113,7 +119,13 @@ esac
 real=$(table_path "$mnt")
 if is_mounted "$real"; then
     [ "$flag" = M ] || [ $terminated -eq 1 ] || say "$mnt is mounted although the owner never confirmed it; unmounting"
-    unmount "$@"
+    # The volume, then its underlay; a mountbroker mount has none, and glusterd's umount is asked once.
+    layers=$(mount_count "$real")
+    [ "$mode" = mountbroker ] && layers=1
+    while [ "$layers" -gt 0 ]; do
+        unmount "$@" || break
+        layers=$((layers - 1))
+    done
 elif [ "$mode" = mountbroker ] && [ "$flag" = M ] && [ -L "$mnt" ]; then
     # Unmounted behind glusterd's back: its umount still removes the cookie and the directory.
     unmount "$@"
