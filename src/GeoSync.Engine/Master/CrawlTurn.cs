@@ -56,6 +56,8 @@ internal sealed class CrawlTurn
         IReadOnlyList<CrawlFailure> failures;
         try
         {
+            // Also before an idle turn, which may prune at the root without listing anything: rsync reads by this path.
+            _crawler.Master.EnsureVouched();
             var root = new SlaveEntryState(Exists: true, Stat: null);
             var done = _xtimes is null
                 ? await CrawlByComparisonAsync(Root, null, root, token).ConfigureAwait(false)
