@@ -62,7 +62,7 @@ Describe 'geosync master and status' {
             $r.StdOut | Should -Match '(?m)^\s*geosync master <master-url> <slave-url> \[--once\] \[--interval <seconds>\]'
             $r.StdOut | Should -Match '(?m)^\s*geosync status \[--state-dir <dir>\] \[--json\]'
             foreach ($option in '--sync-jobs', '--timeout', '--ssh-port', '--ssh-command', '--identity-file', '--known-hosts-file', '--remote-command',
-                '--network-namespace', '--ignore-deletes', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode') {
+                '--network-namespace', '--ignore-deletes', '--max-delete-share', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode') {
                 $r.StdOut | Should -Match ([regex]::Escape($option))
             }
             $r.StdOut | Should -Match '(?m)^\s*master\s+0 when it stopped'
@@ -76,6 +76,7 @@ Describe 'geosync master and status' {
             @{ Why = 'a bad interval'; Words = @('master', 'file:///a', 'file:///b', '--interval', 'soon'); Message = "--interval takes seconds from 0 to 3600.*not 'soon'" }
             @{ Why = 'a missing value'; Words = @('master', 'file:///a', 'file:///b', '--sync-jobs'); Message = 'master: --sync-jobs needs a value' }
             @{ Why = 'a port out of range'; Words = @('master', 'file:///a', 'file:///b', '--ssh-port=70000'); Message = "--ssh-port takes a whole number from 1 to 65535, not '70000'" }
+            @{ Why = 'a share above 1'; Words = @('master', 'file:///a', 'file:///b', '--max-delete-share', '1.5'); Message = "--max-delete-share takes a share from 0 to 1.*not '1.5'" }
             @{ Why = 'a status argument'; Words = @('status', 'extra'); Message = "status: unknown argument 'extra'" }
         ) {
             $r = Invoke-Geosync -ArgumentList $Words
@@ -105,6 +106,24 @@ Describe 'geosync master and status' {
         $table.ExitCode | Should -Be 0
         $table.StdOut | Should -Match '(?m)^Master\s+Slave\s+State'
         $table.StdOut | Should -Match ([regex]::Escape("file://$Master") + '\s+' + [regex]::Escape("file://$Slave") + '\s+Stopped')
+    }
+
+    It 'holds back a mass deletion, names it, and purges it with --max-delete-share 1' {
+        $null = New-Item -ItemType Directory -Path (Join-Path $Master 'many')
+        foreach ($i in 1..12) { Set-Content -LiteralPath (Join-Path $Master "many/f$i") -Value $i }
+        (Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State).ExitCode | Should -Be 0
+        Get-ChildItem -LiteralPath (Join-Path $Master 'many') | Select-Object -First 11 | Remove-Item
+
+        $held = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+
+        $held.StdErr | Should -Match "purge of 'many' was held back: the master lacks 11 of the 12 entries"
+        $held.StdErr | Should -Match 'max-delete-share 1'
+        @(Get-ChildItem -LiteralPath (Join-Path $Slave 'many')).Count | Should -Be 12
+
+        $allowed = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State, '--max-delete-share', '1'
+        $allowed.ExitCode | Should -Be 0
+        $allowed.StdOut | Should -Match ' 11 purged, 0 failures'
+        @(Get-ChildItem -LiteralPath (Join-Path $Slave 'many')).Count | Should -Be 1
     }
 
     It 'reconnects when its child slave is killed, keeps replicating, and stops cleanly on SIGTERM' {
