@@ -64,6 +64,24 @@ public class MountGlusterMounterTests
     }
 
     [Fact]
+    public async Task AReadOnlyUnderlayIsMountedBeforeTheVolumeAndOnlyDirectly()
+    {
+        system.Programs.Add("/usr/bin/mount");
+        ClientMounts();
+
+        await Mounter.MountAsync(Direct() with { ReadOnlyUnderlay = true });
+
+        var commands = runner.Started.Where(p => p != runner.Guard).Select(p => p.Argv).ToList();
+        Assert.Equal(2, commands.Count);
+        Assert.Equal(["/usr/bin/mount", "-t", "tmpfs", "-o", "ro,size=4k,nr_inodes=8,mode=0555", "geosync-underlay", TempMount], commands[0]);
+        Assert.EndsWith("glusterfs", commands[1][3], StringComparison.Ordinal);
+        Assert.Throws<ArgumentException>(() => new GlusterMountOptions
+        {
+            Volume = "mvol", Server = "10.1.1.2", Mode = GlusterMountMode.MountBroker, ReadOnlyUnderlay = true,
+        }.Validate());
+    }
+
+    [Fact]
     public async Task UnmountClosesTheGuardPipeAndWaitsForIt()
     {
         ClientMounts();
