@@ -73,7 +73,8 @@ internal sealed class CrawlTurn
         {
             await abort.CancelAsync().ConfigureAwait(false);
             await _jobs.WhenIdle().ConfigureAwait(false);
-            // A job's fatal error outranks the cancellation it caused in the walk.
+            // A job's fatal error outranks the cancellation it caused in the walk. A slave that answers ENOTCONN lost its
+            // volume (or the slave's root check found its mount gone): that is the slave being unavailable, not one call failing.
             if ((_fatal?.SourceException ?? ex) is RemoteOsException { Errno: var errno } lost && LinuxErrno.MeansSessionDown(errno))
             {
                 throw new GeoSyncSlaveUnavailableException(
