@@ -250,6 +250,26 @@ function Invoke-GeoSyncMaster {
     }
     $masterUrl, $slaveUrl = $urls
 
+    if ($WhatIfPreference) {
+        # A dry run, -Once or not: one planned turn. The session starts (a mount, the slave process: nothing of the
+        # replicated data), the turn writes nothing, and no state file or lock is made: the pair is not marked as run.
+        $session = $null
+        try {
+            $session = Start-GeoSyncSession @sessionParameters
+            Invoke-GeoSyncCrawl -Session $session -WhatIf -ErrorAction Stop
+        }
+        catch {
+            $PSCmdlet.ThrowTerminatingError($_)
+        }
+        finally {
+            if ($session) {
+                Stop-GeoSyncSession -InputObject $session -Confirm:$false -WhatIf:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors
+                foreach ($record in @($stopErrors)) { Write-Warning "Stopping session $($session.Name): $($record.Exception.Message)" }
+            }
+        }
+        return
+    }
+
     if (-not $PSCmdlet.ShouldProcess($target, 'Replicate the master to the slave (the slave''s copy is made equal to the master)')) {
         return
     }
@@ -336,7 +356,7 @@ function Invoke-GeoSyncMaster {
 
                 while ($session.State -eq 'Active') {
                     $crawlErrors = $null
-                    $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
+                    $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
                     if (-not $turn -or $session.State -ne 'Active') {
                         $lastError = @($crawlErrors) | Select-Object -Last 1
                         break

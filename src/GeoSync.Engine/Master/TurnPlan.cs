@@ -8,6 +8,12 @@ namespace GeoSync.Engine.Master;
 /// </summary>
 public sealed class TurnPlan
 {
+    /// <summary>
+    /// The tag of the information record in which Invoke-GeoSyncCrawl -WhatIf repeats its summary, for hosts that show no
+    /// "What if:" lines (geosync master --dry-run prints it).
+    /// </summary>
+    public const string SummaryTag = "GeoSyncPlanSummary";
+
     private readonly long[] _counts;
     private readonly IReadOnlyList<PlannedChange>[] _examples;
 

@@ -159,7 +159,7 @@ internal sealed class TurnPlanner
         }
     }
 
-    private static string TypeDiffers(string side, EntryType? type) => $"type differs (the {side} has a {PlannedChange.TypeWord(type)})";
+    private static string TypeDiffers(string side, EntryType? type) => $"type differs ({side}: {PlannedChange.TypeWord(type)})";
 
     /// <summary>"size differs", "mtime and mode differ": what tells the master entry from the slave's; null when nothing does.</summary>
     private static string? Differences(EntryStat master, EntryStat slave)

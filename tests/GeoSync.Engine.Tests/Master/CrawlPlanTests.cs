@@ -95,8 +95,8 @@ public sealed class CrawlPlanTests : CrawlHarness
         Assert.Equal([(PlannedAction.Update, "target differs")], byPath["link-rel"]);
         Assert.Equal(
             [
-                (PlannedAction.Purge, "type differs (the master has a directory)"),
-                (PlannedAction.Create, "type differs (the slave has a symlink)"),
+                (PlannedAction.Purge, "type differs (master: directory)"),
+                (PlannedAction.Create, "type differs (slave: symlink)"),
             ],
             byPath["dangling"]);
         Assert.Equal([(PlannedAction.Create, "missing on the slave")], byPath["dangling/inside"]);
