@@ -72,7 +72,8 @@ internal static class HostCommandLine
               --dry-run              plan one turn and exit, changing nothing on the master or the slave and
                                      writing no state file: one line per change it would make
                                      ('create  file      a/b.txt  missing on the slave'; actions create,
-                                     update, purge, setattr) and a summary line. Implies --once.
+                                     update, purge, setattr) and a summary line; exit 0 once printed.
+                                     Implies --once.
               --interval <seconds>   pause after a turn that found nothing (default 1; 0.5 allowed).
               --max-turns <n>        exit after n turns.
               --max-reconnects <n>   give up (exit 1) after n consecutive failures (default: never).

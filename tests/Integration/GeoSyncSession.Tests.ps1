@@ -9,6 +9,7 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Testbed.ps1')
     . (Join-Path $PSScriptRoot 'SessionTree.ps1')
+    . (Join-Path $PSScriptRoot '../Module/XattrTestTools.ps1')
     $script:ManifestPath = (Resolve-Path (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')).Path
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
     Import-Module $ManifestPath -Force
@@ -173,9 +174,26 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
 
         It 'carries modify, create, delete, rename, chmod and a deep mkdir, resending only the changed files' {
             $changed = Set-SampleTreeChange -Root $MasterTree
+
+            # A dry run first: it names these changes and writes nothing, neither data nor xtimes, on mvol or svol.
+            $masterBefore = Get-TreeChecksum -LiteralPath $MasterTree
+            $slaveBefore = Get-TreeChecksum -LiteralPath $SlaveTree
+            $plan = @($Session | Invoke-GeoSyncCrawl -WhatIf)
+            Get-TreeChecksum -LiteralPath $MasterTree | Should -Be $masterBefore
+            Get-TreeChecksum -LiteralPath $SlaveTree | Should -Be $slaveBefore
+            $t = $Tree.InProcess
+            $expected = @(
+                "Create $t/a/b/two-renamed.bin", "Create $t/deep", "Create $t/deep/1", "Create $t/deep/1/2", "Create $t/deep/1/2/3",
+                "Create $t/deep/1/2/3/4", "Create $t/deep/1/2/3/4/leaf.txt", "Create $t/new.txt", "Purge $t/a/b/c/three",
+                "Purge $t/a/b/two.bin", "Update $t/a/one.txt", "Update $t/empty.txt")
+            @($plan.Where({ $_.Action -ne 'SetAttributes' }).ForEach({ "$($_.Action) $($_.Path)" }) | Sort-Object) |
+                Should -Be ($expected | Sort-Object)
+            ($plan | Where-Object Path -EQ "$t/empty.txt").Reason | Should -Be 'mode differs'
+
             $turn = $Session | Invoke-GeoSyncCrawl -Confirm:$false
             $turn.Converged | Should -BeTrue
             $turn.FilesSynced | Should -Be $changed.Count
+            $turn.EntriesPurged | Should -Be 2
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree
             ($Session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0
         }

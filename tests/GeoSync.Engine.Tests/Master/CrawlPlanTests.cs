@@ -1,6 +1,6 @@
 using System.Globalization;
 using GeoSync.Engine.Master;
-using GeoSync.Engine.Xattrs;
+using GeoSync.Engine.Rpc;
 using Mono.Unix.Native;
 
 namespace GeoSync.Engine.Tests.Master;
@@ -166,6 +166,26 @@ public sealed class CrawlPlanTests : CrawlHarness
             ],
             plan);
 
+        await AssertTheTurnDoesWhatWasPlannedAsync(GlusterCrawler(), changes);
+    }
+
+    [Fact]
+    public async Task WithoutLstatEntriesTheDryRunPlansWithoutTheSlavesTypes()
+    {
+        // A 3.3 or 10.x slave: 'entries' only.
+        Slave.Fault = (method, _) => method == "lstat_entries"
+            ? new RemoteAttributeException(method, new PyException("exceptions", "AttributeError", new PyTuple("no lstat_entries")))
+            : null;
+        BuildSampleTree();
+        StampWholeMaster();
+        SlaveDir.CreateFile("stale.txt", "stale");
+        var before = Snapshot();
+
+        var (plan, changes) = await PlanAsync(GlusterCrawler());
+
+        AssertNothingWritten(before);
+        Assert.Equal(new PlannedChange(PlannedAction.Purge, "stale.txt", null, "gone from the master"), changes[0]);
+        Assert.Equal(14, plan.Creates);
         await AssertTheTurnDoesWhatWasPlannedAsync(GlusterCrawler(), changes);
     }
 
