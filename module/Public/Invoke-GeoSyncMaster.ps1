@@ -31,6 +31,14 @@ function Invoke-GeoSyncMaster {
         Press Ctrl+C to stop: the running turn is abandoned, the session is stopped (its slave ends, its mounts are
         unmounted) and the state file says Stopped.
 
+        -WhatIf is a dry run of one turn, with or without -Once (a loop of dry runs would only repeat it): the loop
+        opens a session, runs Invoke-GeoSyncCrawl -WhatIf, which outputs each change the turn would make (a
+        GeoSyncPlannedChange: Action, Type, Path, Reason) and one "What if:" line with the counts, and stops the
+        session. Nothing changes on the master or the slave, and no state file or lock is written: a dry run does not
+        mark the pair as having run. The session itself does start: the master volume and a Gluster slave are
+        mounted and the slave process runs, which changes none of the replicated data (on a GlusterFS master, the
+        session's keep-alive refreshes its volume mark on the slave root, as every session does).
+
     .PARAMETER Master
         The master: gluster://HOST:VOL (or HOST:VOL, :VOL) for a GlusterFS volume, or a directory (file:///DIR or /DIR).
 
@@ -117,7 +125,8 @@ function Invoke-GeoSyncMaster {
         rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
 
     .PARAMETER WhatIf
-        Shows which master and slave would be replicated without opening a session or writing the state file.
+        Plans one turn and outputs the changes it would make, changing nothing on the master or the slave and writing
+        no state file (a dry run; -Once is implied). The session is opened and stopped again for it.
 
     .PARAMETER Confirm
         Prompts for confirmation before the loop starts.
@@ -140,12 +149,21 @@ function Invoke-GeoSyncMaster {
         Replicates mvol to the volume svol on backup1 over ssh, narrating every turn into a log, and gives up after five
         consecutive failed reconnections.
 
+    .EXAMPLE
+        Invoke-GeoSyncMaster -Master /srv/data -Slave file:///srv/copy -WhatIf
+
+        A dry run: lists what the first turn would create, update and purge in /srv/copy, with the reasons, and changes
+        nothing. `geosync master /srv/data file:///srv/copy --dry-run` prints the same as lines.
+
     .INPUTS
         None.
 
     .OUTPUTS
         GeoSync.PowerShell.GeoSyncTurnResult
         One per turn that changed something or failed on some paths (every turn with -Once).
+
+        GeoSync.PowerShell.GeoSyncPlannedChange
+        With -WhatIf: one per change the planned turn would make.
 
     .NOTES
         The reconnect delay is 1, 2, 4, ... 60 s, where gsyncd 3.3 waits a fixed 10 s; the state file adds the last turn
@@ -161,7 +179,7 @@ function Invoke-GeoSyncMaster {
         Get-GeoSyncStatus
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
-    [OutputType('GeoSync.PowerShell.GeoSyncTurnResult')]
+    [OutputType('GeoSync.PowerShell.GeoSyncTurnResult', 'GeoSync.PowerShell.GeoSyncPlannedChange')]
     param(
         [Parameter(Mandatory, Position = 0)]
         [ValidateNotNullOrEmpty()]
@@ -258,6 +276,26 @@ function Invoke-GeoSyncMaster {
     }
     $masterUrl, $slaveUrl = $urls
 
+    if ($WhatIfPreference) {
+        # A dry run, -Once or not: one planned turn. The session starts (a mount, the slave process: nothing of the
+        # replicated data), the turn writes nothing, and no state file or lock is made: the pair is not marked as run.
+        $session = $null
+        try {
+            $session = Start-GeoSyncSession @sessionParameters
+            Invoke-GeoSyncCrawl -Session $session -WhatIf -ErrorAction Stop
+        }
+        catch {
+            $PSCmdlet.ThrowTerminatingError($_)
+        }
+        finally {
+            if ($session) {
+                Stop-GeoSyncSession -InputObject $session -Confirm:$false -WhatIf:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors
+                foreach ($record in @($stopErrors)) { Write-Warning "Stopping session $($session.Name): $($record.Exception.Message)" }
+            }
+        }
+        return
+    }
+
     if (-not $PSCmdlet.ShouldProcess($target, 'Replicate the master to the slave (the slave''s copy is made equal to the master)')) {
         return
     }
@@ -344,7 +382,7 @@ function Invoke-GeoSyncMaster {
 
                 while ($session.State -eq 'Active') {
                     $crawlErrors = $null
-                    $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
+                    $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
                     if (-not $turn -or $session.State -ne 'Active') {
                         $lastError = @($crawlErrors) | Select-Object -Last 1
                         break

@@ -69,6 +69,11 @@ internal static class HostCommandLine
               (Ctrl+C or SIGTERM stop it cleanly): crawl turns, a pause after a turn that found nothing, and on a
               failure a new session after 1, 2, 4 ... 60 s. Each turn that changed something is printed.
               --once                 run one turn, print it and exit (failures are then not retried).
+              --dry-run              plan one turn and exit, changing nothing on the master or the slave and
+                                     writing no state file: one line per change it would make
+                                     ('create  file      a/b.txt  missing on the slave'; actions create,
+                                     update, purge, setattr) and a summary line; exit 0 once printed.
+                                     Implies --once.
               --interval <seconds>   pause after a turn that found nothing (default 1; 0.5 allowed).
               --max-turns <n>        exit after n turns.
               --max-reconnects <n>   give up (exit 1) after n consecutive failures (default: never).

@@ -7,6 +7,9 @@ namespace GeoSync.Host;
 internal sealed record RunMasterCommand(string Master, string Slave) : HostCommand
 {
     public bool Once { get; init; }
+
+    /// <summary><c>--dry-run</c>: plan one turn and print its changes, writing nothing (implies <c>--once</c>).</summary>
+    public bool DryRun { get; init; }
     public double? IntervalSeconds { get; init; }
     public int? MaxTurns { get; init; }
     public int? MaxReconnects { get; init; }
@@ -59,6 +62,9 @@ internal static class MasterCommandLine
                     return new ShowHelpCommand();
                 case "--once" when inlineValue is null:
                     command = command with { Once = true };
+                    break;
+                case "--dry-run" when inlineValue is null:
+                    command = command with { DryRun = true, Once = true };
                     break;
                 case "--ignore-deletes" when inlineValue is null:
                     command = command with { IgnoreDeletes = true };
@@ -186,6 +192,13 @@ internal static class MasterCommandLine
         if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
         if (command.Name is { } name) Add("Name", Quote(name));
         if (command.Verbose) Add("Verbose");
+        if (command.DryRun)
+        {
+            // One line per planned change as it is found; the summary is the "What if:" line, which MasterRunner prints.
+            Add("WhatIf");
+            script.Append(" | ForEach-Object { $_.ToString() }");
+            return script.ToString();
+        }
         // One line per busy turn, written as it happens: a table would hold rows back to size its columns, and a
         // stopped loop would lose them.
         script.Append(" | ForEach-Object { '{0:yyyy-MM-dd HH:mm:ss} {1} turn {2}: {3} files ({4} bytes) synced, {5} entries created, {6} purged, {7} failures, {8:0.000} s' -f ")

@@ -47,6 +47,12 @@ internal static class MasterRunner
         shell.Streams.Warning.DataAdded += (_, e) => Console.Error.WriteLine($"WARNING: {shell.Streams.Warning[e.Index].Message}");
         shell.Streams.Verbose.DataAdded += (_, e) => Console.Error.WriteLine($"VERBOSE: {shell.Streams.Verbose[e.Index].Message}");
         shell.Streams.Error.DataAdded += (_, e) => Console.Error.WriteLine($"ERROR: {Describe(shell.Streams.Error[e.Index])}");
+        // A dry run's summary: the "What if:" line needs a host UI, which this runspace does not have.
+        shell.Streams.Information.DataAdded += (_, e) =>
+        {
+            var record = shell.Streams.Information[e.Index];
+            if (record.Tags.Contains(GeoSync.Engine.Master.TurnPlan.SummaryTag)) Console.Out.WriteLine(record.MessageData);
+        };
 
         using var output = new PSDataCollection<PSObject>();
         output.DataAdded += (_, e) => Console.Out.WriteLine(output[e.Index]);

@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Globalization;
 using System.Management.Automation;
@@ -8,11 +9,14 @@ using GeoSync.Engine.Session;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>
-/// Invoke-GeoSyncCrawl: runs one crawl turn of a session (§5.4) — every change of the master since the last turn goes
-/// to the slave — and returns what it did. Ctrl+C abandons the turn; the session stays usable.
+/// Invoke-GeoSyncCrawl: runs one crawl turn of a session — every change of the master since the last turn goes to the
+/// slave — and returns what it did. Ctrl+C abandons the turn; the session stays usable. ConfirmImpact is High: a turn
+/// purges from the slave what the master lacks. With -WhatIf the turn is a dry run that writes nothing and outputs the
+/// changes it would make (docs/master-loop.md, "Dry run").
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncCrawl", DefaultParameterSetName = SessionSet)]
-[OutputType(typeof(GeoSyncTurnResult))]
+[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncCrawl", DefaultParameterSetName = SessionSet, SupportsShouldProcess = true,
+    ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(GeoSyncTurnResult), typeof(GeoSyncPlannedChange))]
 public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
 {
     private const string SessionSet = "Session";
@@ -20,6 +24,10 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
     private const string NameSet = "Name";
     private const int ProgressActivityId = 7401;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+    private static readonly TimeSpan DrainInterval = TimeSpan.FromMilliseconds(100);
+
+    // Planned changes waiting for the pipeline thread; when it is full the dry run's walk waits, so memory stays flat.
+    private const int PlannedChangesBuffered = 1024;
 
     private readonly CancellationTokenSource _cancellation = new();
     private readonly PipelineQueue _queue = new();
@@ -71,19 +79,34 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
 
     public void Dispose() => _cancellation.Dispose();
 
+    /// <summary>
+    /// -WhatIf as given to this call or inherited through $WhatIfPreference (Invoke-GeoSyncMaster -WhatIf): then the turn
+    /// is planned instead of refused, since what a turn would change is exactly what -WhatIf asks.
+    /// </summary>
+    private bool WhatIfRequested => MyInvocation.BoundParameters.TryGetValue("WhatIf", out var given)
+        ? ((SwitchParameter)given).IsPresent
+        : LanguagePrimitives.IsTrue(GetVariableValue("WhatIfPreference"));
+
     private void Crawl(GeoSyncSession session)
     {
-        WriteVerbose($"Crawling {session.Master} -> {session.Slave} (session {session.Name}).");
-        var progress = new ProgressRecord(ProgressActivityId, $"GeoSync crawl of session {session.Name}", "Starting the turn");
+        var target = $"{session.Master} -> {session.Slave} (session {session.Name})";
+        const string Replicate = "Replicate the master to the slave (what differs is copied, what the master lacks is purged from the slave)";
+        var whatIf = WhatIfRequested;
+        if (!whatIf && !ShouldProcess(target, Replicate)) return;
+
+        WriteVerbose($"{(whatIf ? "Planning a turn (dry run)" : "Crawling")} {session.Master} -> {session.Slave} (session {session.Name}).");
+        var progress = new ProgressRecord(ProgressActivityId, $"GeoSync {(whatIf ? "dry run" : "crawl")} of session {session.Name}", "Starting the turn");
         var lastShown = (TurnProgress?)null;
         var throttle = Stopwatch.StartNew();
         var elapsed = Stopwatch.StartNew();
-        TurnResult result;
+        TurnResult? result = null;
+        TurnPlan? plan = null;
         using (session.AddLogListener(_queue.Post))
         {
             try
             {
-                result = _queue.Await(this, session.RunTurnAsync(_cancellation.Token), ShowProgress);
+                if (whatIf) plan = Plan(session, ShowProgress);
+                else result = _queue.Await(this, session.RunTurnAsync(_cancellation.Token), ShowProgress);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
@@ -101,7 +124,20 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             }
         }
 
-        foreach (var failure in result.Failures.Where(f => f.IsPersistent))
+        if (plan is not null)
+        {
+            foreach (var failure in plan.Failures)
+            {
+                WriteWarning($"The dry run could not look at '{failure.Path}', so it plans nothing there: {failure.Reason}");
+            }
+            // The one "What if:" line: the summary of the changes written above. It returns false, as -WhatIf makes it.
+            ShouldProcess(target, $"{Replicate}: {plan}");
+            // The same summary for hosts that show no "What if:" lines (geosync master --dry-run prints this one).
+            WriteInformation($"Dry run of {target}: {plan}. Nothing was changed.", [TurnPlan.SummaryTag]);
+            return;
+        }
+
+        foreach (var failure in result!.Failures.Where(f => f.IsPersistent))
         {
             WriteError(new ErrorRecord(
                 new GeoSyncException($"'{failure.Path}' has failed to reach the slave in {failure.Attempts} consecutive turns: {failure.Reason}"),
@@ -116,11 +152,48 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             if (session.CurrentTurn is not { } now || now == lastShown || (lastShown is not null && throttle.Elapsed < ProgressInterval)) return;
             lastShown = now;
             throttle.Restart();
+            if (whatIf)
+            {
+                progress.StatusDescription = $"{now.DirectoriesScanned} directories compared; nothing is written";
+                WriteProgress(progress);
+                return;
+            }
             var seconds = Math.Max(elapsed.Elapsed.TotalSeconds, 0.001);
             progress.StatusDescription = string.Create(CultureInfo.InvariantCulture,
                 $"Turn {now.Turn}: {now.FilesSynced} files ({now.BytesSynced} bytes) synced, {now.FilesSynced / seconds:F0} files/s, {now.BytesSynced / seconds / (1024 * 1024):F1} MiB/s");
             progress.CurrentOperation = $"{now.DirectoriesScanned} directories scanned, {now.EntriesCreated} entries created, {now.EntriesPurged} purged";
             WriteProgress(progress);
+        }
+    }
+
+    /// <summary>
+    /// The dry run: each planned change is written as it is found (the walk waits while the buffer is full), and the
+    /// plan's counts are returned. Leaving early (Ctrl+C, a downstream Select-Object -First) cancels the walk.
+    /// </summary>
+    private TurnPlan Plan(GeoSyncSession session, Action tick)
+    {
+        using var changes = new BlockingCollection<PlannedChange>(PlannedChangesBuffered);
+        var token = _cancellation.Token;
+        var planning = session.PlanTurnAsync(change => changes.Add(change, token), examplesPerAction: 0, token);
+        try
+        {
+            while (!planning.IsCompleted)
+            {
+                if (changes.TryTake(out var change, DrainInterval)) WriteObject(new GeoSyncPlannedChange(session, change));
+                _queue.Drain(this);
+                tick();
+            }
+            while (changes.TryTake(out var change)) WriteObject(new GeoSyncPlannedChange(session, change));
+            _queue.Drain(this);
+            return planning.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            if (!planning.IsCompleted)
+            {
+                _cancellation.Cancel();
+                ((IAsyncResult)planning).AsyncWaitHandle.WaitOne();
+            }
         }
     }
 }

@@ -1,6 +1,7 @@
 BeforeAll {
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
     . (Join-Path $PSScriptRoot '../Integration/Testbed.ps1')
+    . (Join-Path $PSScriptRoot '../Module/XattrTestTools.ps1')
 
     # Starts geosync with these argv words and stdin closed; the caller waits for it (Wait-Geosync) or signals it.
     function Start-Geosync {
@@ -62,7 +63,7 @@ Describe 'geosync master and status' {
             $r.StdOut | Should -Match '(?m)^\s*geosync master <master-url> <slave-url> \[--once\] \[--interval <seconds>\]'
             $r.StdOut | Should -Match '(?m)^\s*geosync status \[--state-dir <dir>\] \[--json\]'
             foreach ($option in '--sync-jobs', '--timeout', '--ssh-port', '--ssh-command', '--identity-file', '--known-hosts-file', '--remote-command',
-                '--network-namespace', '--ignore-deletes', '--max-delete-share', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode') {
+                '--network-namespace', '--ignore-deletes', '--max-delete-share', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode', '--dry-run') {
                 $r.StdOut | Should -Match ([regex]::Escape($option))
             }
             $r.StdOut | Should -Match '(?m)^\s*master\s+0 when it stopped'
@@ -164,6 +165,36 @@ Describe 'geosync master and status' {
         $final.Reconnects | Should -Be 1
         Test-Path -LiteralPath "/proc/$($second.SlaveProcessId)" | Should -BeFalse -Because 'stopping the loop ends its slave'
         Get-Content -LiteralPath (Join-Path $Slave 'd/after.txt') -Raw | Should -Be 'after the reconnect'
+    }
+
+    It '--dry-run prints each change and a summary, exits 0, and changes neither tree nor writes a state file' {
+        Set-Content -LiteralPath (Join-Path $Slave 'g.txt') -Value 'different' -NoNewline
+        (Get-Item -LiteralPath (Join-Path $Slave 'g.txt')).LastWriteTimeUtc = [datetime]::new(2020, 1, 1, 0, 0, 0, [System.DateTimeKind]::Utc)
+        Set-Content -LiteralPath (Join-Path $Slave 'old.txt') -Value 'old' -NoNewline
+        Set-TestXattr -LiteralPath (Join-Path $Slave 'old.txt') -Name 'user.keep' -Hex '01'
+        Set-TestXattr -LiteralPath (Join-Path $Master 'g.txt') -Name 'user.keep' -Hex '02'
+        $masterBefore = Get-TreeChecksum -LiteralPath $Master
+        $slaveBefore = Get-TreeChecksum -LiteralPath $Slave
+
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--dry-run', '--state-dir', $State
+
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $r.StdOut.TrimEnd() -split '\r?\n' | Should -Be @(
+            'purge   file      old.txt  gone from the master'
+            'create  directory d  missing on the slave'
+            'create  directory d/e  missing on the slave'
+            'create  file      d/e/f.txt  missing on the slave'
+            'update  file      g.txt  size and mtime differ'
+            "Dry run of file://$Master -> file://$Slave (session Session1): 3 to create, 1 to update, 1 to purge, 0 attribute changes; 3 bytes to send. Nothing was changed."
+        )
+        Get-TreeChecksum -LiteralPath $Master | Should -Be $masterBefore
+        Get-TreeChecksum -LiteralPath $Slave | Should -Be $slaveBefore
+        $State | Should -Not -Exist
+
+        # The turn it planned is the turn that then runs.
+        $turn = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+        $turn.ExitCode | Should -Be 0 -Because $turn.StdErr
+        $turn.StdOut | Should -Match ' 2 files \(3 bytes\) synced, 2 entries created, 1 purged, 0 failures'
     }
 
     It 'exits 1 when it gives up, and status shows Failed with the last error' {

@@ -47,7 +47,7 @@ Describe 'A distributed GlusterFS master' -Tag 'Gluster' -Skip:$SkipGluster {
         }
 
         function Invoke-Turn($Session) {
-            $turn = $Session | Invoke-GeoSyncCrawl
+            $turn = $Session | Invoke-GeoSyncCrawl -Confirm:$false
             # Failures elsewhere in the shared volume (another test's files vanishing mid-crawl) are not this test's.
             @($turn.Failures | Where-Object Path -Like "$Top*") | Should -BeNullOrEmpty
             $turn

@@ -9,6 +9,7 @@ BeforeDiscovery {
 BeforeAll {
     . (Join-Path $PSScriptRoot 'Testbed.ps1')
     . (Join-Path $PSScriptRoot 'SessionTree.ps1')
+    . (Join-Path $PSScriptRoot '../Module/XattrTestTools.ps1')
     $script:ManifestPath = (Resolve-Path (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')).Path
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
     Import-Module $ManifestPath -Force
@@ -52,18 +53,18 @@ Describe 'Directory master to directory slave' -Tag 'Session' {
         New-SampleTree -Root $master
         $session = Start-GeoSyncSession -Master $master -Slave $slave -SlaveMode $Mode -Xattrs
         try {
-            $first = $session | Invoke-GeoSyncCrawl
+            $first = $session | Invoke-GeoSyncCrawl -Confirm:$false
             $first.Converged | Should -BeTrue
             $first.FilesSynced | Should -Be 7
             Assert-SameTree -Master $master -Slave $slave -Xattrs
 
             $changed = Set-SampleTreeChange -Root $master
-            $second = $session | Invoke-GeoSyncCrawl
+            $second = $session | Invoke-GeoSyncCrawl -Confirm:$false
             $second.Converged | Should -BeTrue
             $second.FilesSynced | Should -Be $changed.Count
             Assert-SameTree -Master $master -Slave $slave -Xattrs
 
-            ($session | Invoke-GeoSyncCrawl).FilesSynced | Should -Be 0
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0
         }
         finally {
             $session | Stop-GeoSyncSession
@@ -118,7 +119,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
         if ($Normal -and ((Get-FuseMount).MountPoint -contains $Normal)) {
             # Take this run's trees off the master, and let one turn take them off svol too.
             Get-ChildItem -LiteralPath $Normal -Filter "session-$PID-*" | Remove-Item -Recurse -Force
-            Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster | Invoke-GeoSyncCrawl | Out-Null
+            Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster | Invoke-GeoSyncCrawl -Confirm:$false | Out-Null
             Get-GeoSyncSession | Stop-GeoSyncSession
         }
         Dismount-TestbedVolume -MountPoint $Normal
@@ -165,7 +166,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
         }
 
         It 'makes the slave equal the master on the first turn' {
-            $turn = $Session | Invoke-GeoSyncCrawl
+            $turn = $Session | Invoke-GeoSyncCrawl -Confirm:$false
             $turn.Converged | Should -BeTrue
             $turn.FilesSynced | Should -BeGreaterOrEqual 7
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree
@@ -173,11 +174,28 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
 
         It 'carries modify, create, delete, rename, chmod and a deep mkdir, resending only the changed files' {
             $changed = Set-SampleTreeChange -Root $MasterTree
-            $turn = $Session | Invoke-GeoSyncCrawl
+
+            # A dry run first: it names these changes and writes nothing, neither data nor xtimes, on mvol or svol.
+            $masterBefore = Get-TreeChecksum -LiteralPath $MasterTree
+            $slaveBefore = Get-TreeChecksum -LiteralPath $SlaveTree
+            $plan = @($Session | Invoke-GeoSyncCrawl -WhatIf)
+            Get-TreeChecksum -LiteralPath $MasterTree | Should -Be $masterBefore
+            Get-TreeChecksum -LiteralPath $SlaveTree | Should -Be $slaveBefore
+            $t = $Tree.InProcess
+            $expected = @(
+                "Create $t/a/b/two-renamed.bin", "Create $t/deep", "Create $t/deep/1", "Create $t/deep/1/2", "Create $t/deep/1/2/3",
+                "Create $t/deep/1/2/3/4", "Create $t/deep/1/2/3/4/leaf.txt", "Create $t/new.txt", "Purge $t/a/b/c/three",
+                "Purge $t/a/b/two.bin", "Update $t/a/one.txt", "Update $t/empty.txt")
+            @($plan.Where({ $_.Action -ne 'SetAttributes' }).ForEach({ "$($_.Action) $($_.Path)" }) | Sort-Object) |
+                Should -Be ($expected | Sort-Object)
+            ($plan | Where-Object Path -EQ "$t/empty.txt").Reason | Should -Be 'mode differs'
+
+            $turn = $Session | Invoke-GeoSyncCrawl -Confirm:$false
             $turn.Converged | Should -BeTrue
             $turn.FilesSynced | Should -Be $changed.Count
+            $turn.EntriesPurged | Should -Be 2
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree
-            ($Session | Invoke-GeoSyncCrawl).FilesSynced | Should -Be 0
+            ($Session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0
         }
 
         It 'leaves no mount, directory or keep-alive behind when stopped' {
@@ -206,10 +224,10 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $session.RsyncTarget.SlaveProcessId | Should -Be $child
             (Get-Content -LiteralPath "/proc/$child/cmdline" -Raw) -split "`0" | Should -Contain '--network-namespace'
 
-            ($session | Invoke-GeoSyncCrawl).Converged | Should -BeTrue
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree
             $changed = Set-SampleTreeChange -Root $MasterTree
-            $turn = $session | Invoke-GeoSyncCrawl
+            $turn = $session | Invoke-GeoSyncCrawl -Confirm:$false
             $turn.FilesSynced | Should -Be $changed.Count
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree
 
@@ -222,7 +240,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $session = Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl -SlaveMode Child @Gluster
             $child = $session.SlaveConnectionProcessId
             $killer = Start-Killer -Session $session
-            $turn = $session | Invoke-GeoSyncCrawl -ErrorAction SilentlyContinue -ErrorVariable failures
+            $turn = $session | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable failures
             $killer | Wait-Job | Receive-Job | Should -Be 'killed during the turn'
             $turn | Should -BeNullOrEmpty
             $failures | Should -HaveCount 1
@@ -233,7 +251,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $session | Stop-GeoSyncSession
 
             $again = Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl -SlaveMode Child @Gluster
-            ($again | Invoke-GeoSyncCrawl).Converged | Should -BeTrue
+            ($again | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree
         }
     }
@@ -256,10 +274,10 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $session.RsyncTarget.RemoteAddress | Should -Be 'root@127.0.0.1'
             $session.RsyncTarget.RemoteShell | Should -Match '-oControlMaster=auto -S '
 
-            ($session | Invoke-GeoSyncCrawl).Converged | Should -BeTrue
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree -Xattrs
             $changed = Set-SampleTreeChange -Root $MasterTree
-            $turn = $session | Invoke-GeoSyncCrawl
+            $turn = $session | Invoke-GeoSyncCrawl -Confirm:$false
             $turn.FilesSynced | Should -Be $changed.Count
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree -Xattrs
         }
@@ -269,7 +287,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $session = Start-GeoSyncSession -Master $MasterUrl -Slave $SshUrl -Xattrs @Gluster @Ssh
             $remoteSlave = $session.SlaveProcessId
             $killer = Start-Killer -Session $session
-            $session | Invoke-GeoSyncCrawl -ErrorAction SilentlyContinue -ErrorVariable failures | Should -BeNullOrEmpty
+            $session | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable failures | Should -BeNullOrEmpty
             $killer | Wait-Job | Receive-Job | Should -Be 'killed during the turn'
             $failures[0].FullyQualifiedErrorId | Should -Be "SessionFaulty,$CrawlId"
             "$($session.State)" | Should -Be 'Faulty'
@@ -279,7 +297,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $session | Stop-GeoSyncSession
 
             $again = Start-GeoSyncSession -Master $MasterUrl -Slave $SshUrl -Xattrs @Gluster @Ssh
-            ($again | Invoke-GeoSyncCrawl).Converged | Should -BeTrue
+            ($again | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
             Assert-SameTree -Master $MasterTree -Slave $SlaveTree -Xattrs
         }
     }

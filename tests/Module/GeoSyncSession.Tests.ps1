@@ -5,6 +5,7 @@ BeforeAll {
     $script:ManifestPath = Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1'
     Import-Module $ManifestPath -Force
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+    . (Join-Path $PSScriptRoot 'XattrTestTools.ps1')
     $script:StartId = 'GeoSync.PowerShell.Commands.StartGeoSyncSessionCommand'
     $script:GetId = 'GeoSync.PowerShell.Commands.GetGeoSyncSessionCommand'
     $script:StopId = 'GeoSync.PowerShell.Commands.StopGeoSyncSessionCommand'
@@ -131,7 +132,7 @@ Describe 'Invoke-GeoSyncCrawl' {
     ) {
         $pair = New-Pair
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave -SlaveMode $Mode
-        $first = $session | Invoke-GeoSyncCrawl
+        $first = $session | Invoke-GeoSyncCrawl -Confirm:$false
         $first | Should -BeOfType GeoSync.PowerShell.GeoSyncTurnResult
         $first.SessionId | Should -Be $session.Id
         $first.Turn | Should -Be 1
@@ -141,7 +142,7 @@ Describe 'Invoke-GeoSyncCrawl' {
 
         Set-Content -LiteralPath (Join-Path $pair.Master 'sub/two.txt') -Value 'two, changed'
         Remove-Item -LiteralPath (Join-Path $pair.Master 'one.txt')
-        $second = Invoke-GeoSyncCrawl -Id $session.Id
+        $second = Invoke-GeoSyncCrawl -Id $session.Id -Confirm:$false
         $second.Turn | Should -Be 2
         $second.FilesSynced | Should -Be 1
         $second.EntriesPurged | Should -Be 1
@@ -153,16 +154,16 @@ Describe 'Invoke-GeoSyncCrawl' {
     It 'keeps slave entries the master lost with -IgnoreDeletes' {
         $pair = New-Pair
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave -IgnoreDeletes
-        ($session | Invoke-GeoSyncCrawl).FilesSynced | Should -Be 2
+        ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 2
         Remove-Item -LiteralPath (Join-Path $pair.Master 'one.txt')
-        ($session | Invoke-GeoSyncCrawl).EntriesPurged | Should -Be 0
+        ($session | Invoke-GeoSyncCrawl -Confirm:$false).EntriesPurged | Should -Be 0
         Join-Path $pair.Slave 'one.txt' | Should -Exist
     }
 
     It 'narrates the turn on the verbose stream and ends its progress' {
         $pair = New-Pair
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
-        $verbose = $session | Invoke-GeoSyncCrawl -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
+        $verbose = $session | Invoke-GeoSyncCrawl -Confirm:$false -Verbose 4>&1 | Where-Object { $_ -is [System.Management.Automation.VerboseRecord] }
         ($verbose.Message -join "`n") | Should -Match 'turn 1: \d+ directories scanned'
     }
 
@@ -172,7 +173,7 @@ Describe 'Invoke-GeoSyncCrawl' {
         $stopped = Start-GeoSyncSession -Master $a.Master -Slave $a.Slave
         $live = Start-GeoSyncSession -Master $b.Master -Slave $b.Slave
         $stopped | Stop-GeoSyncSession
-        $results = $stopped, $live | Invoke-GeoSyncCrawl -ErrorAction SilentlyContinue -ErrorVariable failures
+        $results = $stopped, $live | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable failures
         $failures | Should -HaveCount 1
         $failures[0].FullyQualifiedErrorId | Should -Be "SessionStopped,$CrawlId"
         $failures[0].TargetObject | Should -Be $stopped
@@ -186,7 +187,7 @@ Describe 'Invoke-GeoSyncCrawl' {
         Stop-Process -Id $child -Force
         Wait-Until { "$($session.State)" -eq 'Faulty' } | Should -BeTrue
         $session.LastError.Message | Should -Match 'returned with 137'
-        $session | Invoke-GeoSyncCrawl -ErrorAction SilentlyContinue -ErrorVariable failures
+        $session | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable failures
         $failures[0].FullyQualifiedErrorId | Should -Be "SessionFaulty,$CrawlId"
         $failures[0].ErrorDetails.RecommendedAction | Should -Match 'Stop-GeoSyncSession'
         (Get-GeoSyncSession -Id $session.Id).State | Should -Be 'Faulty'
@@ -198,7 +199,7 @@ Describe 'Invoke-GeoSyncCrawl' {
         $ps = [powershell]::Create()
         try {
             $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ManifestPath).AddStatement()
-            $null = $ps.AddCommand('Invoke-GeoSyncCrawl').AddParameter('Session', $session)
+            $null = $ps.AddCommand('Invoke-GeoSyncCrawl').AddParameter('Session', $session).AddParameter('Confirm', $false)
             $async = $ps.BeginInvoke()
             Wait-Until { $null -ne $session.CurrentTurn } | Should -BeTrue -Because 'the turn must be running (blocked on the hung slave)'
             Wait-Until { $ps.Streams.Progress.Count -gt 0 } | Should -BeTrue -Because 'a running turn shows its progress'
@@ -292,5 +293,108 @@ Describe 'Removing the module' {
         finally {
             Import-Module $ManifestPath -Force
         }
+    }
+}
+
+Describe 'Invoke-GeoSyncCrawl -WhatIf (dry run)' {
+    BeforeAll {
+        # A pair after its first sync, then diverged: a changed file, a new file and directory, a directory whose mode
+        # changed on the master, a file and a directory only the slave has, and xattrs on both sides.
+        function New-DivergedPair {
+            $pair = New-Pair
+            $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
+            $session | Stop-GeoSyncSession
+            Set-Content -LiteralPath (Join-Path $pair.Master 'sub/two.txt') -Value 'two, changed'
+            Set-Content -LiteralPath (Join-Path $pair.Master 'new.txt') -Value 'new'
+            $null = New-Item -ItemType Directory -Path (Join-Path $pair.Master 'newdir')
+            Set-Content -LiteralPath (Join-Path $pair.Master 'newdir/inner.txt') -Value 'inner'
+            & chmod 700 (Join-Path $pair.Master 'sub')
+            Set-Content -LiteralPath (Join-Path $pair.Slave 'extra.txt') -Value 'only on the slave'
+            $null = New-Item -ItemType Directory -Path (Join-Path $pair.Slave 'extradir/below') -Force
+            Set-TestXattr -LiteralPath (Join-Path $pair.Master 'one.txt') -Name 'user.note' -Hex 'CAFE'
+            Set-TestXattr -LiteralPath (Join-Path $pair.Slave 'one.txt') -Name 'user.note' -Hex 'BEEF'
+            $pair
+        }
+    }
+
+    AfterEach {
+        Get-GeoSyncSession | Stop-GeoSyncSession
+    }
+
+    It 'outputs what the turn would create, update and purge, changes neither tree, and the turn then does just that (<Mode>)' -ForEach @(
+        @{ Mode = 'InProcess' }
+        @{ Mode = 'Child' }
+    ) {
+        $pair = New-DivergedPair
+        $masterBefore = Get-TreeChecksum -LiteralPath $pair.Master
+        $slaveBefore = Get-TreeChecksum -LiteralPath $pair.Slave
+        $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave -SlaveMode $Mode
+
+        $plan = @($session | Invoke-GeoSyncCrawl -WhatIf -InformationVariable summary)
+
+        Get-TreeChecksum -LiteralPath $pair.Master | Should -Be $masterBefore
+        Get-TreeChecksum -LiteralPath $pair.Slave | Should -Be $slaveBefore
+        $plan | Should -BeOfType GeoSync.PowerShell.GeoSyncPlannedChange
+        $plan.ForEach({ "$($_.Action) $($_.Type) $($_.Path): $($_.Reason)" }) | Should -Be @(
+            'Purge Regular extra.txt: gone from the master'
+            'Purge Directory extradir: gone from the master'
+            'Create Regular new.txt: missing on the slave'
+            'Create Directory newdir: missing on the slave'
+            'Create Regular newdir/inner.txt: missing on the slave'
+            'Update Regular sub/two.txt: size and mtime differ'
+            'SetAttributes Directory sub: mode differs'
+        )
+        $plan[0].SessionId | Should -Be $session.Id
+        ($plan | Where-Object Path -EQ 'sub/two.txt').Size | Should -Be 13
+        "$($plan[2])" | Should -Be 'create  file      new.txt  missing on the slave'
+        $summary.Tags | Should -Contain 'GeoSyncPlanSummary'
+        "$($summary.MessageData)" | Should -Match ': 3 to create, 1 to update, 2 to purge, 1 attribute changes; 23 bytes to send\. Nothing was changed\.$'
+        $session.TurnsCompleted | Should -Be 0
+
+        $turn = $session | Invoke-GeoSyncCrawl -Confirm:$false
+        $turn.FilesSynced | Should -Be 3
+        $turn.EntriesPurged | Should -Be 2
+        $turn.EntriesCreated | Should -Be 1
+        @($session | Invoke-GeoSyncCrawl -WhatIf) | Should -BeNullOrEmpty
+    }
+
+    It 'plans through $WhatIfPreference too, and a pipeline that stops early ends the dry run' {
+        $pair = New-Pair
+        1..50 | ForEach-Object { Set-Content -LiteralPath (Join-Path $pair.Master "many-$_.txt") -Value $_ }
+        $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
+        $WhatIfPreference = $true
+        try {
+            $first = @($session | Invoke-GeoSyncCrawl | Select-Object -First 3)
+        }
+        finally {
+            $WhatIfPreference = $false
+        }
+        $first | Should -HaveCount 3
+        $first.Action | Should -Be @('Create', 'Create', 'Create')
+        Get-ChildItem -LiteralPath $pair.Slave | Should -BeNullOrEmpty
+        $session.State | Should -Be 'Active'
+        ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 52
+    }
+
+    It 'asks for confirmation by default: ConfirmImpact is High, since a turn purges on the slave' {
+        $attribute = (Get-Command Invoke-GeoSyncCrawl).ImplementingType.GetCustomAttributes([System.Management.Automation.CmdletAttribute], $false)
+        $attribute.SupportsShouldProcess | Should -BeTrue
+        $attribute.ConfirmImpact | Should -Be 'High'
+        $pair = New-Pair
+        $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
+        # A runspace without a host cannot ask, so the confirmation fails instead of running the turn: nothing is written.
+        $ps = [PowerShell]::Create()
+        try {
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ManifestPath).AddStatement()
+            $null = $ps.AddCommand('Invoke-GeoSyncCrawl').AddParameter('Session', $session)
+            $ps.Invoke() | Should -BeNullOrEmpty
+            $ps.Streams.Error.FullyQualifiedErrorId | Should -Be "HostFunctionNotImplemented,$CrawlId"
+        }
+        finally {
+            $ps.Dispose()
+        }
+        Get-ChildItem -LiteralPath $pair.Slave | Should -BeNullOrEmpty
+        $session.TurnsCompleted | Should -Be 0
     }
 }

@@ -1,6 +1,7 @@
 BeforeAll {
     Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
     . (Join-Path $PSScriptRoot '../Integration/Testbed.ps1')
+    . (Join-Path $PSScriptRoot 'XattrTestTools.ps1')
 
     # A small master tree: nested directories, files of several sizes, a symlink.
     function New-MasterTree {
@@ -234,10 +235,31 @@ Describe 'Invoke-GeoSyncMaster' {
         }
     }
 
-    It '-WhatIf replicates nothing and writes no state' {
-        Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -StateDirectory $State -WhatIf
-        Get-ChildItem -LiteralPath $Slave | Should -BeNullOrEmpty
+    It '-WhatIf <Once> plans one turn: the changes come out, nothing is written and no state is kept' -ForEach @(
+        @{ Once = '-Once'; Arguments = @{ Once = $true } }
+        @{ Once = 'without -Once'; Arguments = @{} }
+    ) {
+        Set-Content -LiteralPath (Join-Path $Slave 'stale.txt') -Value 'only on the slave'
+        $masterBefore = Get-TreeChecksum -LiteralPath $Master
+        $slaveBefore = Get-TreeChecksum -LiteralPath $Slave
+
+        $plan = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -StateDirectory $State -WhatIf @Arguments)
+
+        $plan | Should -BeOfType GeoSync.PowerShell.GeoSyncPlannedChange
+        $plan.ForEach({ "$($_.Action) $($_.Path)" }) | Should -Be @(
+            'Purge stale.txt', 'Create a', 'Create a/b', 'Create a/b/c', 'Create a/b/c/deep.txt', 'Create a/one.txt', 'Create link', 'Create top.txt')
+        Get-TreeChecksum -LiteralPath $Master | Should -Be $masterBefore
+        Get-TreeChecksum -LiteralPath $Slave | Should -Be $slaveBefore
         $State | Should -Not -Exist
+        # The session it opened for the dry run is gone again.
+        Get-GeoSyncSession | Should -BeNullOrEmpty
+    }
+
+    It '-WhatIf ends with a terminating error when the session cannot start, and writes no state' {
+        { Invoke-GeoSyncMaster -Master "file://$Master/missing" -Slave "file://$Slave" -StateDirectory $State -WhatIf } |
+            Should -Throw
+        $State | Should -Not -Exist
+        Get-ChildItem -LiteralPath $Slave | Should -BeNullOrEmpty
     }
 }
 

@@ -48,7 +48,7 @@ exec $pwshWords -NoProfile -NonInteractive -Command "Import-Module '$ModulePath'
         try {
             $cmdline = (Get-Content -LiteralPath "/proc/$($session.SlaveProcessId)/cmdline" -Raw) -replace "`0", ' '
             $cmdline | Should -Match 'Invoke-GeoSyncSlave'
-            $turn = $session | Invoke-GeoSyncCrawl
+            $turn = $session | Invoke-GeoSyncCrawl -Confirm:$false
             $turn.FilesSynced | Should -Be 1
             $turn.EntriesCreated | Should -Be 2
         }

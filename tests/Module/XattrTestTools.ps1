@@ -52,3 +52,30 @@ function ConvertTo-VolumeMarkHex {
     if ($null -ne $Expiry) { $hex += '{0:X8}' -f $Expiry }
     $hex
 }
+
+# One line per entry of a tree, the root included, in name order: path, mode, owner, size, mtime in nanoseconds, the
+# content's SHA-256 or the link's target, and every extended attribute with its value. Two listings are equal only when
+# the trees are byte-for-byte and xattr-for-xattr the same (access times aside). Symlinks are never followed.
+function Get-TreeChecksum {
+    param([Parameter(Mandatory)] [string] $LiteralPath)
+    $script = @'
+import hashlib, os, stat, sys
+def describe(path, rel):
+    st = os.lstat(path)
+    content = ''
+    if stat.S_ISREG(st.st_mode):
+        with open(path, 'rb') as f:
+            content = hashlib.sha256(f.read()).hexdigest()
+    elif stat.S_ISLNK(st.st_mode):
+        content = '-> ' + os.readlink(path).decode('utf-8', 'backslashreplace')
+    xattrs = sorted((n, os.getxattr(path, n, follow_symlinks=False).hex()) for n in os.listxattr(path, follow_symlinks=False))
+    print(rel.decode('utf-8', 'backslashreplace'), oct(st.st_mode), '%d:%d' % (st.st_uid, st.st_gid), st.st_size, st.st_mtime_ns, content, xattrs)
+    if stat.S_ISDIR(st.st_mode):
+        for name in sorted(os.listdir(path)):
+            describe(os.path.join(path, name), os.path.join(rel, name))
+describe(os.fsencode(sys.argv[1]), b'.')
+'@
+    $lines = & python3 -c $script $LiteralPath
+    if ($LASTEXITCODE -ne 0) { throw "python3 could not list '$LiteralPath'" }
+    $lines
+}

@@ -133,7 +133,7 @@ function Measure-GeoSync {
     # The session's debug stream has one line per rsync run ("<argv>: exited N for M files ..."): how the files were batched.
     # -Debug would also make the cmdlet confirm; the preference only turns the stream on.
     $DebugPreference = 'Continue'
-    $output = $session | Invoke-GeoSyncCrawl -ErrorAction Stop 5>&1
+    $output = $session | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction Stop 5>&1
     $DebugPreference = 'SilentlyContinue'
     $total = $clock.Elapsed.TotalSeconds
     $turn = @($output | Where-Object { $_ -isnot [Management.Automation.DebugRecord] })[-1]
@@ -160,7 +160,7 @@ function Get-Median([double[]] $Values) {
 function Measure-IdleTurn($Session) {
     $times = foreach ($i in 1..$IdleTurns) {
         $clock = [Diagnostics.Stopwatch]::StartNew()
-        $turn = $Session | Invoke-GeoSyncCrawl -ErrorAction Stop
+        $turn = $Session | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction Stop
         $wall = $clock.Elapsed.TotalMilliseconds
         if ($turn.ChangesSeen -or $turn.FilesSynced) { throw "an idle turn found changes: $($turn.FilesSynced) files" }
         [pscustomobject]@{ Wall = $wall; Turn = $turn.Duration.TotalMilliseconds; Scanned = $turn.DirectoriesScanned }

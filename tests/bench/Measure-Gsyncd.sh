@@ -465,7 +465,7 @@ Import-Module $Module
 $clock = [Diagnostics.Stopwatch]::StartNew()
 $session = Start-GeoSyncSession -Master "gluster://${Server}:$Master" -Slave "gluster://${Server}:$Slave" -NetworkNamespace $Namespace -GlusterLogDirectory $LogDir
 try {
-    $turn = $session | Invoke-GeoSyncCrawl
+    $turn = $session | Invoke-GeoSyncCrawl -Confirm:$false
     $seconds = $clock.Elapsed.TotalSeconds
     if (-not $turn.Converged) { throw "GeoSync's first sync did not converge: $($turn.Failures.Count) failures" }
     '{0:F2} {1} {2}' -f $seconds, $turn.FilesSynced, [GeoSync.Engine.Master.SyncerOptions]::DefaultSyncJobs

@@ -10,6 +10,7 @@ public sealed class Crawler
     private long _turnsCompleted;
     private int _running;
     private CrawlTurn? _current;
+    private Crawler? _dryRun;
 
     public Crawler(IMasterTree master, ISlaveChannel slave, IFileSyncer syncer, CrawlerOptions? options = null)
     {
@@ -48,7 +49,7 @@ public sealed class Crawler
     internal FailureHistory History => _history;
 
     /// <summary>What the running turn has done so far, for progress displays; null between turns.</summary>
-    public TurnProgress? CurrentProgress => Volatile.Read(ref _current)?.Progress;
+    public TurnProgress? CurrentProgress => Volatile.Read(ref _current)?.Progress ?? Volatile.Read(ref _dryRun)?.CurrentProgress;
 
     /// <summary>Whether the slave answers <c>lstat_entries</c>; null until the first listing found out.</summary>
     internal bool? SlaveListsStats { get; set; }
@@ -76,6 +77,63 @@ public sealed class Crawler
         {
             Volatile.Write(ref _current, null);
             Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary>
+    /// A dry run (docs/master-loop.md, "Dry run"): the same walk as <see cref="RunTurnAsync"/>, reading the master and the
+    /// slave as a turn would, but writing nothing on either side — no rsync, no slave call that changes anything, no xtime
+    /// stamped on the master — and reporting each change the turn would make instead. The failure history is left as it
+    /// is and the turn does not count.
+    /// </summary>
+    /// <param name="onChange">
+    /// Receives each planned change as it is found, in walk order, one at a time; it may block to hold the walk back, so a
+    /// caller that writes the changes out keeps memory flat on a big tree.
+    /// </param>
+    /// <param name="examplesPerAction">How many changes of each action the returned plan keeps (its counts cover all).</param>
+    /// <param name="cancellationToken">Ends the dry run.</param>
+    public async Task<TurnPlan> PlanTurnAsync(Action<PlannedChange>? onChange = null, int examplesPerAction = 10,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfNegative(examplesPerAction);
+        if (Interlocked.Exchange(ref _running, 1) != 0)
+        {
+            throw new InvalidOperationException("a turn of this crawler is already running; await it before starting a dry run");
+        }
+        try
+        {
+            return await PlanWhileRunningAsync(onChange, examplesPerAction, cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _running, 0);
+        }
+    }
+
+    /// <summary><see cref="PlanTurnAsync"/> for a caller that already holds this crawler (one check before a turn).</summary>
+    internal async Task<TurnPlan> PlanWhileRunningAsync(Action<PlannedChange>? onChange, int examplesPerAction,
+        CancellationToken cancellationToken)
+    {
+        var planner = new TurnPlanner(Master, Slave, onChange, examplesPerAction);
+        var log = Options.Log;
+        // Its own crawler: a fresh failure history, and a walk in name order so a plan reads the same each time.
+        var dryRun = new Crawler(planner.Master, planner.Slave, planner.Syncer, Options with
+        {
+            ShuffleEntries = false,
+            Log = log is null ? null : (level, message) => log(level, "dry run: " + message),
+        })
+        {
+            SlaveListsStats = SlaveListsStats,
+        };
+        Volatile.Write(ref _dryRun, dryRun);
+        try
+        {
+            var walk = await dryRun.RunTurnAsync(cancellationToken).ConfigureAwait(false);
+            return planner.Summarize(walk);
+        }
+        finally
+        {
+            Volatile.Write(ref _dryRun, null);
         }
     }
 

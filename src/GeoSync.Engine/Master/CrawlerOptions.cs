@@ -12,7 +12,7 @@ public enum CrawlLogLevel
 }
 
 /// <summary>Settings of a <see cref="Crawler"/>.</summary>
-public sealed class CrawlerOptions
+public sealed record CrawlerOptions
 {
     /// <summary>Keep entries on the slave that the master no longer has (<c>ignore_deletes</c>).</summary>
     public bool IgnoreDeletes { get; init; }

@@ -68,5 +68,5 @@ public sealed record EntryStat(EntryType Type, int Mode, long Uid, long Gid, lon
 
     private bool SameModeAndOwner(EntryStat replica) => Mode == replica.Mode && Uid == replica.Uid && Gid == replica.Gid;
 
-    private bool SameModifyTime(EntryStat replica) => Math.Abs(ModifyTimeNs - replica.ModifyTimeNs) < TimeToleranceNs;
+    internal bool SameModifyTime(EntryStat replica) => Math.Abs(ModifyTimeNs - replica.ModifyTimeNs) < TimeToleranceNs;
 }

@@ -197,6 +197,27 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// </summary>
     public async Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default)
     {
+        var result = await RunExclusiveAsync(token => _crawler!.RunTurnAsync(token), cancellationToken).ConfigureAwait(false);
+        Interlocked.Increment(ref _turns);
+        Interlocked.Add(ref _filesSynced, result.FilesSynced);
+        Interlocked.Add(ref _bytesSynced, result.BytesSynced);
+        lock (_gate) _lastTurn = result;
+        return result;
+    }
+
+    /// <summary>
+    /// A dry run of one turn (<see cref="Crawler.PlanTurnAsync"/>): reads the master and the slave, writes nothing on
+    /// either, and reports each change the turn would make to <paramref name="onChange"/>. It does not count as a turn.
+    /// The session's keep-alive goes on meanwhile (on a GlusterFS master it refreshes the volume mark on the slave root,
+    /// which says who feeds the slave, not what it holds). Errors as for <see cref="RunTurnAsync"/>.
+    /// </summary>
+    public Task<TurnPlan> PlanTurnAsync(Action<PlannedChange>? onChange = null, int examplesPerAction = 10,
+        CancellationToken cancellationToken = default) =>
+        RunExclusiveAsync(token => _crawler!.PlanTurnAsync(onChange, examplesPerAction, token), cancellationToken);
+
+    /// <summary>Runs a turn or a dry run of the crawler, one at a time; a fatal error leaves the session Faulty.</summary>
+    private async Task<T> RunExclusiveAsync<T>(Func<CancellationToken, Task<T>> crawl, CancellationToken cancellationToken)
+    {
         TaskCompletionSource done;
         lock (_gate)
         {
@@ -212,12 +233,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
-            var result = await _crawler!.RunTurnAsync(linked.Token).ConfigureAwait(false);
-            Interlocked.Increment(ref _turns);
-            Interlocked.Add(ref _filesSynced, result.FilesSynced);
-            Interlocked.Add(ref _bytesSynced, result.BytesSynced);
-            lock (_gate) _lastTurn = result;
-            return result;
+            return await crawl(linked.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {

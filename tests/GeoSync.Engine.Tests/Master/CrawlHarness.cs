@@ -389,8 +389,12 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
     private readonly ISlaveChannel _inner;
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Method, string Path)> _log = new();
+    private readonly ConcurrentQueue<string> _purged = new();
 
     public CountingSlaveChannel(ISlaveChannel inner) => _inner = inner;
+
+    /// <summary>Every path a purge call named: the entries given, or the path itself.</summary>
+    public IReadOnlyList<string> PurgedPaths => _purged.ToList();
 
     /// <summary>Called with (method, path) before each call; an exception it returns is thrown instead of calling.</summary>
     public Func<string, string, Exception?>? Fault { get; set; }
@@ -405,6 +409,7 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
     {
         _calls.Clear();
         _log.Clear();
+        _purged.Clear();
     }
 
     public string Summary() => string.Join(", ", _calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"));
@@ -416,7 +421,12 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
         Call("lstat_entries", path, () => _inner.LstatEntriesAsync(path, cancellationToken));
 
     public Task PurgeAsync(string path, IReadOnlyCollection<string>? entries = null, CancellationToken cancellationToken = default) =>
-        Call("purge", path, async () => { await _inner.PurgeAsync(path, entries, cancellationToken); return 0; });
+        Call("purge", path, async () =>
+        {
+            foreach (var purged in entries?.Select(name => path == "." ? name : path + "/" + name) ?? [path]) _purged.Enqueue(purged);
+            await _inner.PurgeAsync(path, entries, cancellationToken);
+            return 0;
+        });
 
     public Task MkdirAsync(string path, CancellationToken cancellationToken = default) =>
         Call("mkdir", path, async () => { await _inner.MkdirAsync(path, cancellationToken); return 0; });
