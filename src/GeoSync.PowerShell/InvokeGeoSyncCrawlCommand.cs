@@ -101,13 +101,9 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             }
         }
 
-        foreach (var failure in result.Failures.Where(f => f.IsPersistent))
-        {
-            WriteError(new ErrorRecord(
-                new GeoSyncException($"'{failure.Path}' has failed to reach the slave in {failure.Attempts} consecutive turns: {failure.Reason}"),
-                "PersistentSyncFailure", ErrorCategory.WriteError, failure.Path));
-        }
+        // The result first, so a script sees the turn before the paths that did not make it.
         WriteObject(new GeoSyncTurnResult(session, result));
+        foreach (var failure in result.Failures) WriteError(ErrorRecords.EntryNotSynced(failure));
 
         void ShowProgress()
         {
