@@ -348,10 +348,10 @@ function Invoke-GeoSyncMaster {
                 }
 
                 while ($session.State -eq 'Active') {
-                    $crawlErrors = $null
-                    $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
+                    # Ignore, not SilentlyContinue: a record the crawl writes would also land in the caller's -ErrorVariable,
+                    # next to the one written below. A turn that fails faults the session, whose LastError says why.
+                    $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction Ignore
                     if (-not $turn -or $session.State -ne 'Active') {
-                        $lastError = @($crawlErrors) | Select-Object -Last 1
                         break
                     }
                     $turnsCompleted++
@@ -394,9 +394,9 @@ function Invoke-GeoSyncMaster {
                     else {
                         Write-Verbose "Turn $($turn.Turn): $target is up to date ($([Math]::Round($turn.Duration.TotalMilliseconds)) ms)."
                     }
-                    # After the turn, one EntryNotSynced error per path that did not arrive (and any other record of the
-                    # turn); they do not stop the loop: the next turns retry them.
-                    foreach ($record in @($crawlErrors)) { $PSCmdlet.WriteError($record) }
+                    # After the turn, one EntryNotSynced error per path that did not arrive, as Invoke-GeoSyncCrawl writes
+                    # them; they do not stop the loop: the next turns retry them.
+                    foreach ($failure in $turn.Failures) { $PSCmdlet.WriteError([GeoSync.PowerShell.ReplicationErrors]::EntryNotSynced($failure)) }
 
                     if ($lastTurn) {
                         return

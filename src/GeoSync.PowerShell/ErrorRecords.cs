@@ -50,29 +50,6 @@ internal static class ErrorRecords
         return record;
     }
 
-    /// <summary>
-    /// One path did not reach the slave this turn: the id the master loop and <c>geosync master</c> count, the path as
-    /// target, a category from its errno, and for a persistent failure what to do about it.
-    /// </summary>
-    public static ErrorRecord EntryNotSynced(CrawlFailure failure)
-    {
-        var attempts = failure.Attempts == 1 ? "" : $" (failed {failure.Attempts} turns in a row{(failure.IsPersistent ? ", persistent" : "")})";
-        var exception = new GeoSyncException($"'{failure.Path}' did not reach the slave{attempts}: {failure.Reason}");
-        var category = failure.Cause switch
-        {
-            FailureCause.NoSpace => ErrorCategory.ResourceUnavailable,
-            FailureCause.PermissionDenied => ErrorCategory.PermissionDenied,
-            FailureCause.NotFound => ErrorCategory.ObjectNotFound,
-            _ => ErrorCategory.WriteError,
-        };
-        var record = new ErrorRecord(exception, ReplicationErrorIds.EntryNotSynced, category, failure.Path);
-        if (failure.Hint is { } hint)
-        {
-            record.ErrorDetails = new ErrorDetails(exception.Message) { RecommendedAction = hint };
-        }
-        return record;
-    }
-
     public static ErrorRecord XtimeNotFound(string path, Guid volumeId, string attributeName) =>
         new(new ItemNotFoundException(
                 $"'{path}' has no xtime for volume {volumeId} (attribute {attributeName} is absent). The marker has not " +

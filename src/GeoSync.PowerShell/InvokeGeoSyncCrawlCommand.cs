@@ -103,7 +103,7 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
 
         // The result first, so a script sees the turn before the paths that did not make it.
         WriteObject(new GeoSyncTurnResult(session, result));
-        foreach (var failure in result.Failures) WriteError(ErrorRecords.EntryNotSynced(failure));
+        foreach (var failure in result.Failures) WriteError(ReplicationErrors.EntryNotSynced(failure));
 
         void ShowProgress()
         {

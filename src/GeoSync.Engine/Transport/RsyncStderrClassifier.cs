@@ -100,6 +100,13 @@ internal static partial class RsyncStderrClassifier
         return matches.Count == 0 ? null : int.Parse(matches[^1].Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
     }
 
+    /// <summary>The first stderr line that says the slave is out of space or quota (ENOSPC, EDQUOT); null if none does.</summary>
+    public static string? SlaveFullLine(string stderrTail)
+    {
+        ArgumentNullException.ThrowIfNull(stderrTail);
+        return stderrTail.Split('\n').Select(line => line.TrimEnd('\r')).FirstOrDefault(line => ErrnoIn(line) is 28 or 122);
+    }
+
     private static RsyncFileResult[] FailAll(IReadOnlyList<string> batch, string reason) =>
         batch.Select(name => new RsyncFileResult(name, RsyncFileStatus.Failed, reason)).ToArray();
 
