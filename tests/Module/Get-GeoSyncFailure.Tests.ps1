@@ -171,6 +171,27 @@ Describe 'Entries that do not reach the slave' {
 }
 
 Describe 'Special files' {
+    It 'one the slave cannot make is a failure named like any other, never dropped' {
+        $master = Join-Path $TestDrive 'special-ro-master'
+        $slave = Join-Path $TestDrive 'special-ro-slave'
+        $null = New-Item -ItemType Directory -Path (Join-Path $master 'ro'), (Join-Path $slave 'ro')
+        mkfifo (Join-Path $master 'ro/pipe')
+        Mount-ReadOnly -Path (Join-Path $slave 'ro')
+        try {
+            $session = Start-GeoSyncSession -Master "file://$master" -Slave "file://$slave"
+            $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
+        }
+        finally {
+            Get-GeoSyncSession | Stop-GeoSyncSession -Confirm:$false
+            Dismount-Test -Path (Join-Path $slave 'ro')
+        }
+
+        $turn.SpecialFiles | Should -Be 0
+        $turn.Failures.Path | Should -Be 'ro/pipe'
+        $failed.TargetObject | Should -Be 'ro/pipe'
+        $failed[0].FullyQualifiedErrorId | Should -BeLike 'EntryNotSynced,*'
+    }
+
     It 'a fifo, a socket and a device node reach a directory slave through rsync and are counted' {
         $master = Join-Path $TestDrive 'special-master'
         $slave = Join-Path $TestDrive 'special-slave'
