@@ -33,5 +33,4 @@ public static class ReplicationErrors
         }
         return record;
     }
-
 }
