@@ -12,6 +12,7 @@
     FormatsToProcess     = @('GeoSync.Format.ps1xml')
     TypesToProcess       = @('GeoSync.Types.ps1xml')
     FunctionsToExport    = @(
+        'Get-GeoSyncFailure'
         'Get-GeoSyncStatus'
         'Invoke-GeoSyncMaster'
     )

@@ -74,7 +74,9 @@ function Get-GeoSyncStatus {
     }
 
     $live = 'Starting', 'Active', 'Faulty'
-    foreach ($file in Get-ChildItem -LiteralPath $directory -Filter '*.json' -File | Sort-Object -Property Name) {
+    # The pairs' failure ledgers (*.failures.json) live in the same directory; Get-GeoSyncFailure reads them.
+    $stateFiles = Get-ChildItem -LiteralPath $directory -Filter '*.json' -File | Where-Object Name -NotLike '*.failures.json'
+    foreach ($file in $stateFiles | Sort-Object -Property Name) {
         # No try/catch here: an error caught inside an advanced function still lands in the caller's -ErrorVariable.
         $text = Get-Content -LiteralPath $file.FullName -Raw -ErrorAction Ignore
         $problem = $null

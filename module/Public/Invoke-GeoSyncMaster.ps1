@@ -21,7 +21,13 @@ function Invoke-GeoSyncMaster {
         The first turn of a loop is the first full sync: it shows progress (files, bytes and rate) through
         Invoke-GeoSyncCrawl. Each turn that changed something or failed on some paths is written to the pipeline as a
         GeoSyncTurnResult; idle turns are only narrated with -Verbose. With -Once the loop runs one turn, writes its
-        result whatever it did, and returns.
+        result whatever it did, and returns; with -MaxTurns the last turn's result is written too.
+
+        After each turn's result, every path that did not reach the slave is written as a non-terminating error with
+        the id EntryNotSynced and the path as target (-ErrorAction SilentlyContinue silences them, -ErrorVariable
+        collects them). The paths are kept in a failure ledger next to the state file, across turns and restarts, and
+        retried every turn until they arrive; Get-GeoSyncFailure lists them. `geosync master --once` exits 3 when its
+        turn wrote such errors, 0 when everything arrived, and 1 on a terminating error.
 
         The loop keeps a state file (gsyncd's state file, spec §7.1) in -StateDirectory: the state (Starting, Active,
         Faulty, Stopped, Failed), the process, the session, counts, the last turn and the last error, replaced atomically
@@ -160,7 +166,8 @@ function Invoke-GeoSyncMaster {
 
     .OUTPUTS
         GeoSync.PowerShell.GeoSyncTurnResult
-        One per turn that changed something or failed on some paths (every turn with -Once).
+        One per turn that changed something or failed on some paths (every turn with -Once, and the last one with
+        -MaxTurns).
 
         GeoSync.PowerShell.GeoSyncPlannedChange
         With -WhatIf: one per change the planned turn would make.
@@ -177,6 +184,9 @@ function Invoke-GeoSyncMaster {
 
     .LINK
         Get-GeoSyncStatus
+
+    .LINK
+        Get-GeoSyncFailure
     #>
     [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
     [OutputType('GeoSync.PowerShell.GeoSyncTurnResult', 'GeoSync.PowerShell.GeoSyncPlannedChange')]
@@ -303,6 +313,8 @@ function Invoke-GeoSyncMaster {
     $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
     $null = New-Item -ItemType Directory -Path $StateDirectory -Force
     $stateFile = Join-Path $StateDirectory (Get-GeoSyncStateFileName -Master $masterUrl.Normalized -Slave $slaveUrl.Normalized)
+    # The failure ledger sits next to the state file and outlives the loop: the next loop retries what this one left.
+    $sessionParameters['FailureLedgerPath'] = [GeoSync.Engine.Master.FailureLedger]::PathForStateFile($stateFile)
     $lock = Lock-GeoSyncStateFile -Path $stateFile
     if (-not $lock) {
         $owner = try { (Get-Content -LiteralPath $stateFile -Raw | ConvertFrom-Json).ProcessId } catch { 'unknown' }
@@ -345,7 +357,8 @@ function Invoke-GeoSyncMaster {
     $stateWritten = [System.Diagnostics.Stopwatch]::StartNew()
 
     # Nothing but these may end the loop at once: a retry cannot fix them.
-    $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled', 'GlusterClientNotInstalled'
+    $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled',
+    'GlusterClientNotInstalled', 'FailureLedgerUnreadable'
 
     try {
         Write-GeoSyncStateFile -Path $stateFile -State $state
@@ -381,15 +394,12 @@ function Invoke-GeoSyncMaster {
                 }
 
                 while ($session.State -eq 'Active') {
-                    $crawlErrors = $null
-                    $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
+                    # Ignore, not SilentlyContinue: a record the crawl writes would also land in the caller's -ErrorVariable,
+                    # next to the one written below. A turn that fails faults the session, whose LastError says why.
+                    $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction Ignore
                     if (-not $turn -or $session.State -ne 'Active') {
-                        $lastError = @($crawlErrors) | Select-Object -Last 1
                         break
                     }
-                    # Files that keep failing are reported but do not stop the loop: the next turns retry them.
-                    foreach ($record in @($crawlErrors)) { $PSCmdlet.WriteError($record) }
-
                     $turnsCompleted++
                     $failures = 0
                     $delay = 1
@@ -422,14 +432,19 @@ function Invoke-GeoSyncMaster {
                             $turn.FilesSynced, $turn.BytesSynced, $seconds, ($turn.FilesSynced / $seconds), ($turn.BytesSynced / $seconds / 1MB))
                         Write-Progress -Id $progressId -Activity $activity -Completed
                     }
-                    if ($busy -or $Once) {
+                    # The last turn of a bounded run is always written: what it says decides the run's outcome.
+                    $lastTurn = $Once -or ($PSBoundParameters.ContainsKey('MaxTurns') -and $turnsCompleted -ge $MaxTurns)
+                    if ($busy -or $lastTurn) {
                         $turn
                     }
                     else {
                         Write-Verbose "Turn $($turn.Turn): $target is up to date ($([Math]::Round($turn.Duration.TotalMilliseconds)) ms)."
                     }
+                    # After the turn, one EntryNotSynced error per path that did not arrive, as Invoke-GeoSyncCrawl writes
+                    # them; they do not stop the loop: the next turns retry them.
+                    foreach ($failure in $turn.Failures) { $PSCmdlet.WriteError([GeoSync.PowerShell.ReplicationErrors]::EntryNotSynced($failure)) }
 
-                    if ($Once -or ($PSBoundParameters.ContainsKey('MaxTurns') -and $turnsCompleted -ge $MaxTurns)) {
+                    if ($lastTurn) {
                         return
                     }
                     if (-not $turn.ChangesSeen -and $Interval -gt 0) {

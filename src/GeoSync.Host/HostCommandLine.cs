@@ -100,6 +100,11 @@ internal static class HostCommandLine
               Show every master loop whose state file is in the state directory: master, slave, state
               (Starting, Active, Faulty, Stopped, Failed, or Defunct when its process is gone), last turn,
               files synced and last error. --json prints all fields as a JSON array.
+          geosync failures <master-url> <slave-url> [--state-dir <dir>] [--json]
+              Show the pair's failure ledger: every path that did not reach the slave and has not arrived
+              since, with its error, attempts, first and last failure, and for a persistent one a hint.
+              --json prints all fields as a JSON array. Kept across turns and restarts; the entries clear
+              as the paths arrive.
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -114,9 +119,14 @@ internal static class HostCommandLine
                    did not stop it are reported on stderr but do not change the exit code).
           slave    0 when its input ends between two messages or the master stopped sending keep-alives;
                    1 on a protocol error or when it cannot start.
-          master   0 when it stopped (--once, --max-turns, Ctrl+C, SIGTERM); 1 when it gave up (a failure no
-                   retry can fix, or more than --max-reconnects failures in a row).
+          master   0 every change the last turn found reached the slave (--once, --max-turns), or the loop
+                     was stopped cleanly (Ctrl+C, SIGTERM);
+                   1 fatal: it could not run, was refused, or gave up (a failure no retry can fix, or more
+                     than --max-reconnects failures in a row);
+                   3 the run finished but some entries did not reach the slave: each is listed on stderr
+                     (path and reason), then their count; 'geosync failures' shows them later.
           status   0, also when no loop is known; 1 when the state directory cannot be read.
+          failures 0, also when nothing failed; 1 when the ledger cannot be read.
           2        the geosync command line is wrong, or the script file does not exist.
         """;
 
@@ -141,6 +151,8 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseMaster(rest);
             case "status":
                 return MasterCommandLine.ParseStatus(rest);
+            case "failures":
+                return MasterCommandLine.ParseFailures(rest);
         }
 
         if (IsOption(first, "-c", "-Command", "--command"))

@@ -33,8 +33,11 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
 /// <summary><c>geosync status [--state-dir DIR] [--json]</c>: Get-GeoSyncStatus in the hosted runspace.</summary>
 internal sealed record ShowStatusCommand(string? StateDirectory, bool Json) : HostCommand;
 
+/// <summary><c>geosync failures MASTER SLAVE [--state-dir DIR] [--json]</c>: Get-GeoSyncFailure in the hosted runspace.</summary>
+internal sealed record ShowFailuresCommand(string Master, string Slave, string? StateDirectory, bool Json) : HostCommand;
+
 /// <summary>
-/// Parses <c>geosync master</c> and <c>geosync status</c> and turns them into the script the host runs, so the loop and
+/// Parses <c>geosync master</c>, <c>geosync status</c> and <c>geosync failures</c> and turns them into the script the host runs, so the loop and
 /// the state files have one implementation: the module's functions.
 /// </summary>
 internal static class MasterCommandLine
@@ -167,6 +170,37 @@ internal static class MasterCommandLine
         return new ShowStatusCommand(stateDirectory, json);
     }
 
+    public static HostCommand ParseFailures(string[] args)
+    {
+        var urls = new List<string>();
+        string? stateDirectory = null;
+        var json = false;
+        for (var i = 0; i < args.Length; i++)
+        {
+            var (name, inlineValue) = SplitOption(args[i]);
+            switch (name)
+            {
+                case "--help" or "-h" when inlineValue is null:
+                    return new ShowHelpCommand();
+                case "--json" when inlineValue is null:
+                    json = true;
+                    break;
+                case "--state-dir":
+                    stateDirectory = NonEmpty(name, inlineValue ?? NextValue("failures", args, ref i, name));
+                    break;
+                default:
+                    if (args[i].StartsWith('-') && args[i].Length > 1) throw new HostUsageException($"failures: unknown option '{args[i]}'");
+                    urls.Add(args[i]);
+                    break;
+            }
+        }
+        if (urls.Count != 2)
+        {
+            throw new HostUsageException($"failures: takes the master and the slave URL of the pair, as given to 'geosync master', got {urls.Count} URL(s)");
+        }
+        return new ShowFailuresCommand(urls[0], urls[1], stateDirectory, json);
+    }
+
     /// <summary>The PowerShell the host runs for a master loop; every value is a single-quoted literal.</summary>
     public static string ToScript(RunMasterCommand command)
     {
@@ -219,6 +253,16 @@ internal static class MasterCommandLine
         return command.Json
             ? $"@({call}) | ConvertTo-Json -Depth 4 -AsArray"
             // Redirected, the console host would cut the table at 80 columns; a log line may be longer.
+            : Console.IsOutputRedirected ? $"{call} | Format-Table -Wrap | Out-String -Stream -Width 200" : $"{call} | Format-Table -Wrap";
+    }
+
+    /// <summary>The PowerShell the host runs for <c>geosync failures</c>.</summary>
+    public static string ToScript(ShowFailuresCommand command)
+    {
+        var call = $"Get-GeoSyncFailure -Master {Quote(command.Master)} -Slave {Quote(command.Slave)}"
+            + (command.StateDirectory is { } dir ? $" -StateDirectory {Quote(dir)}" : "");
+        return command.Json
+            ? $"@({call}) | ConvertTo-Json -Depth 3 -AsArray"
             : Console.IsOutputRedirected ? $"{call} | Format-Table -Wrap | Out-String -Stream -Width 200" : $"{call} | Format-Table -Wrap";
     }
 

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Runtime.InteropServices;
+using GeoSync.Engine.Master;
 
 namespace GeoSync.Host;
 
@@ -9,10 +10,18 @@ namespace GeoSync.Host;
 /// so SIGTERM and SIGINT stop the pipeline even where a shell started the process with SIGINT ignored, as it does for
 /// background jobs. Turn results go to stdout as text; warnings, verbose lines and errors to stderr, like a daemon's log.
 /// </summary>
+/// <remarks>
+/// The exit code (the table in --help, the README and about_GeoSync): <see cref="Success"/> when the last turn's changes
+/// all reached the slave or the loop was stopped by a signal; <see cref="Fatal"/> on a terminating error;
+/// <see cref="NotConverged"/> when the run ended normally but its last turn wrote error records that say entries did not
+/// arrive (<see cref="ReplicationErrorIds"/>). The loop writes a turn's result before its records, so a turn line
+/// starts the count afresh and only the last turn decides.
+/// </remarks>
 internal static class MasterRunner
 {
     private const int Success = 0;
-    private const int Failure = 1;
+    private const int Fatal = 1;
+    private const int NotConverged = 3;
 
     // Wide enough that a turn row is never wrapped in a log file.
     private const int OutputWidth = 200;
@@ -23,7 +32,7 @@ internal static class MasterRunner
         if (!File.Exists(manifest))
         {
             Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
-            return Failure;
+            return Fatal;
         }
 
         var sessionState = InitialSessionState.CreateDefault();
@@ -37,7 +46,7 @@ internal static class MasterRunner
         catch (RuntimeException e)
         {
             Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {e.Message}");
-            return Failure;
+            return Fatal;
         }
 
         using var shell = PowerShell.Create(runspace);
@@ -46,16 +55,27 @@ internal static class MasterRunner
         shell.AddScript($"try {{ {script} }} catch {{ throw }}").AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", OutputWidth);
         shell.Streams.Warning.DataAdded += (_, e) => Console.Error.WriteLine($"WARNING: {shell.Streams.Warning[e.Index].Message}");
         shell.Streams.Verbose.DataAdded += (_, e) => Console.Error.WriteLine($"VERBOSE: {shell.Streams.Verbose[e.Index].Message}");
-        shell.Streams.Error.DataAdded += (_, e) => Console.Error.WriteLine($"ERROR: {Describe(shell.Streams.Error[e.Index])}");
+        var notSynced = 0;
+        shell.Streams.Error.DataAdded += (_, e) =>
+        {
+            var record = shell.Streams.Error[e.Index];
+            Console.Error.WriteLine($"ERROR: {Describe(record)}");
+            if (ReplicationErrorIds.MeansNotConverged(IdOf(record))) Interlocked.Increment(ref notSynced);
+        };
         // A dry run's summary: the "What if:" line needs a host UI, which this runspace does not have.
         shell.Streams.Information.DataAdded += (_, e) =>
         {
             var record = shell.Streams.Information[e.Index];
-            if (record.Tags.Contains(GeoSync.Engine.Master.TurnPlan.SummaryTag)) Console.Out.WriteLine(record.MessageData);
+            if (record.Tags.Contains(TurnPlan.SummaryTag)) Console.Out.WriteLine(record.MessageData);
         };
 
         using var output = new PSDataCollection<PSObject>();
-        output.DataAdded += (_, e) => Console.Out.WriteLine(output[e.Index]);
+        output.DataAdded += (_, e) =>
+        {
+            // Each output line is one turn: what earlier turns failed on was retried by it.
+            Interlocked.Exchange(ref notSynced, 0);
+            Console.Out.WriteLine(output[e.Index]);
+        };
 
         var stopping = 0;
         void Stop(PosixSignalContext context)
@@ -74,22 +94,30 @@ internal static class MasterRunner
         try
         {
             shell.Invoke(null, output);
-            return Success;
         }
         catch (PipelineStoppedException)
         {
+            // Stopped by SIGINT or SIGTERM, as asked: the ledger keeps what had not arrived yet.
             return Success;
         }
         catch (RuntimeException e)
         {
             Console.Error.WriteLine($"geosync: {Describe(e.ErrorRecord)}");
-            return Failure;
+            return Fatal;
         }
+
+        if (Volatile.Read(ref stopping) != 0) return Success;
+        var count = Volatile.Read(ref notSynced);
+        if (count == 0) return Success;
+        Console.Error.WriteLine($"geosync: {count} {(count == 1 ? "entry" : "entries")} did not reach the slave (listed above); 'geosync failures MASTER SLAVE' shows the pair's failure ledger");
+        return NotConverged;
     }
+
+    private static string IdOf(ErrorRecord record) => record.FullyQualifiedErrorId.Split(',')[0];
 
     private static string Describe(ErrorRecord record)
     {
-        var id = record.FullyQualifiedErrorId.Split(',')[0];
-        return $"{record.ErrorDetails?.Message ?? record.Exception.Message} ({id})";
+        var hint = record.ErrorDetails?.RecommendedAction is { Length: > 0 } action ? $" Hint: {action}" : "";
+        return $"{record.ErrorDetails?.Message ?? record.Exception.Message} ({IdOf(record)}){hint}";
     }
 }

@@ -34,6 +34,8 @@ internal static class Program
                 return MasterRunner.Run(MasterCommandLine.ToScript(master));
             case ShowStatusCommand status:
                 return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(status)]));
+            case ShowFailuresCommand failures:
+                return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(failures)]));
             default:
                 return ScriptRunner.Run(command);
         }

@@ -90,6 +90,7 @@ internal static class ErrorRecords
             "Stop the session (Stop-GeoSyncSession) and start a new one; it resumes where this one left off."),
         SessionFailure.Stopped => ("SessionStopped", ErrorCategory.InvalidOperation, "Start a new session with Start-GeoSyncSession."),
         SessionFailure.Busy => ("SessionBusy", ErrorCategory.ResourceBusy, null),
+        SessionFailure.FailureLedgerUnreadable => ("FailureLedgerUnreadable", ErrorCategory.ReadError, null),
         _ => (fallbackId, ErrorCategory.ConnectionError, null),
     };
 
@@ -97,7 +98,7 @@ internal static class ErrorRecords
         new(new GeoSyncException(
                 $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries " +
                 "the slave has there, more than the mass-deletion guard allows in one turn; the directory is retried next turn"),
-            "PurgeHeld", ErrorCategory.OperationStopped, held.Directory)
+            ReplicationErrorIds.PurgeHeld, ErrorCategory.OperationStopped, held.Directory)
         {
             ErrorDetails = new ErrorDetails(
                 $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries the slave has there")

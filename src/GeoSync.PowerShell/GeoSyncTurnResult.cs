@@ -16,7 +16,7 @@ public sealed class GeoSyncTurnResult
         EntriesPurged = result.EntriesPurged;
         FilesSynced = result.FilesSynced;
         BytesSynced = result.BytesSynced;
-        SpecialFilesSkipped = result.SpecialFilesSkipped;
+        SpecialFiles = result.SpecialFiles;
         ChangesSeen = result.ChangesSeen;
         Failures = [.. result.Failures];
         HeldPurges = [.. result.HeldPurges];
@@ -46,8 +46,8 @@ public sealed class GeoSyncTurnResult
     /// <summary>The sizes of those files (rsync sends less: only what differs).</summary>
     public long BytesSynced { get; }
 
-    /// <summary>Fifos, sockets and devices, which geo-replication does not carry.</summary>
-    public long SpecialFilesSkipped { get; }
+    /// <summary>Fifos, sockets and device nodes that reached the slave (one that could not be made is in Failures).</summary>
+    public long SpecialFiles { get; }
 
     /// <summary>The slave was found behind the master.</summary>
     public bool ChangesSeen { get; }

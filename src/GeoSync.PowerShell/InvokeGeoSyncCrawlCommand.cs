@@ -137,14 +137,12 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             return;
         }
 
-        foreach (var failure in result!.Failures.Where(f => f.IsPersistent))
-        {
-            WriteError(new ErrorRecord(
-                new GeoSyncException($"'{failure.Path}' has failed to reach the slave in {failure.Attempts} consecutive turns: {failure.Reason}"),
-                "PersistentSyncFailure", ErrorCategory.WriteError, failure.Path));
-        }
-        foreach (var held in result.HeldPurges) WriteError(ErrorRecords.PurgeHeld(held));
-        WriteObject(new GeoSyncTurnResult(session, result));
+        // The result first, so a script sees the turn before the paths that did not make it. A held purge is its
+        // directory's failure: it is reported once, as PurgeHeld.
+        WriteObject(new GeoSyncTurnResult(session, result!));
+        var held = result!.HeldPurges.Select(h => h.Directory).ToHashSet(StringComparer.Ordinal);
+        foreach (var failure in result.Failures.Where(f => !held.Contains(f.Path))) WriteError(ReplicationErrors.EntryNotSynced(failure));
+        foreach (var purge in result.HeldPurges) WriteError(ErrorRecords.PurgeHeld(purge));
 
         void ShowProgress()
         {

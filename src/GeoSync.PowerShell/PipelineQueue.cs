@@ -31,7 +31,7 @@ internal sealed class PipelineQueue
 
     /// <summary>
     /// Writes the queued messages: Debug, Verbose, Warning for what degrades but goes on. Errors are Verbose here: the
-    /// cmdlet reports them as error records (PersistentSyncFailure, SessionFaulty), which carry the same text.
+    /// cmdlet reports them as error records (EntryNotSynced, SessionFaulty), which carry the same text.
     /// </summary>
     public void Drain(Cmdlet cmdlet)
     {

@@ -119,6 +119,14 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Xattrs { get; set; }
 
+    /// <summary>
+    /// A file that keeps the paths that failed to reach the slave across sessions and restarts (Get-GeoSyncFailure reads
+    /// it); Invoke-GeoSyncMaster passes the one next to its state file. Without it failures are kept for the session only.
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? FailureLedgerPath { get; set; }
+
     protected override void ProcessRecord()
     {
         var opened = 0;
@@ -141,6 +149,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             GlusterCommandDirectory = ProviderPath(GlusterCommandDirectory),
             GlusterLogDirectory = ProviderPath(GlusterLogDirectory),
             ConnectionTimeout = TimeSpan.FromSeconds(ConnectionTimeoutSec),
+            FailureLedgerPath = ProviderPath(FailureLedgerPath),
             // Only the opening is narrated here; Invoke-GeoSyncCrawl listens while a turn runs.
             Log = (level, text) =>
             {

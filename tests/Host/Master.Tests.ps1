@@ -66,7 +66,9 @@ Describe 'geosync master and status' {
                 '--network-namespace', '--ignore-deletes', '--max-delete-share', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode', '--dry-run') {
                 $r.StdOut | Should -Match ([regex]::Escape($option))
             }
-            $r.StdOut | Should -Match '(?m)^\s*master\s+0 when it stopped'
+            $r.StdOut | Should -Match '(?m)^\s*master\s+0 every change the last turn found reached the slave'
+            $r.StdOut | Should -Match '(?m)^\s+3 the run finished but some entries did not reach the slave'
+            $r.StdOut | Should -Match '(?m)^\s*geosync failures <master-url> <slave-url> \[--state-dir <dir>\] \[--json\]'
             (Invoke-Geosync -ArgumentList 'master', '--help').StdOut | Should -Be $r.StdOut
         }
 
@@ -79,6 +81,8 @@ Describe 'geosync master and status' {
             @{ Why = 'a port out of range'; Words = @('master', 'file:///a', 'file:///b', '--ssh-port=70000'); Message = "--ssh-port takes a whole number from 1 to 65535, not '70000'" }
             @{ Why = 'a share above 1'; Words = @('master', 'file:///a', 'file:///b', '--max-delete-share', '1.5'); Message = "--max-delete-share takes a share from 0 to 1.*not '1.5'" }
             @{ Why = 'a status argument'; Words = @('status', 'extra'); Message = "status: unknown argument 'extra'" }
+            @{ Why = 'failures with one URL'; Words = @('failures', 'file:///a'); Message = 'failures: takes the master and the slave URL.*got 1' }
+            @{ Why = 'a failures option'; Words = @('failures', 'file:///a', 'file:///b', '--bogus'); Message = "failures: unknown option '--bogus'" }
         ) {
             $r = Invoke-Geosync -ArgumentList $Words
             $r.ExitCode | Should -Be 2
@@ -253,5 +257,103 @@ Describe 'geosync master over ssh' -Tag 'Ssh' -Skip:(-not [Environment]::IsPrivi
         $r.StdOut | Should -Match '(?m)^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d Session1 turn 1: 2 files \(3 bytes\) synced, \d+ entries created, 0 purged, 0 failures, \d+\.\d{3} s$'
         Get-Content -LiteralPath (Join-Path $slave 'd/e/f.txt') -Raw | Should -Be 'f'
         Get-Content -LiteralPath (Join-Path $slave 'g.txt') -Raw | Should -Be 'gg'
+    }
+}
+
+Describe 'geosync master exit codes and geosync failures' {
+    BeforeAll {
+        # Real failures: a slave subdirectory that refuses writes even to root (a read-only bind mount of itself).
+        $script:ReadOnly = [System.Collections.Generic.List[string]]::new()
+        function Mount-ReadOnly {
+            param([string] $Path)
+            mount --bind $Path $Path
+            if ($LASTEXITCODE) { throw "mount --bind $Path failed" }
+            $ReadOnly.Add($Path)
+            mount -o remount,bind,ro $Path
+            if ($LASTEXITCODE) { throw "mount -o remount,bind,ro $Path failed" }
+        }
+        function Dismount-ReadOnly {
+            param([string] $Path)
+            if ($ReadOnly.Remove($Path)) { umount $Path; if ($LASTEXITCODE) { throw "umount $Path failed" } }
+        }
+    }
+
+    AfterAll {
+        foreach ($path in @($ReadOnly)) { umount -l $path }
+    }
+
+    BeforeEach {
+        $script:Case = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        $script:Master = Join-Path $Case 'master'
+        $script:Slave = Join-Path $Case 'slave'
+        $script:State = Join-Path $Case 'state'
+        $null = New-Item -ItemType Directory -Path (Join-Path $Master 'ro'), (Join-Path $Slave 'ro')
+        New-Tree -Root $Master
+        Set-Content -LiteralPath (Join-Path $Master 'ro/a.txt') -Value 'a' -NoNewline
+        Set-Content -LiteralPath (Join-Path $Master 'ro/b.txt') -Value 'b' -NoNewline
+        Mount-ReadOnly -Path (Join-Path $Slave 'ro')
+    }
+
+    AfterEach {
+        Dismount-ReadOnly -Path (Join-Path $Slave 'ro')
+    }
+
+    It '--once exits 3 listing each failed path and the count; failures shows them; after the fix it exits 0 and the ledger is empty' {
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+
+        $r.ExitCode | Should -Be 3 -Because $r.StdErr
+        $r.StdOut | Should -Match 'turn 1: 2 files \(3 bytes\) synced, \d+ entries created, 0 purged, 2 failures'
+        $r.StdErr | Should -Match "(?m)^ERROR: 'ro/a.txt' did not reach the slave: .*Read-only file system \(30\).* \(EntryNotSynced\)$"
+        $r.StdErr | Should -Match "(?m)^ERROR: 'ro/b.txt' did not reach the slave: .* \(EntryNotSynced\)$"
+        $r.StdErr | Should -Match "(?m)^geosync: 2 entries did not reach the slave"
+        Get-Content -LiteralPath (Join-Path $Slave 'g.txt') -Raw | Should -Be 'gg'
+
+        $json = Invoke-Geosync -ArgumentList 'failures', $Master, "file://$Slave", '--state-dir', $State, '--json'
+        $json.ExitCode | Should -Be 0 -Because $json.StdErr
+        $entries = @($json.StdOut | ConvertFrom-Json)
+        $entries.Path | Should -Be 'ro/a.txt', 'ro/b.txt'
+        $entries[0].Master | Should -Be "file://$Master"
+        $entries[0].Attempts | Should -Be 1
+        $entries[0].Persistent | Should -BeFalse
+        $entries[0].Error | Should -Match 'Read-only file system'
+        $table = Invoke-Geosync -ArgumentList 'failures', "file://$Master", "file://$Slave", '--state-dir', $State
+        $table.StdOut | Should -Match '(?m)^Path\s+Attempts\s+Persistent\s+LastFailed\s+Error'
+        $table.StdOut | Should -Match '(?m)^ro/a.txt\s+1 False\s'
+
+        # --max-turns: the last turn decides, and it failed too.
+        $again = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--max-turns', '2', '--interval', '0', '--state-dir', $State
+        $again.ExitCode | Should -Be 3
+        @((Invoke-Geosync -ArgumentList 'failures', $Master, $Slave, '--state-dir', $State, '--json').StdOut | ConvertFrom-Json).Attempts |
+            Should -Be 3, 3 -Because 'the ledger counts on across runs'
+
+        Dismount-ReadOnly -Path (Join-Path $Slave 'ro')
+        $fixed = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+        $fixed.ExitCode | Should -Be 0 -Because $fixed.StdErr
+        $fixed.StdErr | Should -Not -Match 'EntryNotSynced'
+        Get-Content -LiteralPath (Join-Path $Slave 'ro/a.txt') -Raw | Should -Be 'a'
+        $empty = Invoke-Geosync -ArgumentList 'failures', $Master, $Slave, '--state-dir', $State, '--json'
+        $empty.ExitCode | Should -Be 0
+        @($empty.StdOut | ConvertFrom-Json) | Should -BeNullOrEmpty
+    }
+
+    It 'exits 1 when the run cannot start: the master does not exist' {
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Case/no-master", "file://$Slave", '--once', '--state-dir', $State
+        $r.ExitCode | Should -Be 1
+        $r.StdErr | Should -Match '\(MasterReconnectsExhausted\)'
+    }
+
+    It 'a loop stopped by SIGTERM exits 0 even while entries fail; the ledger keeps them' {
+        $started = Start-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--interval', '0.2', '--state-dir', $State
+        try {
+            Wait-Condition -Seconds 45 { @(Get-ChildItem -LiteralPath $State -Filter '*.failures.json' -ErrorAction Ignore).Count -eq 1 } |
+                Should -BeTrue -Because 'the first turn fails on ro/ and writes the ledger'
+        }
+        finally {
+            & kill -TERM $started.Process.Id
+            $r = Wait-Geosync -Started $started -TimeoutSeconds 30
+        }
+        $r.ExitCode | Should -Be 0
+        @((Invoke-Geosync -ArgumentList 'failures', $Master, $Slave, '--state-dir', $State, '--json').StdOut | ConvertFrom-Json).Path |
+            Should -Be 'ro/a.txt', 'ro/b.txt'
     }
 }

@@ -87,7 +87,7 @@ Describe 'Invoke-GeoSyncMaster' {
         $second[0].EntriesCreated | Should -Be 0
     }
 
-    It '-MaxTurns keeps crawling, picks up a change made while it runs, and writes only the turns that did something' {
+    It '-MaxTurns keeps crawling, picks up a change made while it runs, and writes the turns that did something and the last' {
         $late = Join-Path $Master 'a/b/late.txt'
         $writer = Start-ThreadJob -ArgumentList (Join-Path $Slave 'top.txt'), $late -ScriptBlock {
             param($firstSynced, $late)
@@ -103,9 +103,12 @@ Describe 'Invoke-GeoSyncMaster' {
             $writer | Wait-Job -Timeout 30 | Remove-Job -Force
         }
 
-        $turns.Count | Should -Be 2 -Because 'the first sync and the turn that found late.txt did something; the idle ones are not written'
+        $turns.Count | Should -Be 3 -Because 'the first sync and the turn that found late.txt did something, and the last turn decides the outcome; other idle ones are not written'
         $turns[0].FilesSynced | Should -Be 3
         $turns[1].FilesSynced | Should -Be 1
+        $turns[2].Turn | Should -Be 15
+        $turns[2].FilesSynced | Should -Be 0
+        $turns[2].Converged | Should -BeTrue
         Get-Content -LiteralPath (Join-Path $Slave 'a/b/late.txt') -Raw | Should -Be 'written while the loop runs'
         (Read-StateFile -Directory $State).TurnsCompleted | Should -Be 15
     }

@@ -51,7 +51,7 @@ internal sealed class CrawlTurn
         using var abort = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _abort = abort;
         var token = abort.Token;
-        _crawler.History.BeginTurn();
+        _crawler.Ledger.BeginTurn();
         var completed = false;
         IReadOnlyList<CrawlFailure> failures;
         try
@@ -86,7 +86,11 @@ internal sealed class CrawlTurn
         }
         finally
         {
-            failures = _crawler.History.EndTurn(completed);
+            failures = _crawler.Ledger.EndTurn(completed, out var saveError);
+            if (saveError is not null)
+            {
+                _crawler.Log(CrawlLogLevel.Warning, $"cannot save the failure ledger {_crawler.Ledger.FilePath}: {saveError.Message}; the next turn tries again");
+            }
         }
 
         var result = new TurnResult(_number, _counters, failures, clock.GetElapsedTime(started));
@@ -141,7 +145,7 @@ internal sealed class CrawlTurn
             }
             catch (Exception ex) when (IsEntryFailure(ex))
             {
-                return Fail(path, $"cannot read the slave's xtime: {ex.Message}");
+                return Fail(path, $"cannot read the slave's xtime: {ex.Message}", ErrnoOf(ex));
             }
 
             if (reading.Value is null && !reading.IsUnstamped)
@@ -193,7 +197,7 @@ internal sealed class CrawlTurn
                     jobs.Add(Failed);
                     continue;
                 }
-                if (knownStat.Type == EntryType.Regular)
+                if (knownStat.Type is EntryType.Regular or EntryType.Special)
                 {
                     changed = true;
                     jobs.Add(await QueueFileAsync(child, knownStat, there, masterXtime, cancellationToken).ConfigureAwait(false));
@@ -219,7 +223,7 @@ internal sealed class CrawlTurn
             }
             // Without pruning only a subdirectory is visited regardless: its xtime may be an older subvolume's answer.
             if (unchanged && stat.Type != EntryType.Directory) continue;
-            changed |= stat.Type is EntryType.Regular or EntryType.Symlink;
+            changed |= stat.Type is EntryType.Regular or EntryType.Symlink or EntryType.Special;
             switch (stat.Type)
             {
                 case EntryType.Symlink:
@@ -233,7 +237,8 @@ internal sealed class CrawlTurn
                     jobs.Add(await CrawlByXtimeAsync(child, childMark, stat, there, cancellationToken).ConfigureAwait(false));
                     break;
                 default:
-                    _counters.SpecialFileSkipped();
+                    // Special files go through rsync like regular ones: it makes fifos, sockets and devices as -a does.
+                    jobs.Add(await QueueFileAsync(child, stat, there, childMark, cancellationToken).ConfigureAwait(false));
                     break;
             }
         }
@@ -302,7 +307,9 @@ internal sealed class CrawlTurn
                     jobs.Add(await CrawlByComparisonAsync(child, stat, there, cancellationToken).ConfigureAwait(false));
                     break;
                 default:
-                    _counters.SpecialFileSkipped();
+                    if (there.Stat is { } special && stat.SameSpecialAs(special)) continue;
+                    changed = true;
+                    jobs.Add(await QueueFileAsync(child, stat, there, null, cancellationToken).ConfigureAwait(false));
                     break;
             }
         }
@@ -340,7 +347,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            return RecordFailure(path, $"cannot set the directory's attributes or xtime on the slave: {ex.Message}");
+            return RecordFailure(path, $"cannot set the directory's attributes or xtime on the slave: {ex.Message}", ErrnoOf(ex));
         }
         catch (Exception ex)
         {
@@ -352,14 +359,14 @@ internal sealed class CrawlTurn
         }
     }
 
-    /// <summary>Queues a regular file for the syncer, after removing what is in its way on the slave; returns its job.</summary>
+    /// <summary>Queues a regular or special file for the syncer, after removing what is in its way on the slave; returns its job.</summary>
     private async Task<Task<bool>> QueueFileAsync(string path, EntryStat stat, SlaveEntryState there, Xtime? mark,
         CancellationToken cancellationToken)
     {
         // rsync cannot put a file where a non-empty directory is. Without the slave's types (a 3.3 slave), a file that
         // failed last turn may be failing for that reason, so its slave entry is cleared before it is sent again.
         var inTheWay = there.Exists
-            && (there.Stat is { Type: not EntryType.Regular } || (there.Stat is null && _crawler.History.FailedBefore(path)));
+            && (there.Stat is { } replica && replica.Type != stat.Type || (there.Stat is null && _crawler.Ledger.FailedBefore(path)));
         if (inTheWay)
         {
             try
@@ -369,7 +376,7 @@ internal sealed class CrawlTurn
             }
             catch (Exception ex) when (IsEntryFailure(ex))
             {
-                return Fail(path, $"cannot remove what is in the file's place on the slave: {ex.Message}");
+                return Fail(path, $"cannot remove what is in the file's place on the slave: {ex.Message}", ErrnoOf(ex));
             }
         }
         if (!_fileSlots.Wait(0, cancellationToken))
@@ -378,18 +385,19 @@ internal sealed class CrawlTurn
             _crawler.Syncer.SendQueued();
             await _fileSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        return SyncFileAsync(path, stat.Size, mark, cancellationToken);
+        return SyncFileAsync(path, stat, mark, cancellationToken);
     }
 
-    /// <summary>One file's job: its data through the syncer, then (on a GlusterFS master) its slave xtime.</summary>
-    private async Task<bool> SyncFileAsync(string path, long size, Xtime? mark, CancellationToken cancellationToken)
+    /// <summary>One file's job: its data (or special node) through the syncer, then (on a GlusterFS master) its slave xtime.</summary>
+    private async Task<bool> SyncFileAsync(string path, EntryStat stat, Xtime? mark, CancellationToken cancellationToken)
     {
         _jobs.Started();
         try
         {
             var outcome = await _crawler.Syncer.Add(path).WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (!outcome.Succeeded) return RecordFailure(path, $"failed to sync: {outcome.FailureReason}");
-            _counters.FileSynced(size);
+            if (!outcome.Succeeded) return RecordFailure(path, $"failed to sync: {outcome.FailureReason}", outcome.Errno);
+            if (stat.Type == EntryType.Special) _counters.SpecialFileSynced();
+            else _counters.FileSynced(stat.Size);
             if (mark is Xtime xtime) await Slave.SetXtimeAsync(path, _uuid!, xtime, cancellationToken).ConfigureAwait(false);
             return true;
         }
@@ -399,7 +407,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            return RecordFailure(path, $"cannot set the file's xtime on the slave: {ex.Message}");
+            return RecordFailure(path, $"cannot set the file's xtime on the slave: {ex.Message}", ErrnoOf(ex));
         }
         catch (Exception ex)
         {
@@ -425,7 +433,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            return Fail(path, $"cannot create the symlink on the slave: {ex.Message}");
+            return Fail(path, $"cannot create the symlink on the slave: {ex.Message}", ErrnoOf(ex));
         }
     }
 
@@ -444,7 +452,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            return RecordFailure(path, $"cannot create the directory on the slave: {ex.Message}");
+            return RecordFailure(path, $"cannot create the directory on the slave: {ex.Message}", ErrnoOf(ex));
         }
     }
 
@@ -499,7 +507,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            jobs.Add(Fail(path, $"cannot purge {gone.Count} entries the master no longer has: {ex.Message}"));
+            jobs.Add(Fail(path, $"cannot purge {gone.Count} entries the master no longer has: {ex.Message}", ErrnoOf(ex)));
             return false;
         }
     }
@@ -552,13 +560,13 @@ internal sealed class CrawlTurn
             }
             catch (Exception again) when (IsEntryFailure(again))
             {
-                RecordFailure(path, $"cannot list the slave directory even after recreating it: {again.Message}");
+                RecordFailure(path, $"cannot list the slave directory even after recreating it: {again.Message}", ErrnoOf(again));
                 return null;
             }
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            RecordFailure(path, $"cannot list the slave directory: {ex.Message}");
+            RecordFailure(path, $"cannot list the slave directory: {ex.Message}", ErrnoOf(ex));
             return null;
         }
     }
@@ -606,7 +614,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            RecordFailure(path, ex.Message);
+            RecordFailure(path, ex.Message, ErrnoOf(ex));
             return null;
         }
     }
@@ -622,7 +630,7 @@ internal sealed class CrawlTurn
         }
         catch (Exception ex) when (IsEntryFailure(ex))
         {
-            RecordFailure(path, ex.Message);
+            RecordFailure(path, ex.Message, ErrnoOf(ex));
             return null;
         }
     }
@@ -670,16 +678,17 @@ internal sealed class CrawlTurn
         return shuffled;
     }
 
-    private Task<bool> Fail(string path, string reason)
+    private Task<bool> Fail(string path, string reason, int? errno = null)
     {
-        RecordFailure(path, reason);
+        RecordFailure(path, reason, errno);
         return Failed;
     }
 
-    private bool RecordFailure(string path, string reason)
+    private bool RecordFailure(string path, string reason, int? errno = null)
     {
-        var failure = _crawler.History.Record(path, reason);
-        _crawler.Log(failure.IsPersistent ? CrawlLogLevel.Error : CrawlLogLevel.Warning,
+        var failure = _crawler.Ledger.Record(path, reason, errno);
+        // Not a warning: the turn result lists every failure, and the cmdlet writes an error record for each.
+        _crawler.Log(failure.IsPersistent ? CrawlLogLevel.Error : CrawlLogLevel.Info,
             $"'{path}' did not reach the slave (attempt {failure.Attempts}{(failure.IsPersistent ? ", persistent" : "")}): {failure.Reason}");
         return false;
     }
@@ -708,6 +717,15 @@ internal sealed class CrawlTurn
     /// <summary>False for GlusterFS's own names at the root when the session involves a volume: neither copied nor purged.</summary>
     private bool IsReplicated(string directory, string name) =>
         !(directory == Root && Options.SkipGlusterInternalNames && GlusterInternalNames.IsInternal(name));
+
+    /// <summary>The errno behind an entry failure, when the exception carries one.</summary>
+    private static int? ErrnoOf(Exception ex) => ex switch
+    {
+        RemoteOsException os => os.Errno,
+        GeoSyncMasterTreeException master => master.Errno,
+        GeoSyncXattrException xattr => xattr.Errno,
+        _ => null,
+    };
 
     private static string Join(string directory, string name) => directory == Root ? name : directory + "/" + name;
 

@@ -6,7 +6,7 @@ namespace GeoSync.Engine.Master;
 /// </summary>
 public sealed class Crawler
 {
-    private readonly FailureHistory _history;
+    private readonly FailureLedger _ledger;
     private long _turnsCompleted;
     private int _running;
     private CrawlTurn? _current;
@@ -30,7 +30,7 @@ public sealed class Crawler
         Master = master;
         Slave = slave;
         Syncer = syncer;
-        _history = new FailureHistory(Options.PersistentFailureAttempts);
+        _ledger = Options.FailureLedger ?? new FailureLedger(Options.PersistentFailureAttempts, Options.Clock);
     }
 
     /// <summary>
@@ -46,7 +46,8 @@ public sealed class Crawler
     internal ISlaveChannel Slave { get; }
     internal IFileSyncer Syncer { get; }
     internal CrawlerOptions Options { get; }
-    internal FailureHistory History => _history;
+    /// <summary>Every path that failed and has not arrived since, kept across turns (and restarts, with a ledger file).</summary>
+    public FailureLedger Ledger => _ledger;
 
     /// <summary>What the running turn has done so far, for progress displays; null between turns.</summary>
     public TurnProgress? CurrentProgress => Volatile.Read(ref _current)?.Progress ?? Volatile.Read(ref _dryRun)?.CurrentProgress;

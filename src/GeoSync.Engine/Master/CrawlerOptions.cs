@@ -29,6 +29,12 @@ public sealed record CrawlerOptions
     public int PersistentFailureAttempts { get; init; } = 3;
 
     /// <summary>
+    /// Where failed paths are remembered; null: an in-memory ledger with <see cref="PersistentFailureAttempts"/>. A ledger
+    /// opened on a file (<see cref="FailureLedger.Open"/>) keeps them across restarts, and its own threshold applies.
+    /// </summary>
+    public FailureLedger? FailureLedger { get; init; }
+
+    /// <summary>
     /// Files queued for transfer but not yet finished; the crawl waits for the syncer beyond this, which keeps memory
     /// bounded however many files changed.
     /// </summary>

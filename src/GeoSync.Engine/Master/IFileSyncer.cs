@@ -20,22 +20,26 @@ public interface IFileSyncer
 /// <summary>How one file's transfer ended: its data arrived on the slave, or why not.</summary>
 public sealed record FileSyncOutcome
 {
-    private FileSyncOutcome(bool succeeded, string? failureReason)
+    private FileSyncOutcome(bool succeeded, string? failureReason, int? errno)
     {
         Succeeded = succeeded;
         FailureReason = failureReason;
+        Errno = errno;
     }
 
-    public static FileSyncOutcome Success { get; } = new(true, null);
+    public static FileSyncOutcome Success { get; } = new(true, null, null);
 
     public bool Succeeded { get; }
 
     /// <summary>Why the data did not arrive (rsync's exit code and message); null on success.</summary>
     public string? FailureReason { get; }
 
-    public static FileSyncOutcome Failed(string reason)
+    /// <summary>The errno rsync named for the file (e.g. 28 in "No space left on device (28)"); null when it named none.</summary>
+    public int? Errno { get; }
+
+    public static FileSyncOutcome Failed(string reason, int? errno = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(reason);
-        return new(false, reason);
+        return new(false, reason, errno);
     }
 }

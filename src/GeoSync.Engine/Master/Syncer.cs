@@ -394,7 +394,8 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         return result.Succeeded
             ? FileSyncOutcome.Success
             : FileSyncOutcome.Failed(string.Create(CultureInfo.InvariantCulture,
-                $"{result.Status.ToString().ToLowerInvariant()} after {result.Attempts} rsync run(s): {result.Reason}"));
+                $"{result.Status.ToString().ToLowerInvariant()} after {result.Attempts} rsync run(s): {result.Reason}"),
+                RsyncStderrClassifier.ErrnoIn(result.Reason));
     }
 
     /// <summary>A queued file. Its outcome is published without a lock, and its continuations never run inline (§9 #8).</summary>

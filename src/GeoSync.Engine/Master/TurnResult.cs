@@ -11,7 +11,7 @@ public sealed class TurnResult
         EntriesPurged = counters.EntriesPurged;
         FilesSynced = counters.FilesSynced;
         BytesSynced = counters.BytesSynced;
-        SpecialFilesSkipped = counters.SpecialFilesSkipped;
+        SpecialFiles = counters.SpecialFiles;
         ChangesSeen = counters.ChangesSeen;
         Failures = failures;
         HeldPurges = counters.HeldPurges;
@@ -36,8 +36,11 @@ public sealed class TurnResult
     /// <summary>The sizes of those files on the master (not what went over the wire; rsync sends deltas).</summary>
     public long BytesSynced { get; }
 
-    /// <summary>Fifos, sockets and devices, which geo-replication does not carry.</summary>
-    public long SpecialFilesSkipped { get; }
+    /// <summary>
+    /// Fifos, sockets and device nodes that reached the slave (rsync -a makes them; one it cannot make, say a device on a
+    /// slave not running as root, is a failure in <see cref="Failures"/>).
+    /// </summary>
+    public long SpecialFiles { get; }
 
     /// <summary>The slave was found behind the master (or different from it, for a directory master).</summary>
     public bool ChangesSeen { get; }
@@ -63,9 +66,6 @@ public sealed class TurnResult
 /// <summary>The counts of a turn still running (see <see cref="TurnResult"/> for their meaning).</summary>
 public sealed record TurnProgress(long Turn, long DirectoriesScanned, long EntriesCreated, long EntriesPurged, long FilesSynced, long BytesSynced);
 
-/// <summary>A path that failed to reach the slave, why, and in how many consecutive turns.</summary>
-public sealed record CrawlFailure(string Path, string Reason, int Attempts, bool IsPersistent);
-
 /// <summary>A purge held back by the mass-deletion guard: the slave directory, the entries it would have removed, and how many it holds.</summary>
 public sealed record HeldPurge(string Directory, int Count, int SlaveEntries);
 
@@ -78,7 +78,7 @@ internal sealed class TurnCounters
     private long _entriesPurged;
     private long _filesSynced;
     private long _bytesSynced;
-    private long _specialFilesSkipped;
+    private long _specialFiles;
     private int _changesSeen;
 
     public long DirectoriesScanned => Interlocked.Read(ref _directoriesScanned);
@@ -86,13 +86,13 @@ internal sealed class TurnCounters
     public long EntriesPurged => Interlocked.Read(ref _entriesPurged);
     public long FilesSynced => Interlocked.Read(ref _filesSynced);
     public long BytesSynced => Interlocked.Read(ref _bytesSynced);
-    public long SpecialFilesSkipped => Interlocked.Read(ref _specialFilesSkipped);
+    public long SpecialFiles => Interlocked.Read(ref _specialFiles);
     public bool ChangesSeen => Volatile.Read(ref _changesSeen) != 0;
 
     public void DirectoryScanned() => Interlocked.Increment(ref _directoriesScanned);
     public void Created() => Interlocked.Increment(ref _entriesCreated);
     public void Purged(long count) => Interlocked.Add(ref _entriesPurged, count);
-    public void SpecialFileSkipped() => Interlocked.Increment(ref _specialFilesSkipped);
+    public void SpecialFileSynced() => Interlocked.Increment(ref _specialFiles);
     public void SawChanges() => Volatile.Write(ref _changesSeen, 1);
 
     public IReadOnlyList<HeldPurge> HeldPurges

@@ -53,7 +53,8 @@ public sealed class WireSlaveChannel : ISlaveChannel
         var entries = new List<SlaveEntry>();
         foreach (var item in Items(LstatEntriesMethod.Name, path, answer))
         {
-            if (item is not IReadOnlyList<object?> { Count: 8 } fields) throw Malformed(LstatEntriesMethod.Name, path, item);
+            // A slave before the device number (the 9th field) sends 8; its devices then compare as number 0.
+            if (item is not IReadOnlyList<object?> { Count: 8 or 9 } fields) throw Malformed(LstatEntriesMethod.Name, path, item);
             var mode = Integer(LstatEntriesMethod.Name, path, fields[1]);
             var type = EntryStat.TypeOf((Mono.Unix.Native.FilePermissions)(uint)mode);
             var target = fields[7] is null ? null : Text(LstatEntriesMethod.Name, path, fields[7]);
@@ -67,7 +68,11 @@ public sealed class WireSlaveChannel : ISlaveChannel
                     Integer(LstatEntriesMethod.Name, path, fields[4]),
                     Integer(LstatEntriesMethod.Name, path, fields[5]),
                     Integer(LstatEntriesMethod.Name, path, fields[6]),
-                    type == EntryType.Symlink ? target : null)));
+                    type == EntryType.Symlink ? target : null)
+                {
+                    SpecialFileType = type == EntryType.Special ? (int)(mode & (long)Mono.Unix.Native.FilePermissions.S_IFMT) : 0,
+                    DeviceNumber = fields.Count > 8 ? Integer(LstatEntriesMethod.Name, path, fields[8]) : 0,
+                }));
         }
         return entries;
     }

@@ -44,6 +44,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
     private readonly List<IAsyncDisposable> _resources = [];
     private SlaveEndpoint? _slave;
     private Crawler? _crawler;
+    private FailureLedger? _failureLedger;
     private VolumeMark? _volumeInfo;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
@@ -165,7 +166,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
         var master = GeoSyncUrl.Parse(options.Master);
         var slave = GeoSyncUrl.Parse(options.Slave);
         GeoSyncUrl.EnsureConnectible(master, slave, options.AllowDirectoryMaster);
-        var session = new GeoSyncSession(options, master, slave, runner);
+        var ledger = OpenFailureLedger(options, master, slave);
+        var session = new GeoSyncSession(options, master, slave, runner) { _failureLedger = ledger };
         try
         {
             await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -302,6 +304,20 @@ public sealed class GeoSyncSession : IAsyncDisposable
         await ReleaseAsync(throwOnFailure: true).ConfigureAwait(false);
     }
 
+    /// <summary>The ledger file a previous loop left is read before anything connects: one that cannot be read stops the open.</summary>
+    private static FailureLedger? OpenFailureLedger(SessionOptions options, GeoSyncUrl master, GeoSyncUrl slave)
+    {
+        if (options.FailureLedgerPath is not { } path) return null;
+        try
+        {
+            return FailureLedger.Open(path, master.Normalized, slave.Normalized, options.PersistentFailureAttempts);
+        }
+        catch (GeoSyncException e)
+        {
+            throw new GeoSyncSessionException(SessionFailure.FailureLedgerUnreadable, e.Message, e);
+        }
+    }
+
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
@@ -329,6 +345,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
             MaxDeleteShare = _options.MaxDeleteShare,
             SkipGlusterInternalNames = InvolvesGlusterVolume(),
             PersistentFailureAttempts = _options.PersistentFailureAttempts,
+            FailureLedger = _failureLedger,
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
             Log = (level, message) => Log(level switch

@@ -24,6 +24,9 @@ public enum SessionFailure
     /// <summary>A turn is already running on the session.</summary>
     Busy,
 
+    /// <summary>The pair's failure ledger file exists but cannot be read; the message names it and what to do.</summary>
+    FailureLedgerUnreadable,
+
     /// <summary>Stopping could not release everything (a mount left behind); the message names it and how to remove it.</summary>
     CleanupFailed,
 }

@@ -136,6 +136,12 @@ public sealed record SessionOptions
     /// <summary>After failing in this many consecutive turns a path is reported as a persistent failure.</summary>
     public int PersistentFailureAttempts { get; init; } = 3;
 
+    /// <summary>
+    /// The file that keeps the pair's failed paths across sessions (<see cref="GeoSync.Engine.Master.FailureLedger"/>); the master loop puts it
+    /// next to its state file. Null: failures are remembered for the session's life only.
+    /// </summary>
+    public string? FailureLedgerPath { get; init; }
+
     /// <summary>Receives the session's log (opening, keep-alives, the crawl, the slave's stderr), from any thread.</summary>
     public Action<SessionLogLevel, string>? Log { get; init; }
 

@@ -9,8 +9,9 @@ namespace GeoSync.Engine.Slave;
 /// in and out, failures as the Python exceptions the peer sees.
 /// </summary>
 /// <remarks>
-/// <c>lstat_entries(path)</c> → list of <c>(name, st_mode, st_uid, st_gid, st_size, st_atime_ns, st_mtime_ns, target)</c>,
-/// one tuple per entry except <c>.</c> and <c>..</c>; <c>target</c> is the symlink's target, else None. Like
+/// <c>lstat_entries(path)</c> → list of <c>(name, st_mode, st_uid, st_gid, st_size, st_atime_ns, st_mtime_ns, target, st_rdev)</c>,
+/// one tuple per entry except <c>.</c> and <c>..</c>; <c>target</c> is the symlink's target, else None; <c>st_rdev</c> is
+/// a device node's number, else 0 (slaves before it send the first 8 fields). Like
 /// <c>entries</c>: guarded path, never following the final component, OSError(ENOTDIR) for anything but a directory.
 /// An entry removed between the listing and its lstat is left out.
 /// </remarks>
@@ -63,7 +64,8 @@ internal static class LstatEntriesMethod
                 entry.Size,
                 entry.AccessTimeNs,
                 entry.ModifyTimeNs,
-                linkTarget));
+                linkTarget,
+                entry.DeviceNumber));
         }
         return entries;
     }

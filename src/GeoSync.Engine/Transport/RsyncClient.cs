@@ -31,6 +31,9 @@ public sealed class RsyncClient
     /// <summary>rsync's "partial transfer due to vanished source files".</summary>
     public const int VanishedExitCode = 24;
 
+    /// <summary>rsync's "error in file I/O": the receiver stopped, e.g. at a write into a full slave.</summary>
+    public const int FileIoExitCode = 11;
+
     private readonly IProcessRunner runner;
     private readonly ProcessSpec spec;
 
@@ -51,7 +54,8 @@ public sealed class RsyncClient
     public IReadOnlyList<string> Argv => spec.Argv;
 
     /// <summary>
-    /// Runs one rsync for all of <paramref name="relativePaths"/>. Exit 0, 23 and 24 give per-file results; any other
+    /// Runs one rsync for all of <paramref name="relativePaths"/>. Exit 0, 23 and 24 give per-file results, and so does
+    /// exit 11 from a slave out of space or quota (every file of the batch failed); any other
     /// exit throws <see cref="GeoSyncRsyncException"/> with the argv, exit code and stderr tail; so does a command that
     /// cannot be executed (exit code null, the exec error as inner exception). Cancelling kills rsync.
     /// </summary>
@@ -72,6 +76,13 @@ public sealed class RsyncClient
             throw new GeoSyncRsyncException(e.Message, e.Argv, null, e.StderrTail, e.InnerException);
         }
 
+        if (result.ExitCode == FileIoExitCode && RsyncStderrClassifier.SlaveFullLine(result.StderrTail) is { } full)
+        {
+            // The receiver stops at the first write into a full slave; which files of the batch arrived before cannot be
+            // told, so each fails with that line and is retried: a full slave is fixed by freeing space, not by a restart.
+            var failed = names.Select(name => new RsyncFileResult(name, RsyncFileStatus.Failed, full)).ToArray();
+            return new RsyncBatchResult(result.Argv, result.ExitCode, failed, clock.Elapsed);
+        }
         if (result.ExitCode is not (0 or PartialTransferExitCode or VanishedExitCode))
         {
             throw new GeoSyncRsyncException(

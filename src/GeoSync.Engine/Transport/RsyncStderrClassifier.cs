@@ -34,6 +34,13 @@ internal static partial class RsyncStderrClassifier
     [GeneratedRegex(@"^((rsync: \[\w+\] )?file has vanished: |rsync: \[sender\] link_stat "".*"" failed: No such file or directory \(2\)$)")]
     private static partial Regex VanishedLine();
 
+    /// <summary>
+    /// The errno rsync appends to a failed call's line, e.g. <c>mkstemp "…" failed: No space left on device (28)</c> or
+    /// <c>write failed on "…": Read-only file system (30)</c>.
+    /// </summary>
+    [GeneratedRegex(@": [A-Za-z][^;():""]* \((\d{1,4})\)(?=;|$)")]
+    private static partial Regex FailedCallErrno();
+
     private static readonly SearchValues<char> PathStart = SearchValues.Create("/\" '");
 
     public static IReadOnlyList<RsyncFileResult> Classify(IReadOnlyList<string> batch, int exitCode, string stderrTail, bool tailComplete)
@@ -83,6 +90,21 @@ internal static partial class RsyncStderrClassifier
             var reasons => new RsyncFileResult(
                 name, vanishedOnly[i] ? RsyncFileStatus.Vanished : RsyncFileStatus.Failed, string.Join("; ", reasons.Distinct())),
         }).ToArray();
+    }
+
+    /// <summary>The errno of the last failed call named in a file's reason (its stderr lines joined by "; "); null if none.</summary>
+    public static int? ErrnoIn(string? reason)
+    {
+        if (reason is null) return null;
+        var matches = FailedCallErrno().Matches(reason);
+        return matches.Count == 0 ? null : int.Parse(matches[^1].Groups[1].ValueSpan, System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The first stderr line that says the slave is out of space or quota (ENOSPC, EDQUOT); null if none does.</summary>
+    public static string? SlaveFullLine(string stderrTail)
+    {
+        ArgumentNullException.ThrowIfNull(stderrTail);
+        return stderrTail.Split('\n').Select(line => line.TrimEnd('\r')).FirstOrDefault(line => ErrnoIn(line) is 28 or 122);
     }
 
     private static RsyncFileResult[] FailAll(IReadOnlyList<string> batch, string reason) =>

@@ -127,6 +127,44 @@ public sealed class CrawlDirectoryMasterTests : CrawlHarness
     }
 
     [Fact]
+    public async Task SpecialFilesAreReplicatedAsRsyncADoesAndCompared()
+    {
+        Assert.True(Syscall.getuid() == 0, "device nodes can only be made as root; the engine tests run as root in CI");
+        BuildSampleTree();
+        Assert.Equal(0, Syscall.mkfifo(MasterDir.Combine("docs/pipe"), FilePermissions.S_IRUSR | FilePermissions.S_IWUSR));
+        MakeSocket(MasterDir.Combine("docs/deep/sock"));
+        const ulong NullDevice = (1 << 8) | 3; // makedev(1, 3)
+        Assert.Equal(0, Syscall.mknod(MasterDir.Combine("null"), FilePermissions.S_IFCHR | FilePermissions.DEFFILEMODE, NullDevice));
+        var crawler = DirectoryCrawler();
+
+        var first = await crawler.RunTurnAsync();
+
+        Assert.Empty(first.Failures);
+        Assert.Equal(["docs/deep/sock", "docs/pipe", "null"], Rsync.Sent.Where(p => p is "docs/deep/sock" or "docs/pipe" or "null").Order(StringComparer.Ordinal));
+        Assert.Equal(3, first.SpecialFiles);
+        AssertSlaveMatchesMaster();
+        Assert.Equal(0, Syscall.lstat(SlaveDir.Combine("null"), out var device));
+        Assert.Equal((FilePermissions.S_IFCHR, NullDevice), (device.st_mode & FilePermissions.S_IFMT, device.st_rdev));
+
+        Rsync.ForgetSent();
+        var second = await crawler.RunTurnAsync();
+        Assert.Equal((0, false), (second.SpecialFiles, second.ChangesSeen));
+        Assert.Empty(Rsync.Sent);
+
+        // Another kind of special file under the same name is sent again.
+        File.Delete(MasterDir.Combine("docs/pipe"));
+        MakeSocket(MasterDir.Combine("docs/pipe"));
+        var third = await crawler.RunTurnAsync();
+        Assert.Equal(1, third.SpecialFiles);
+        Assert.Equal(["docs/pipe"], Rsync.Sent);
+        AssertSlaveMatchesMaster();
+    }
+
+    // A bound .NET socket unlinks its file when disposed, so the node is made directly, as mknod(1) would.
+    private static void MakeSocket(string path) =>
+        Assert.Equal(0, Syscall.mknod(path, FilePermissions.S_IFSOCK | FilePermissions.S_IRWXU, 0));
+
+    [Fact]
     public async Task AFailingFileIsReportedUntilItArrives()
     {
         var failing = true;
@@ -138,12 +176,18 @@ public sealed class CrawlDirectoryMasterTests : CrawlHarness
         var first = await crawler.RunTurnAsync();
         var second = await crawler.RunTurnAsync();
 
-        Assert.Equal(new CrawlFailure("docs/readme.md", "failed to sync: injected", 1, false), Assert.Single(first.Failures));
-        Assert.Equal(new CrawlFailure("docs/readme.md", "failed to sync: injected", 2, true), Assert.Single(second.PersistentFailures));
+        var once = Assert.Single(first.Failures);
+        Assert.Equal(("docs/readme.md", "failed to sync: injected", 1, false), (once.Path, once.Reason, once.Attempts, once.IsPersistent));
+        var twice = Assert.Single(second.PersistentFailures);
+        Assert.Equal(("docs/readme.md", 2, true), (twice.Path, twice.Attempts, twice.IsPersistent));
+        Assert.Equal(once.FirstFailed, twice.FirstFailed);
+        Assert.NotNull(twice.Hint);
         Assert.Equal(0, Syscall.lstat(SlaveDir.Combine("docs/deep/er/data.bin"), out _));
+        Assert.Equal(["docs/readme.md"], crawler.Ledger.Entries.Select(e => e.Path));
 
         failing = false;
         Assert.Empty((await crawler.RunTurnAsync()).Failures);
+        Assert.Empty(crawler.Ledger.Entries);
         AssertSlaveMatchesMaster();
     }
 

@@ -220,6 +220,9 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
                 case EntryType.Symlink:
                     Assert.True(expected.SameSymlinkAs(actual), $"symlink '{path}' differs: master {expected}, slave {actual}");
                     break;
+                case EntryType.Special:
+                    Assert.True(expected.SameSpecialAs(actual), $"special file '{path}' differs: master {expected}, slave {actual}");
+                    break;
             }
         }
     }

@@ -264,7 +264,7 @@ public sealed class CrawlXtimeTests : CrawlHarness
     }
 
     [Fact]
-    public async Task SpecialFilesAreSkippedWithoutBlockingTheMark()
+    public async Task SpecialFilesAreReplicatedAndMarked()
     {
         BuildSampleTree();
         Assert.Equal(0, Syscall.mkfifo(MasterDir.Combine("docs/pipe"), FilePermissions.DEFFILEMODE));
@@ -273,8 +273,9 @@ public sealed class CrawlXtimeTests : CrawlHarness
         var result = await GlusterCrawler().RunTurnAsync();
 
         Assert.Empty(result.Failures);
-        Assert.Equal(1, result.SpecialFilesSkipped);
-        Assert.False(File.Exists(SlaveDir.Combine("docs/pipe")));
+        Assert.Equal(1, result.SpecialFiles);
+        Assert.Equal(0, Syscall.lstat(SlaveDir.Combine("docs/pipe"), out var slaveStat));
+        Assert.Equal(FilePermissions.S_IFIFO, slaveStat.st_mode & FilePermissions.S_IFMT);
         Assert.Equal(MasterXtime("docs"), SlaveXtime("docs"));
         Assert.Equal(MasterXtime("."), SlaveXtime("."));
     }
