@@ -111,6 +111,11 @@ function Invoke-GeoSyncMaster {
     .PARAMETER Xattrs
         rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
 
+    .PARAMETER Force
+        Allow the first sync into a slave that holds entries this master did not put there: the entries the master
+        lacks are deleted. Without it the first turn refuses with SlaveNotEmpty and the loop ends. Passed to
+        Start-GeoSyncSession.
+
     .PARAMETER WhatIf
         Shows which master and slave would be replicated without opening a session or writing the state file.
 
@@ -226,14 +231,16 @@ function Invoke-GeoSyncMaster {
 
         [GeoSync.Engine.Session.DirectoryPruning] $DirectoryPruning,
 
-        [switch] $Xattrs
+        [switch] $Xattrs,
+
+        [switch] $Force
     )
 
     $target = "$Master -> $Slave"
     $sessionParameterNames = @(
         'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
         'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
-        'ConnectionTimeoutSec', 'IgnoreDeletes', 'DirectoryPruning', 'Xattrs'
+        'ConnectionTimeoutSec', 'IgnoreDeletes', 'DirectoryPruning', 'Xattrs', 'Force'
     )
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {
@@ -299,7 +306,8 @@ function Invoke-GeoSyncMaster {
     $stateWritten = [System.Diagnostics.Stopwatch]::StartNew()
 
     # Nothing but these may end the loop at once: a retry cannot fix them.
-    $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled', 'GlusterClientNotInstalled'
+    $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled',
+    'GlusterClientNotInstalled', 'ReplicaOverlap', 'SlaveNotEmpty'
 
     try {
         Write-GeoSyncStateFile -Path $stateFile -State $state
@@ -339,6 +347,12 @@ function Invoke-GeoSyncMaster {
                     $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
                     if (-not $turn -or $session.State -ne 'Active') {
                         $lastError = @($crawlErrors) | Select-Object -Last 1
+                        if ($lastError -and ($lastError.FullyQualifiedErrorId -split ',')[0] -in $fatalIds) {
+                            $finalState = 'Failed'
+                            $state['LastError'] = $lastError.Exception.Message
+                            $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+                            $PSCmdlet.ThrowTerminatingError($lastError)
+                        }
                         break
                     }
                     # Files that keep failing are reported but do not stop the loop: the next turns retry them.

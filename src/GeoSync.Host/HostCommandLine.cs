@@ -84,6 +84,8 @@ internal static class HostCommandLine
                                      in-process, child (a local 'geosync slave' process) or ssh.
               --network-namespace <name|path>  run the glusterfs clients in this network namespace.
               --ignore-deletes       keep slave entries the master no longer has.
+              --force                allow the first sync into a slave holding entries this master did not
+                                     put there (those the master lacks are deleted); refused without it.
               --xattrs               copy extended attributes too (the slave must run as root).
               --state-dir <dir>      where the loop keeps its state file (default $GEOSYNC_STATE_DIR, else
                                      /var/lib/geosync as root, else ~/.local/state/geosync).

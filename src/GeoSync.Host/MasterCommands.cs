@@ -20,6 +20,7 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
     public string? SlaveMode { get; init; }
     public string? NetworkNamespace { get; init; }
     public bool IgnoreDeletes { get; init; }
+    public bool Force { get; init; }
     public bool Xattrs { get; init; }
     public string? StateDirectory { get; init; }
     public string? Name { get; init; }
@@ -61,6 +62,9 @@ internal static class MasterCommandLine
                     break;
                 case "--ignore-deletes" when inlineValue is null:
                     command = command with { IgnoreDeletes = true };
+                    break;
+                case "--force" when inlineValue is null:
+                    command = command with { Force = true };
                     break;
                 case "--xattrs" when inlineValue is null:
                     command = command with { Xattrs = true };
@@ -177,6 +181,7 @@ internal static class MasterCommandLine
         if (command.SlaveMode is { } mode) Add("SlaveMode", Quote(mode));
         if (command.NetworkNamespace is { } netns) Add("NetworkNamespace", Quote(netns));
         if (command.IgnoreDeletes) Add("IgnoreDeletes");
+        if (command.Force) Add("Force");
         if (command.Xattrs) Add("Xattrs");
         if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
         if (command.Name is { } name) Add("Name", Quote(name));

@@ -88,6 +88,8 @@ internal static class ErrorRecords
             "Stop the session (Stop-GeoSyncSession) and start a new one; it resumes where this one left off."),
         SessionFailure.Stopped => ("SessionStopped", ErrorCategory.InvalidOperation, "Start a new session with Start-GeoSyncSession."),
         SessionFailure.Busy => ("SessionBusy", ErrorCategory.ResourceBusy, null),
+        SessionFailure.ReplicaOverlap => ("ReplicaOverlap", ErrorCategory.InvalidArgument, null),
+        SessionFailure.SlaveNotEmpty => ("SlaveNotEmpty", ErrorCategory.ResourceExists, null),
         _ => (fallbackId, ErrorCategory.ConnectionError, null),
     };
 

@@ -111,6 +111,13 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [Parameter]
     public SwitchParameter Xattrs { get; set; }
 
+    /// <summary>
+    /// Allow the session's first sync into a slave that holds entries this master did not put there; the entries the
+    /// master lacks are deleted. Without it the first turn refuses with SlaveNotEmpty.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
+
     protected override void ProcessRecord()
     {
         var opened = 0;
@@ -124,6 +131,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             SyncJobs = SyncJobs,
             TimeoutSeconds = Timeout,
             IgnoreDeletes = IgnoreDeletes,
+            Force = Force,
             DirectoryPruning = DirectoryPruning,
             Xattrs = Xattrs,
             Ssh = SshOptions(),

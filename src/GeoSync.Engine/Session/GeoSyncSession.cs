@@ -44,6 +44,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
     private readonly List<IAsyncDisposable> _resources = [];
     private SlaveEndpoint? _slave;
     private Crawler? _crawler;
+    private IMasterTree? _masterTree;
+    private bool _slaveClaimed;
     private VolumeMark? _volumeInfo;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
@@ -212,6 +214,11 @@ public sealed class GeoSyncSession : IAsyncDisposable
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+            if (!_slaveClaimed)
+            {
+                await ClaimSlaveAsync(linked.Token).ConfigureAwait(false);
+                _slaveClaimed = true;
+            }
             var result = await _crawler!.RunTurnAsync(linked.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _turns);
             Interlocked.Add(ref _filesSynced, result.FilesSynced);
@@ -221,6 +228,12 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            throw;
+        }
+        catch (GeoSyncSessionException ex) when (ex.Reason == SessionFailure.SlaveNotEmpty)
+        {
+            // A refusal, not a fault: nothing was written and the session is as it was.
+            Log(SessionLogLevel.Error, ex.Message);
             throw;
         }
         catch (Exception ex) when (_lifetime.IsCancellationRequested)
@@ -289,9 +302,14 @@ public sealed class GeoSyncSession : IAsyncDisposable
     private async Task ConnectAsync(CancellationToken cancellationToken)
     {
         var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
+        _masterTree = masterTree;
         _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
         _resources.Add(_slave);
         Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
+        // Before anything reaches the slave, the first keep-alive included (it writes a mark on the slave root).
+        var slaveEndpoint = _slave;
+        await OverlapGuard.CheckAsync(Master.Normalized, RootIdentity.Read(masterTree.RootPath), Slave.Normalized,
+            ct => slaveEndpoint.CallAsync(RootIdentity.WireMethod, [], null, ct), Log, cancellationToken).ConfigureAwait(false);
 
         var rsync = new RsyncClient(_runner, new RsyncOptions(masterTree.RootPath, _slave.RsyncTarget)
         {
@@ -329,6 +347,22 @@ public sealed class GeoSyncSession : IAsyncDisposable
         _keepAlive = _options.TimeoutSeconds > 0 ? KeepAliveLoopAsync() : Task.CompletedTask;
         _ = WatchSlaveAsync(_slave);
         Log(SessionLogLevel.Verbose, $"session {Name} is active: {Master} -> {Slave}");
+    }
+
+    /// <summary>
+    /// Before the session's first write: the slave must be empty, or already this master's (docs/sessions.md).
+    /// </summary>
+    private async Task ClaimSlaveAsync(CancellationToken cancellationToken)
+    {
+        var claim = _volumeInfo is { } info
+            ? SlaveClaim.ForVolume(info.VolumeId)
+            : SlaveClaim.ForDirectory(RootSystem.HostIdentity.MachineId ?? RootSystem.HostIdentity.BootId ?? Environment.MachineName,
+                RootSystem.Local.RealPath(_masterTree!.RootPath));
+        var masterEntries = _masterTree!.Entries(".").ToHashSet(StringComparer.Ordinal);
+        var endpoint = _slave!;
+        var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
+        await SlaveClaim.EnsureAsync(channel, claim, _volumeInfo?.VolumeId, masterEntries, _options.Force, Slave.Normalized,
+            TimeProvider.System, Log, cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<IMasterTree> OpenMasterAsync(CancellationToken cancellationToken)

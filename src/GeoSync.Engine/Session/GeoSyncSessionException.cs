@@ -24,6 +24,15 @@ public enum SessionFailure
     /// <summary>A turn is already running on the session.</summary>
     Busy,
 
+    /// <summary>Master and slave are the same tree or one contains the other; nothing was written (docs/sessions.md).</summary>
+    ReplicaOverlap,
+
+    /// <summary>
+    /// A first sync would go into a slave holding entries this master did not put there; nothing was written.
+    /// <see cref="SessionOptions.Force"/> allows it.
+    /// </summary>
+    SlaveNotEmpty,
+
     /// <summary>Stopping could not release everything (a mount left behind); the message names it and how to remove it.</summary>
     CleanupFailed,
 }
