@@ -15,8 +15,9 @@ function Invoke-GeoSyncMaster {
         delay that doubles from 1 s up to 60 s. The new session resumes where the old one left off: the slave's xtimes
         say what already arrived. The delay starts again at 1 s once a turn completes. -MaxReconnects bounds the number
         of consecutive failures; when it is exceeded the loop ends with a terminating error. Failures that no retry can
-        fix (a malformed URL, a corrupt master, several foreign masters, rsync or the glusterfs client not installed)
-        end the loop at once.
+        fix (a malformed URL, a corrupt master, several foreign masters, rsync or the glusterfs client not installed, a
+        master and slave that overlap (ReplicaOverlap), a first sync into a slave holding someone else's entries
+        without -Force (SlaveNotEmpty)) end the loop at once.
 
         The first turn of a loop is the first full sync: it shows progress (files, bytes and rate) through
         Invoke-GeoSyncCrawl. Each turn that changed something or failed on some paths is written to the pipeline as a

@@ -10,7 +10,7 @@ BeforeAll {
     $script:StopId = 'GeoSync.PowerShell.Commands.StopGeoSyncSessionCommand'
     $script:CrawlId = 'GeoSync.PowerShell.Commands.InvokeGeoSyncCrawlCommand'
 
-    # A RePCe peer that answers the handshake, pid and keep_alive, and never answers anything else (a hung slave), or
+    # A RePCe peer that answers the handshake, pid and keep_alive (and root_identity with AttributeError, as gsyncd does), and never answers anything else (a hung slave), or
     # exits at once with a message when PEER_FAIL is set.
     $script:HungPeer = Join-Path $TestDrive 'hung-peer.py'
     Set-Content -LiteralPath $HungPeer -Value @'
@@ -26,6 +26,9 @@ while True:
         sys.exit(0)
     if request[1] in answers:
         out.write(pickle.dumps((request[0], False, answers[request[1]]), 2)); out.flush()
+    elif request[1] == 'root_identity':
+        # As a gsyncd slave does: GeoSync's extension is unknown here, so the overlap check is skipped.
+        out.write(pickle.dumps((request[0], True, AttributeError('root_identity')), 2)); out.flush()
 '@
 
     function New-Pair {

@@ -309,7 +309,7 @@ public sealed class GeoSyncSession : IAsyncDisposable
         // Before anything reaches the slave, the first keep-alive included (it writes a mark on the slave root).
         var slaveEndpoint = _slave;
         await OverlapGuard.CheckAsync(Master.Normalized, RootIdentity.Read(masterTree.RootPath), Slave.Normalized,
-            ct => slaveEndpoint.CallAsync(RootIdentity.WireMethod, [], null, ct), Log, cancellationToken).ConfigureAwait(false);
+            ct => slaveEndpoint.CallAsync(RootIdentity.WireMethod, [], _options.ConnectionTimeout, ct), Log, cancellationToken).ConfigureAwait(false);
 
         var rsync = new RsyncClient(_runner, new RsyncOptions(masterTree.RootPath, _slave.RsyncTarget)
         {
