@@ -176,8 +176,6 @@ Describe 'geosync master refuses a first sync into a slave that holds someone el
         Set-Content -LiteralPath (Join-Path $Slave 'precious.doc') -Value 'theirs' -NoNewline
         $null = New-Item -ItemType Directory -Path (Join-Path $Slave 'photos')
         Set-Content -LiteralPath (Join-Path $Slave 'g.txt') -Value 'their g' -NoNewline
-        # GlusterFS's own entries at a volume root make no slave non-empty.
-        $null = New-Item -ItemType Directory -Path (Join-Path $Slave '.glusterfs'), (Join-Path $Slave '.trashcan')
         $beforeMaster = Get-TreeListing -Root $Master
         $beforeSlave = Get-TreeListing -Root $Slave
 

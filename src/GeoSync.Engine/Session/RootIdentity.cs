@@ -7,13 +7,26 @@ namespace GeoSync.Engine.Session;
 
 /// <summary>
 /// One directory on the way from <c>/</c> to a replica root: its device and inode, and where it lies in a GlusterFS
-/// volume (<c>&lt;volume&gt;:&lt;path in the volume&gt;</c>) when it is on a glusterfs mount; null elsewhere.
+/// volume when it is on a glusterfs mount (null elsewhere): <see cref="Volume"/> by the server and volume name the
+/// mount names (<c>gluster://&lt;address&gt;/&lt;volume&gt;:&lt;path&gt;</c>), <see cref="VolumeId"/> by the volume's
+/// bricks where the mount reveals them (<c>gluster-bricks://&lt;host:/brick&gt;,...:&lt;path&gt;</c>), which no
+/// spelling of the server changes.
 /// </summary>
 /// <remarks>
 /// Device -1 marks a directory of the volume above the root of a mount (a subdirectory mount, a bind mount of a
-/// directory inside a mount): it is not reachable here, so only its volume key stands for it.
+/// directory inside a mount): it is not reachable here, so only its volume keys stand for it.
 /// </remarks>
-public sealed record RootElement(long Device, long Inode, string? Volume);
+public sealed record RootElement(long Device, long Inode, string? Volume, string? VolumeId = null)
+{
+    /// <summary>The same directory: one of the volume keys is shared, or (on one kernel) device and inode.</summary>
+    public bool IsSameDirectory(RootElement other, bool sameKernel)
+    {
+        ArgumentNullException.ThrowIfNull(other);
+        return (Volume is not null && Volume == other.Volume) ||
+            (VolumeId is not null && VolumeId == other.VolumeId) ||
+            (sameKernel && Device >= 0 && Device == other.Device && Inode == other.Inode);
+    }
+}
 
 /// <summary>
 /// What a replica root IS, whatever its spelling (docs/sessions.md, "What a session refuses"): the kernel it was seen
@@ -54,19 +67,17 @@ public sealed class RootIdentity
     public bool IsWithin(RootIdentity outer)
     {
         ArgumentNullException.ThrowIfNull(outer);
-        var sameHost = Host == outer.Host;
+        var sameKernel = Host == outer.Host;
         var root = outer.Root;
-        return Chain.Any(element =>
-            (root.Volume is not null && root.Volume == element.Volume) ||
-            (sameHost && root.Device >= 0 && root.Device == element.Device && root.Inode == element.Inode));
+        return Chain.Any(element => root.IsSameDirectory(element, sameKernel));
     }
 
     /// <summary>One root is the other or contains it.</summary>
     public bool Overlaps(RootIdentity other) => IsWithin(other) || other.IsWithin(this);
 
-    /// <summary>Plain pickle-able values: <c>(host, path, [(dev, ino, volume or None), ...])</c>.</summary>
+    /// <summary>Plain pickle-able values: <c>(host, path, [(dev, ino, volume or None, volume id or None), ...])</c>.</summary>
     public object ToWire() => new PyTuple(Host, Path,
-        Chain.Select(e => (object?)new PyTuple(e.Device, e.Inode, e.Volume)).ToList());
+        Chain.Select(e => (object?)new PyTuple(e.Device, e.Inode, e.Volume, e.VolumeId)).ToList());
 
     /// <summary>Reads what <see cref="ToWire"/> made (on either side of the wire); null when it has another shape.</summary>
     public static RootIdentity? FromWire(object? value)
@@ -79,10 +90,11 @@ public sealed class RootIdentity
         var chain = new List<RootElement>(items.Count);
         foreach (var item in items)
         {
-            if (item is not IReadOnlyList<object?> { Count: 3 } e || Integer(e[0]) is not long dev || Integer(e[1]) is not long ino) return null;
-            var volume = e[2] is null ? null : Text(e[2]);
-            if (e[2] is not null && volume is null) return null;
-            chain.Add(new RootElement(dev, ino, volume));
+            if (item is not IReadOnlyList<object?> { Count: 4 } e || Integer(e[0]) is not long dev || Integer(e[1]) is not long ino) return null;
+            var volume = Text(e[2]);
+            var volumeId = Text(e[3]);
+            if ((e[2] is not null && volume is null) || (e[3] is not null && volumeId is null)) return null;
+            chain.Add(new RootElement(dev, ino, volume, volumeId));
         }
         return new RootIdentity(host, path, chain);
 
@@ -129,13 +141,15 @@ public sealed class RootIdentity
             {
                 var (server, name, _) = SplitGlusterSource(mount.Source);
                 var volume = system.GlusterVolumeKey(server, name);
+                var bricks = system.GlusterBricks(mount.MountPoint);
+                var id = bricks.Count > 0 ? $"gluster-bricks://{string.Join(',', bricks)}" : null;
                 var inVolume = PathInVolume(mount, prefix);
                 if (prefix == mount.MountPoint)
                 {
                     // The volume's directories above what this mount shows: a bind mount of /mnt/vol/a is inside the volume too.
                     foreach (var above in Prefixes(inVolume).SkipLast(1)) chain.Add(new RootElement(-1, -1, $"{volume}:{above}"));
                 }
-                chain.Add(new RootElement(device, inode, $"{volume}:{inVolume}"));
+                chain.Add(new RootElement(device, inode, $"{volume}:{inVolume}", id is null ? null : $"{id}:{inVolume}"));
                 continue;
             }
             if (mount is not null && prefix == mount.MountPoint && mount.Root != "/" && depth < MaxBindDepth &&

@@ -1,5 +1,6 @@
 using GeoSync.Engine.Transport.Mounting;
 using GeoSync.Engine.Urls;
+using GeoSync.Engine.Xattrs;
 using Mono.Unix.Native;
 
 namespace GeoSync.Engine.Session;
@@ -21,6 +22,12 @@ internal interface IRootSystem
 
     /// <summary>Names a GlusterFS volume the same way for every mount of it that names its server alike (docs/gluster-notes.md).</summary>
     string GlusterVolumeKey(string server, string volume);
+
+    /// <summary>
+    /// The volume's bricks (<c>host:/path</c>, sorted) from the pathinfo of a glusterfs mount's root; empty where the
+    /// mount does not answer it. The same for every mount of the volume, whichever server it named.
+    /// </summary>
+    IReadOnlyList<string> GlusterBricks(string mountPoint);
 }
 
 /// <summary>This host: realpath(3), stat(2), /proc and the system resolver.</summary>
@@ -76,6 +83,21 @@ internal sealed class RootSystem : IRootSystem
             address = server;
         }
         return $"gluster://{address}/{volume}";
+    }
+
+    public IReadOnlyList<string> GlusterBricks(string mountPoint)
+    {
+        // Normal and aux mounts both answer it, unlike the volume mark (docs/gluster-notes.md).
+        try
+        {
+            return new PosixXattrStore().Get(mountPoint, GlusterPathInfo.XattrName) is { } bytes
+                ? GlusterPathInfo.Bricks(System.Text.Encoding.UTF8.GetString(bytes))
+                : [];
+        }
+        catch (GeoSyncException)
+        {
+            return [];
+        }
     }
 
     /// <summary>Identities of this host that stay the same from reboot to reboot (machine id) or for one boot (boot id).</summary>

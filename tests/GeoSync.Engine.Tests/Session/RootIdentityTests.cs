@@ -39,8 +39,12 @@ public sealed class RootIdentityTests
 
         public string HostId() => Boot;
 
+        public Dictionary<string, string[]> Bricks { get; } = new(StringComparer.Ordinal);
+
         public string GlusterVolumeKey(string server, string volume) =>
             $"gluster://{(Addresses.TryGetValue(server, out var address) ? address : server)}/{volume}";
+
+        public IReadOnlyList<string> GlusterBricks(string mountPoint) => Bricks.TryGetValue(mountPoint, out var bricks) ? bricks : [];
     }
 
     private static FakeHost Disk() => new FakeHost()
@@ -117,6 +121,24 @@ public sealed class RootIdentityTests
         Assert.Equal("gluster://10.0.0.2/mvol:/", master.Root.Volume);
         Assert.Equal("gluster://10.0.0.2/mvol:/replica", slave.Root.Volume);
         Assert.True(slave.IsWithin(master));
+    }
+
+    [Fact]
+    public void MountsOfOneVolumeThroughDifferentServersMeetInItsBricks()
+    {
+        var host = Disk()
+            .Mount("0:50", "/", "/tmp/m-aux", "fuse.glusterfs", "10.0.0.2:mvol")
+            .Mount("0:51", "/", "/tmp/s-aux", "fuse.glusterfs", "10.0.0.3:mvol")
+            .Mount("0:52", "/", "/srv/normal", "fuse.glusterfs", "10.0.0.2:mvol")
+            .Dir("/tmp", 1, 30).Dir("/tmp/m-aux", 50, 1).Dir("/tmp/s-aux", 51, 1).Dir("/srv/normal", 52, 1).Dir("/srv/normal/copy", 52, 9);
+        host.Bricks["/tmp/m-aux"] = ["vm:/bricks/mvol"];
+        host.Bricks["/tmp/s-aux"] = ["vm:/bricks/mvol"];
+        var master = RootIdentity.Read("/tmp/m-aux", host);
+
+        Assert.Equal("gluster-bricks://vm:/bricks/mvol:/", master.Root.VolumeId);
+        Assert.True(RootIdentity.Read("/tmp/s-aux", host).Overlaps(master));
+        // A mount that does not answer the pathinfo: the server and volume name it mounts still match.
+        Assert.True(RootIdentity.Read("/srv/normal/copy", host).IsWithin(master));
     }
 
     [Fact]
@@ -198,5 +220,19 @@ public sealed class RootIdentityTests
         Assert.Equal("/srv/m", RootIdentity.MountOf(mounts, "/srv/m/a")?.MountPoint);
         Assert.Equal("/srv/mx", RootIdentity.MountOf(mounts, "/srv/mx")?.MountPoint);
         Assert.Equal("/", RootIdentity.MountOf(mounts, "/srv/other")?.MountPoint);
+    }
+}
+
+/// <summary>The bricks a pathinfo names: the volume's identity on any of its mounts.</summary>
+public sealed class GlusterPathInfoBricksTests
+{
+    [Theory]
+    [InlineData("<POSIX(/var/tmp/geosync-testbed/bricks/mvol):vm:/var/tmp/geosync-testbed/bricks/mvol/>", "vm:/var/tmp/geosync-testbed/bricks/mvol")]
+    [InlineData("((<DISTRIBUTE:dvol-dht> <POSIX(/b2):h2:/b2/> <POSIX(/b1):h1:/b1/>) (dvol-dht-layout (dvol-client-0 0 2147483646)))", "h1:/b1,h2:/b2")]
+    [InlineData("(<REPLICATE:r-replicate-0> <POSIX(/b(x)):h:/b(x)/d> <POSIX(/c):h:/c/d>)", "h:/b(x),h:/c")]
+    [InlineData("no bricks here", "")]
+    public void BricksAreReadSortedAsHostAndPath(string pathInfo, string expected)
+    {
+        Assert.Equal(expected, string.Join(',', GeoSync.Engine.Xattrs.GlusterPathInfo.Bricks(pathInfo)));
     }
 }
