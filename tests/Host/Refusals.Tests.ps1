@@ -45,6 +45,14 @@ BeforeAll {
     }
 }
 
+Describe 'geosync --help' {
+    It 'documents --force' {
+        $r = Invoke-Geosync -ArgumentList '--help'
+        $r.ExitCode | Should -Be 0
+        $r.StdOut | Should -Match '(?m)^\s*--force\s+allow the first sync into a slave holding entries this master did not'
+    }
+}
+
 Describe 'geosync master refuses overlapping master and slave' {
     BeforeEach {
         $script:Case = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))

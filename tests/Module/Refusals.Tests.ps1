@@ -82,7 +82,7 @@ Describe 'the first turn into a slave holding someone else''s entries' {
         $clock = [Diagnostics.Stopwatch]::StartNew()
 
         { Invoke-GeoSyncMaster -Master "file://$($pair.Master)" -Slave "file://$($pair.Slave)" -Once -MaxReconnects 5 -StateDirectory $pair.State -WarningAction SilentlyContinue } |
-            Should -Throw -ErrorId 'SlaveNotEmpty,GeoSync.PowerShell.Commands.InvokeGeoSyncCrawlCommand*'
+            Should -Throw -ErrorId 'SlaveNotEmpty,Invoke-GeoSyncMaster'
 
         # A reconnect would have waited 1 s, then 2 s, ... first.
         $clock.Elapsed.TotalSeconds | Should -BeLessThan 5
@@ -101,7 +101,7 @@ Describe 'the first turn into a slave holding someone else''s entries' {
         $pair = New-Pair
 
         { Invoke-GeoSyncMaster -Master "file://$($pair.Master)" -Slave "file://$($pair.Master)" -Once -MaxReconnects 5 -StateDirectory $pair.State -WarningAction SilentlyContinue } |
-            Should -Throw -ErrorId 'ReplicaOverlap,GeoSync.PowerShell.Commands.StartGeoSyncSessionCommand*'
+            Should -Throw -ErrorId 'ReplicaOverlap,Invoke-GeoSyncMaster'
         (Get-GeoSyncStatus -StateDirectory $pair.State).Reconnects | Should -Be 0
     }
 }
