@@ -15,8 +15,9 @@ function Invoke-GeoSyncMaster {
         delay that doubles from 1 s up to 60 s. The new session resumes where the old one left off: the slave's xtimes
         say what already arrived. The delay starts again at 1 s once a turn completes. -MaxReconnects bounds the number
         of consecutive failures; when it is exceeded the loop ends with a terminating error. Failures that no retry can
-        fix (a malformed URL, a corrupt master, several foreign masters, rsync or the glusterfs client not installed)
-        end the loop at once.
+        fix (a malformed URL, a corrupt master, several foreign masters, rsync or the glusterfs client not installed, a
+        master and slave that overlap (ReplicaOverlap), a first sync into a slave holding someone else's entries
+        without -Force (SlaveNotEmpty)) end the loop at once.
 
         The first turn of a loop is the first full sync: it shows progress (files, bytes and rate) through
         Invoke-GeoSyncCrawl. Each turn that changed something or failed on some paths is written to the pipeline as a
@@ -129,6 +130,11 @@ function Invoke-GeoSyncMaster {
 
     .PARAMETER Xattrs
         rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
+
+    .PARAMETER Force
+        Allow the first sync into a slave that holds entries this master did not put there: the entries the master
+        lacks are deleted. Without it the first turn refuses with SlaveNotEmpty and the loop ends. Passed to
+        Start-GeoSyncSession.
 
     .PARAMETER WhatIf
         Plans one turn and outputs the changes it would make, changing nothing on the master or the slave and writing
@@ -262,14 +268,16 @@ function Invoke-GeoSyncMaster {
 
         [GeoSync.Engine.Session.DirectoryPruning] $DirectoryPruning,
 
-        [switch] $Xattrs
+        [switch] $Xattrs,
+
+        [switch] $Force
     )
 
     $target = "$Master -> $Slave"
     $sessionParameterNames = @(
         'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
         'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
-        'ConnectionTimeoutSec', 'IgnoreDeletes', 'MaxDeleteShare', 'DirectoryPruning', 'Xattrs'
+        'ConnectionTimeoutSec', 'IgnoreDeletes', 'MaxDeleteShare', 'DirectoryPruning', 'Xattrs', 'Force'
     )
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {
@@ -358,7 +366,7 @@ function Invoke-GeoSyncMaster {
 
     # Nothing but these may end the loop at once: a retry cannot fix them.
     $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled',
-    'GlusterClientNotInstalled', 'FailureLedgerUnreadable'
+    'GlusterClientNotInstalled', 'FailureLedgerUnreadable', 'ReplicaOverlap', 'SlaveNotEmpty'
 
     try {
         Write-GeoSyncStateFile -Path $stateFile -State $state
@@ -396,7 +404,17 @@ function Invoke-GeoSyncMaster {
                 while ($session.State -eq 'Active') {
                     # Ignore, not SilentlyContinue: a record the crawl writes would also land in the caller's -ErrorVariable,
                     # next to the one written below. A turn that fails faults the session, whose LastError says why.
-                    $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction Ignore
+                    # A refusal (SlaveNotEmpty) is the crawl's one terminating error: no retry changes the slave's contents.
+                    try {
+                        $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction Ignore
+                    }
+                    catch {
+                        $refusal = $_
+                        $finalState = 'Failed'
+                        $state['LastError'] = $refusal.Exception.Message
+                        $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+                        $PSCmdlet.ThrowTerminatingError($refusal)
+                    }
                     if (-not $turn -or $session.State -ne 'Active') {
                         break
                     }

@@ -91,6 +91,8 @@ internal static class HostCommandLine
               --ignore-deletes       keep slave entries the master no longer has.
               --max-delete-share <0..1>  hold back a purge of more than this share of a directory's slave
                                      entries (10 or more) in one turn, and report it (default 0.5; 1 allows any).
+              --force                allow the first sync into a slave holding entries this master did not
+                                     put there (those the master lacks are deleted); refused without it.
               --xattrs               copy extended attributes too (the slave must run as root).
               --state-dir <dir>      where the loop keeps its state file (default $GEOSYNC_STATE_DIR, else
                                      /var/lib/geosync as root, else ~/.local/state/geosync).

@@ -24,6 +24,7 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
     public string? NetworkNamespace { get; init; }
     public bool IgnoreDeletes { get; init; }
     public double? MaxDeleteShare { get; init; }
+    public bool Force { get; init; }
     public bool Xattrs { get; init; }
     public string? StateDirectory { get; init; }
     public string? Name { get; init; }
@@ -71,6 +72,9 @@ internal static class MasterCommandLine
                     break;
                 case "--ignore-deletes" when inlineValue is null:
                     command = command with { IgnoreDeletes = true };
+                    break;
+                case "--force" when inlineValue is null:
+                    command = command with { Force = true };
                     break;
                 case "--xattrs" when inlineValue is null:
                     command = command with { Xattrs = true };
@@ -222,6 +226,7 @@ internal static class MasterCommandLine
         if (command.NetworkNamespace is { } netns) Add("NetworkNamespace", Quote(netns));
         if (command.IgnoreDeletes) Add("IgnoreDeletes");
         if (command.MaxDeleteShare is { } share) Add("MaxDeleteShare", share.ToString("R", CultureInfo.InvariantCulture));
+        if (command.Force) Add("Force");
         if (command.Xattrs) Add("Xattrs");
         if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
         if (command.Name is { } name) Add("Name", Quote(name));

@@ -91,6 +91,8 @@ internal static class ErrorRecords
         SessionFailure.Stopped => ("SessionStopped", ErrorCategory.InvalidOperation, "Start a new session with Start-GeoSyncSession."),
         SessionFailure.Busy => ("SessionBusy", ErrorCategory.ResourceBusy, null),
         SessionFailure.FailureLedgerUnreadable => ("FailureLedgerUnreadable", ErrorCategory.ReadError, null),
+        SessionFailure.ReplicaOverlap => ("ReplicaOverlap", ErrorCategory.InvalidArgument, null),
+        SessionFailure.SlaveNotEmpty => ("SlaveNotEmpty", ErrorCategory.ResourceExists, null),
         _ => (fallbackId, ErrorCategory.ConnectionError, null),
     };
 

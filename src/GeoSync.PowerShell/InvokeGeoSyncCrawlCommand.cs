@@ -112,6 +112,11 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             {
                 return;
             }
+            catch (GeoSyncSessionException e) when (e.Reason == SessionFailure.SlaveNotEmpty)
+            {
+                // A refusal: no later turn or session can do otherwise until the slave is emptied or -Force is given.
+                ThrowTerminatingError(ErrorRecords.FromException(e, session, "CrawlFailed"));
+            }
             catch (GeoSyncException e)
             {
                 WriteError(ErrorRecords.FromException(e, session, "CrawlFailed"));

@@ -126,6 +126,11 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? FailureLedgerPath { get; set; }
+    /// Allow the session's first sync into a slave that holds entries this master did not put there; the entries the
+    /// master lacks are deleted. Without it the first turn refuses with SlaveNotEmpty.
+    /// </summary>
+    [Parameter]
+    public SwitchParameter Force { get; set; }
 
     protected override void ProcessRecord()
     {
@@ -141,6 +146,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             TimeoutSeconds = Timeout,
             IgnoreDeletes = IgnoreDeletes,
             MaxDeleteShare = MaxDeleteShare,
+            Force = Force,
             DirectoryPruning = DirectoryPruning,
             Xattrs = Xattrs,
             Ssh = SshOptions(),

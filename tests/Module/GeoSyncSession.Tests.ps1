@@ -11,7 +11,8 @@ BeforeAll {
     $script:StopId = 'GeoSync.PowerShell.Commands.StopGeoSyncSessionCommand'
     $script:CrawlId = 'GeoSync.PowerShell.Commands.InvokeGeoSyncCrawlCommand'
 
-    # A RePCe peer that answers the handshake, pid and keep_alive, and never answers anything else (a hung slave), or
+    # A RePCe peer that answers the handshake, pid, keep_alive and the claim's calls (and root_identity with
+    # AttributeError, as gsyncd does), and never answers anything else (a hung slave), or
     # exits at once with a message when PEER_FAIL is set.
     $script:HungPeer = Join-Path $TestDrive 'hung-peer.py'
     Set-Content -LiteralPath $HungPeer -Value @'
@@ -19,7 +20,9 @@ import os, pickle, sys
 if os.environ.get('PEER_FAIL'):
     sys.stderr.write('cannot serve: ' + os.environ['PEER_FAIL'] + '\n'); sys.exit(5)
 inp, out = sys.stdin.buffer, sys.stdout.buffer
-answers = {'__repce_version__': 1.0, 'version': 1.0, 'pid': os.getpid(), 'keep_alive': 1}
+# xtime (ENODATA), entries and set_xtime let a session's first turn claim the empty slave, so the turn reaches the crawl
+# and hangs there.
+answers = {'__repce_version__': 1.0, 'version': 1.0, 'pid': os.getpid(), 'keep_alive': 1, 'xtime': 61, 'entries': [], 'set_xtime': None}
 while True:
     try:
         request = pickle.load(inp)
@@ -27,6 +30,9 @@ while True:
         sys.exit(0)
     if request[1] in answers:
         out.write(pickle.dumps((request[0], False, answers[request[1]]), 2)); out.flush()
+    elif request[1] == 'root_identity':
+        # As a gsyncd slave does: GeoSync's extension is unknown here, so the overlap check is skipped.
+        out.write(pickle.dumps((request[0], True, AttributeError('root_identity')), 2)); out.flush()
 '@
 
     function New-Pair {

@@ -45,6 +45,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
     private SlaveEndpoint? _slave;
     private Crawler? _crawler;
     private FailureLedger? _failureLedger;
+    private IMasterTree? _masterTree;
+    private bool _slaveClaimed;
     private VolumeMark? _volumeInfo;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
@@ -199,7 +201,15 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// </summary>
     public async Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default)
     {
-        var result = await RunExclusiveAsync(token => _crawler!.RunTurnAsync(token), cancellationToken).ConfigureAwait(false);
+        var result = await RunExclusiveAsync(async token =>
+        {
+            if (!_slaveClaimed)
+            {
+                await ClaimSlaveAsync(token).ConfigureAwait(false);
+                _slaveClaimed = true;
+            }
+            return await _crawler!.RunTurnAsync(token).ConfigureAwait(false);
+        }, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _turns);
         Interlocked.Add(ref _filesSynced, result.FilesSynced);
         Interlocked.Add(ref _bytesSynced, result.BytesSynced);
@@ -239,6 +249,12 @@ public sealed class GeoSyncSession : IAsyncDisposable
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
+            throw;
+        }
+        catch (GeoSyncSessionException ex) when (ex.Reason == SessionFailure.SlaveNotEmpty)
+        {
+            // A refusal, not a fault: nothing was written and the session is as it was.
+            Log(SessionLogLevel.Error, ex.Message);
             throw;
         }
         catch (Exception ex) when (_lifetime.IsCancellationRequested)
@@ -323,9 +339,14 @@ public sealed class GeoSyncSession : IAsyncDisposable
         var masterTree = await OpenMasterAsync(cancellationToken).ConfigureAwait(false);
         // Its root descriptor is closed before the master volume is unmounted (resources go newest first).
         _resources.Add(new Releasing(masterTree));
+        _masterTree = masterTree;
         _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
         _resources.Add(_slave);
         Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
+        // Before anything reaches the slave, the first keep-alive included (it writes a mark on the slave root).
+        var slaveEndpoint = _slave;
+        await OverlapGuard.CheckAsync(Master.Normalized, RootIdentity.Read(masterTree.RootPath), Slave.Normalized,
+            ct => slaveEndpoint.CallAsync(RootIdentity.WireMethod, [], _options.ConnectionTimeout, ct), Log, cancellationToken).ConfigureAwait(false);
 
         var rsync = new RsyncClient(_runner, new RsyncOptions(masterTree.RootPath, _slave.RsyncTarget)
         {
@@ -366,6 +387,22 @@ public sealed class GeoSyncSession : IAsyncDisposable
         _keepAlive = _options.TimeoutSeconds > 0 ? KeepAliveLoopAsync() : Task.CompletedTask;
         _ = WatchSlaveAsync(_slave);
         Log(SessionLogLevel.Verbose, $"session {Name} is active: {Master} -> {Slave}");
+    }
+
+    /// <summary>
+    /// Before the session's first write: the slave must be empty, or already this master's (docs/sessions.md).
+    /// </summary>
+    private async Task ClaimSlaveAsync(CancellationToken cancellationToken)
+    {
+        var claim = _volumeInfo is { } info
+            ? SlaveClaim.ForVolume(info.VolumeId)
+            : SlaveClaim.ForDirectory(RootSystem.HostIdentity.MachineId ?? RootSystem.HostIdentity.BootId ?? Environment.MachineName,
+                RootSystem.Local.RealPath(_masterTree!.RootPath));
+        var masterEntries = _masterTree!.Entries(".").ToHashSet(StringComparer.Ordinal);
+        var endpoint = _slave!;
+        var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
+        await SlaveClaim.EnsureAsync(channel, claim, _volumeInfo?.VolumeId, masterEntries, _options.Force, Slave.Normalized,
+            TimeProvider.System, Log, cancellationToken).ConfigureAwait(false);
     }
 
     /// <summary>

@@ -26,6 +26,14 @@ public enum SessionFailure
 
     /// <summary>The pair's failure ledger file exists but cannot be read; the message names it and what to do.</summary>
     FailureLedgerUnreadable,
+    /// <summary>Master and slave are the same tree or one contains the other; nothing was written (docs/sessions.md).</summary>
+    ReplicaOverlap,
+
+    /// <summary>
+    /// A first sync would go into a slave holding entries this master did not put there; nothing was written.
+    /// <see cref="SessionOptions.Force"/> allows it.
+    /// </summary>
+    SlaveNotEmpty,
 
     /// <summary>Stopping could not release everything (a mount left behind); the message names it and how to remove it.</summary>
     CleanupFailed,

@@ -91,6 +91,12 @@ public sealed record SessionOptions
     public double MaxDeleteShare { get; init; } = 0.5;
 
     /// <summary>
+    /// Allow the first sync into a slave that holds entries this master did not put there (those the master lacks are
+    /// deleted); without it the first turn refuses with <see cref="SessionFailure.SlaveNotEmpty"/>.
+    /// </summary>
+    public bool Force { get; init; }
+
+    /// <summary>
     /// Whether the crawl skips subtrees by their directory's xtime; <see cref="DirectoryPruning.Auto"/> decides by the
     /// master volume's layout. Ignored for a directory master, which has no xtimes.
     /// </summary>

@@ -1,4 +1,5 @@
 using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Session;
 using GeoSync.Engine.Xattrs;
 using Mono.Unix.Native;
 
@@ -75,6 +76,7 @@ public sealed class SlaveServer : IRepceHandler
             ["version"] = Version,
             ["pid"] = Pid,
             [LstatEntriesMethod.Name] = LstatEntries,
+            [RootIdentity.WireMethod] = RootIdentityOfRoot,
         };
         if (options.ServesGlusterVolume)
         {
@@ -172,6 +174,16 @@ public sealed class SlaveServer : IRepceHandler
                 "so rsync would write somewhere else";
         }
         if (why is not null) throw RepceCallException.OsError(ENOTCONN, $"slave root not vouched for: {why}");
+    }
+
+    /// <summary>
+    /// <c>root_identity()</c>, a GeoSync extension: what the slave root is on its host, so a master on the same host can
+    /// refuse a slave that is its own tree or overlaps it (docs/sessions.md).
+    /// </summary>
+    private object? RootIdentityOfRoot(IReadOnlyList<object?> args)
+    {
+        WireArgs.Count(RootIdentity.WireMethod, args, 0);
+        return RootIdentity.Read(_guard.Root).ToWire();
     }
 
     private object? Entries(IReadOnlyList<object?> args)

@@ -11,6 +11,34 @@ public static class GlusterPathInfo
     public const string XattrName = "trusted.glusterfs.pathinfo";
 
     private const string DistributeHeader = "DISTRIBUTE:";
+    private const string PosixPrefix = "<POSIX(";
+
+    /// <summary>
+    /// The bricks named in a pathinfo as <c>host:/brick/path</c>, sorted and without repeats: every client of a volume
+    /// sees the same set, however it named the server it mounted from. Empty when the text names none.
+    /// </summary>
+    public static IReadOnlyList<string> Bricks(string pathInfo)
+    {
+        ArgumentNullException.ThrowIfNull(pathInfo);
+        var bricks = new SortedSet<string>(StringComparer.Ordinal);
+        var position = 0;
+        while ((position = pathInfo.IndexOf(PosixPrefix, position, StringComparison.Ordinal)) >= 0)
+        {
+            // <POSIX(/brick/path):host:/brick/path/dir>: the brick path in parentheses, then the host.
+            var end = pathInfo.IndexOf('>', position);
+            if (end < 0) break;
+            var item = pathInfo[(position + PosixPrefix.Length)..end];
+            position = end;
+            var close = item.IndexOf("):", StringComparison.Ordinal);
+            if (close < 0) continue;
+            var brick = item[..close];
+            var rest = item[(close + 2)..];
+            var colon = rest.IndexOf(':', StringComparison.Ordinal);
+            if (colon <= 0) continue;
+            bricks.Add($"{rest[..colon]}:{brick}");
+        }
+        return [.. bricks];
+    }
 
     /// <summary>
     /// The number of DHT subvolumes (the most any distribute group has; 1 when there is none, as for a single brick or

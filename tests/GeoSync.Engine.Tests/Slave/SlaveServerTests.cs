@@ -12,7 +12,7 @@ public sealed class SlaveDispatchTests : SlaveFixture
     private static readonly string[] WireMethods =
     [
         "entries", "purge", "mkdir", "symlink", "xtime", "xtime_vec", "set_xtime", "set_xtime_vec", "setattr",
-        "keep_alive", "version", "pid", "native_volume_info", "foreign_volume_infos", "lstat_entries",
+        "keep_alive", "version", "pid", "native_volume_info", "foreign_volume_infos", "lstat_entries", "root_identity",
     ];
 
     [Fact]
@@ -601,5 +601,22 @@ public sealed class VolumeInfoTests : SlaveFixture
         await Call("keep_alive", mark.ToWireDictionary());
         var infos = Assert.IsType<List<object?>>(await Call("foreign_volume_infos"));
         Assert.Equal(mark, VolumeMark.FromWireDictionary(Assert.IsType<Dictionary<object, object?>>(Assert.Single(infos))));
+    }
+}
+
+/// <summary><c>root_identity()</c>: what the slave root is, as plain wire values the master compares with its own.</summary>
+public sealed class SlaveRootIdentityTests : SlaveFixture
+{
+    [Fact]
+    public async Task AnswersTheRootsCanonicalPathAndChainAsPlainValues()
+    {
+        var answer = await Server.InvokeAsync(GeoSync.Engine.Session.RootIdentity.WireMethod, []);
+
+        var identity = GeoSync.Engine.Session.RootIdentity.FromWire(answer);
+        Assert.NotNull(identity);
+        var local = GeoSync.Engine.Session.RootIdentity.Read(Server.Root);
+        Assert.Equal(local.Path, identity.Path);
+        Assert.Equal(local.Chain, identity.Chain);
+        Assert.True(identity.Overlaps(local));
     }
 }

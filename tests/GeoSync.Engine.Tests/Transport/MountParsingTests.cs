@@ -19,10 +19,19 @@ public class MountParsingTests
         var entries = MountTable.Parse(MountInfo).ToList();
 
         Assert.Equal(5, entries.Count);
-        Assert.Equal(new MountTableEntry("/tmp/geosync-aux-mount-b8p1", "fuse.glusterfs", "10.147.93.2:mvol"), entries[1]);
+        Assert.Equal(new MountTableEntry("/tmp/geosync-aux-mount-b8p1", "fuse.glusterfs", "10.147.93.2:mvol") { Device = "0:52" }, entries[1]);
         Assert.True(entries[1].IsFuse);
         Assert.False(entries[0].IsFuse);
-        Assert.Equal(new MountTableEntry("/srv/stacked", "tmpfs", "none"), entries[3]);
+        Assert.Equal(new MountTableEntry("/srv/stacked", "tmpfs", "none") { Device = "0:54" }, entries[3]);
+    }
+
+    [Fact]
+    public void ReadsTheRootOfABindMount()
+    {
+        var bind = MountTable.Parse("40 22 254:0 /srv/m\\040x/sub /mnt/b rw,relatime - ext4 /dev/vda rw").Single();
+
+        Assert.Equal("/srv/m x/sub", bind.Root);
+        Assert.Equal("254:0", bind.Device);
     }
 
     [Fact]

@@ -6,6 +6,12 @@ namespace GeoSync.Engine.Transport.Mounting;
 internal sealed record MountTableEntry(string MountPoint, string FileSystemType, string Source)
 {
     public bool IsFuse => FileSystemType == "fuse" || FileSystemType.StartsWith("fuse.", StringComparison.Ordinal);
+
+    /// <summary>The directory of the mounted file system shown at <see cref="MountPoint"/>: <c>/</c>, or a subdirectory for a bind mount.</summary>
+    public string Root { get; init; } = "/";
+
+    /// <summary>The mounted file system's device, <c>major:minor</c>: bind mounts of one file system share it.</summary>
+    public string Device { get; init; } = "";
 }
 
 /// <summary>Parses the mount table text without ever touching the mounted file systems (a hung mount cannot block it).</summary>
@@ -24,7 +30,11 @@ internal static class MountTable
                 continue;
             }
 
-            yield return new MountTableEntry(Unescape(fields[4]), Unescape(fields[separator + 1]), Unescape(fields[separator + 2]));
+            yield return new MountTableEntry(Unescape(fields[4]), Unescape(fields[separator + 1]), Unescape(fields[separator + 2]))
+            {
+                Root = Unescape(fields[3]),
+                Device = fields[2],
+            };
         }
     }
 
