@@ -28,6 +28,7 @@
         'Set-GlusterXtime'
         'Start-GeoSyncSession'
         'Stop-GeoSyncSession'
+        'Test-GeoSyncReplica'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

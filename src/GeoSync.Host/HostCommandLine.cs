@@ -93,6 +93,15 @@ internal static class HostCommandLine
               Show every master loop whose state file is in the state directory: master, slave, state
               (Starting, Active, Faulty, Stopped, Failed, or Defunct when its process is gone), last turn,
               files synced and last error. --json prints all fields as a JSON array.
+          geosync verify <master-url> <slave-url> [--checksum] [--repair] [--json] [<connection options>]
+              Compare the whole master with the slave (a GeoSync slave: file://, gluster:// or ssh://): type,
+              size, mode, owner, mtime, symlink target, and one line per difference, then a summary.
+              --checksum             compare file contents too (SHA-256, hashed on each side's own host).
+              --repair               make the slave match through the sync path, then verify again.
+              --json                 one JSON object per line: each difference, then the summary.
+              --xattrs               the pair copies xattrs: compare files' user.* xattrs too.
+              --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command,
+              --slave-mode, --network-namespace   as for master.
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -110,6 +119,8 @@ internal static class HostCommandLine
           master   0 when it stopped (--once, --max-turns, Ctrl+C, SIGTERM); 1 when it gave up (a failure no
                    retry can fix, or more than --max-reconnects failures in a row).
           status   0, also when no loop is known; 1 when the state directory cannot be read.
+          verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
+                   1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
           2        the geosync command line is wrong, or the script file does not exist.
         """;
 
@@ -134,6 +145,8 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseMaster(rest);
             case "status":
                 return MasterCommandLine.ParseStatus(rest);
+            case "verify":
+                return VerifyCommandLine.Parse(rest);
         }
 
         if (IsOption(first, "-c", "-Command", "--command"))

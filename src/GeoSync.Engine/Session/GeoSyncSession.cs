@@ -28,7 +28,7 @@ public enum SessionState
 /// local <c>geosync slave</c> child, or over ssh), the rsync syncer towards it and the keep-alive. Runs crawl turns on
 /// request; stopping it ends the slave and unmounts everything it mounted.
 /// </summary>
-public sealed class GeoSyncSession : IAsyncDisposable
+public sealed partial class GeoSyncSession : IAsyncDisposable
 {
     // A broken stream: the endpoint waits up to 5 s for the process to exit before it reports. Anything else (an rsync
     // run that failed because the slave's directory went away) waits only briefly for a broken connection.
@@ -195,7 +195,12 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// rsync that cannot run) is thrown as it is and leaves the session <see cref="SessionState.Faulty"/>. Cancelling
     /// abandons the turn; the session stays usable.
     /// </summary>
-    public async Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default)
+    public Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default) =>
+        RunCrawlAsync(() => _crawler!, cancellationToken);
+
+    /// <summary>Runs one turn of a crawler over this session's master, slave and syncer, never two at once.</summary>
+    private async Task<TurnResult> RunCrawlAsync(Func<Crawler> crawler, CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? before = null)
     {
         TaskCompletionSource done;
         lock (_gate)
@@ -212,7 +217,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
         try
         {
             using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
-            var result = await _crawler!.RunTurnAsync(linked.Token).ConfigureAwait(false);
+            if (before is not null) await before(linked.Token).ConfigureAwait(false);
+            var result = await crawler().RunTurnAsync(linked.Token).ConfigureAwait(false);
             Interlocked.Increment(ref _turns);
             Interlocked.Add(ref _filesSynced, result.FilesSynced);
             Interlocked.Add(ref _bytesSynced, result.BytesSynced);

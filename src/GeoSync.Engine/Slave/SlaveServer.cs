@@ -70,6 +70,8 @@ public sealed class SlaveServer : IRepceHandler
             ["version"] = Version,
             ["pid"] = Pid,
             [LstatEntriesMethod.Name] = LstatEntries,
+            [VerifyMethods.ListName] = args => VerifyMethods.List(_guard, _treeLock, args),
+            [VerifyMethods.HashName] = args => VerifyMethods.Hash(_guard, _treeLock, args, CancellationToken.None),
         };
         if (options.ServesGlusterVolume)
         {
