@@ -96,7 +96,7 @@ internal static class HostCommandLine
           geosync verify <master-url> <slave-url> [--checksum] [--repair] [--json] [<connection options>]
               Compare the whole master with the slave (a GeoSync slave: file://, gluster:// or ssh://): type,
               size, mode, owner, mtime, symlink target, and one line per difference, then a summary.
-              --checksum             compare file contents too (SHA-256, hashed on each side's own host).
+              --checksum             compare file contents too (xxh128, hashed on each side's own host).
               --repair               make the slave match through the sync path, then verify again.
               --json                 one JSON object per line: each difference, then the summary.
               --xattrs               the pair copies xattrs: compare files' user.* xattrs too.

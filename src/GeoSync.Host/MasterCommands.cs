@@ -204,7 +204,7 @@ internal static class MasterCommandLine
             : Console.IsOutputRedirected ? $"{call} | Format-Table -Wrap | Out-String -Stream -Width 200" : $"{call} | Format-Table -Wrap";
     }
 
-    internal static string Quote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal)
+    private static string Quote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal)
         .Replace("\u2018", "\u2018\u2018", StringComparison.Ordinal).Replace("\u2019", "\u2019\u2019", StringComparison.Ordinal)
         .Replace("\u201A", "\u201A\u201A", StringComparison.Ordinal).Replace("\u201B", "\u201B\u201B", StringComparison.Ordinal) + "'";
 

@@ -1,9 +1,10 @@
 using System.Globalization;
-using System.Management.Automation;
-using System.Management.Automation.Runspaces;
 using System.Runtime.InteropServices;
-using System.Text;
 using System.Text.Json;
+using GeoSync.Engine;
+using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
+using GeoSync.Engine.Verify;
 
 namespace GeoSync.Host;
 
@@ -24,8 +25,8 @@ internal sealed record RunVerifyCommand(string Master, string Slave) : HostComma
 }
 
 /// <summary>
-/// Parses <c>geosync verify</c> and runs Test-GeoSyncReplica in a runspace of its own: one line per difference on stdout
-/// and a summary line per pass (or JSON lines with --json), errors on stderr, and the exit code of docs/verify.md.
+/// Parses <c>geosync verify</c> and runs it as Test-GeoSyncReplica does: one line per difference on stdout and a summary
+/// line per pass (or JSON lines with --json), errors on stderr, and the exit code of docs/verify.md.
 /// </summary>
 internal static class VerifyCommandLine
 {
@@ -118,146 +119,146 @@ internal static class VerifyCommandLine
         return command with { Master = urls[0], Slave = urls[1] };
     }
 
-    /// <summary>The Test-GeoSyncReplica call; every value is a single-quoted literal.</summary>
-    public static string ToScript(RunVerifyCommand command)
-    {
-        var script = new StringBuilder("Test-GeoSyncReplica");
-        Add("Master", MasterCommandLine.Quote(command.Master));
-        Add("Slave", MasterCommandLine.Quote(command.Slave));
-        if (command.Checksum) Add("Checksum");
-        // The command line is the confirmation: --repair is asked for explicitly, and no prompt can be answered here.
-        if (command.Repair) script.Append(" -Repair -Confirm:$false");
-        if (command.Xattrs) Add("Xattrs");
-        if (command.SshCommand is { } sshCommand) Add("SshCommand", MasterCommandLine.Quote(sshCommand));
-        if (command.SshPort is { } port) Add("SshPort", port.ToString(CultureInfo.InvariantCulture));
-        if (command.IdentityFile is { } identity) Add("IdentityFile", MasterCommandLine.Quote(identity));
-        if (command.KnownHostsFile is { } knownHosts) Add("KnownHostsFile", MasterCommandLine.Quote(knownHosts));
-        if (command.RemoteCommand is { } remote) Add("RemoteCommand", string.Join(',', remote.Select(MasterCommandLine.Quote)));
-        if (command.SlaveMode is { } mode) Add("SlaveMode", MasterCommandLine.Quote(mode));
-        if (command.NetworkNamespace is { } netns) Add("NetworkNamespace", MasterCommandLine.Quote(netns));
-        return script.ToString();
-
-        void Add(string parameter, string? value = null)
-        {
-            script.Append(" -").Append(parameter);
-            if (value is not null) script.Append(' ').Append(value);
-        }
-    }
-
-    /// <summary>Runs the verify and returns the exit code: 0 the replica matches, 4 differences, 1 it could not compare.</summary>
+    /// <summary>
+    /// Runs the verify on the engine directly — not through the module in a runspace, whose start would cost more than
+    /// the comparison itself (docs/verify.md) — and returns the exit code: 0 the replica matches, 4 differences, 1 it
+    /// could not compare.
+    /// </summary>
     public static int Run(RunVerifyCommand command)
     {
-        var manifest = ScriptRunner.ModuleManifestPath;
-        if (!File.Exists(manifest))
-        {
-            Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
-            return CouldNotCompare;
-        }
-        var sessionState = InitialSessionState.CreateDefault();
-        sessionState.ImportPSModule(manifest);
-        sessionState.ThrowOnRunspaceOpenError = true;
-        using var runspace = RunspaceFactory.CreateRunspace(sessionState);
-        try
-        {
-            runspace.Open();
-        }
-        catch (RuntimeException e)
-        {
-            Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {e.Message}");
-            return CouldNotCompare;
-        }
-
-        using var shell = PowerShell.Create(runspace);
-        shell.AddScript(ToScript(command));
-        shell.Streams.Warning.DataAdded += (_, e) => Console.Error.WriteLine($"WARNING: {shell.Streams.Warning[e.Index].Message}");
-        shell.Streams.Error.DataAdded += (_, e) => Console.Error.WriteLine($"ERROR: {Describe(shell.Streams.Error[e.Index])}");
-
-        PSObject? lastSummary = null;
-        using var output = new PSDataCollection<PSObject>();
-        output.DataAdded += (_, e) =>
-        {
-            var item = output[e.Index];
-            var isSummary = item.TypeNames.Count > 0 && item.TypeNames[0].EndsWith(".GeoSyncReplicaSummary", StringComparison.Ordinal);
-            if (isSummary) lastSummary = item;
-            Console.Out.WriteLine(command.Json ? ToJson(item, isSummary) : isSummary ? SummaryLine(item) : DifferenceLine(item));
-        };
-
-        var stopping = 0;
+        using var cancellation = new CancellationTokenSource();
         void Stop(PosixSignalContext context)
         {
-            if (Interlocked.Exchange(ref stopping, 1) != 0) return;
+            if (cancellation.IsCancellationRequested) return;
             context.Cancel = true;
             Console.Error.WriteLine($"geosync: {context.Signal} received, stopping the verify");
-            shell.BeginStop(null, null);
+            cancellation.Cancel();
         }
         using var onTerminate = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
         using var onInterrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
-
         try
         {
-            shell.Invoke(null, output);
+            return RunAsync(command, cancellation.Token).GetAwaiter().GetResult();
         }
-        catch (PipelineStoppedException)
+        catch (OperationCanceledException) when (cancellation.IsCancellationRequested)
         {
             return CouldNotCompare;
         }
-        catch (RuntimeException e)
+        catch (GeoSyncException e)
         {
-            Console.Error.WriteLine($"geosync: {Describe(e.ErrorRecord)}");
+            Console.Error.WriteLine($"geosync: {e.Message}");
             return CouldNotCompare;
         }
-        if (lastSummary is null) return CouldNotCompare;
-        return Property<long>(lastSummary, "Differences") > 0 ? DifferencesFound
-            : Property<long>(lastSummary, "Unreadable") > 0 ? CouldNotCompare
-            : Matches;
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"geosync: {e.Message}");
+            return CouldNotCompare;
+        }
     }
 
-    private static string DifferenceLine(PSObject item)
+    private static async Task<int> RunAsync(RunVerifyCommand command, CancellationToken cancellationToken)
     {
-        var kind = item.Properties["Kind"].Value?.ToString() ?? "";
-        var path = Property<string>(item, "Path");
-        var master = Property<string>(item, "MasterValue");
-        var slave = Property<string>(item, "SlaveValue");
-        return kind switch
+        var session = await GeoSyncSession.OpenAsync(ToSessionOptions(command), cancellationToken).ConfigureAwait(false);
+        await using (session.ConfigureAwait(false))
         {
-            "Missing" => $"{kind,-7} {path} ({master})",
-            "Extra" => $"{kind,-7} {path} ({slave})",
-            _ => $"{kind,-7} {path}: master {master}, slave {slave}",
+            using var warnings = session.AddLogListener((level, message) =>
+            {
+                if (level is SessionLogLevel.Warning or SessionLogLevel.Error) Console.Error.WriteLine($"WARNING: {message}");
+            });
+            var (result, contentDifferences) = await PassAsync(session, command, afterRepair: false, cancellationToken).ConfigureAwait(false);
+            if (command.Repair && result.Differences > 0)
+            {
+                var turn = await session.RepairAsync(contentDifferences, cancellationToken).ConfigureAwait(false);
+                foreach (var failure in turn.Failures)
+                {
+                    Console.Error.WriteLine($"ERROR: {failure.Path}: could not be repaired: {failure.Reason} (EntryNotRepaired)");
+                }
+                (result, _) = await PassAsync(session, command, afterRepair: true, cancellationToken).ConfigureAwait(false);
+            }
+            return result.Differences > 0 ? DifferencesFound : result.Unreadable > 0 ? CouldNotCompare : Matches;
+        }
+    }
+
+    /// <summary>One verify pass: a line (or JSON object) per difference as the walk finds it, then the summary.</summary>
+    private static async Task<(ReplicaVerifyResult Result, List<string> ContentDifferences)> PassAsync(GeoSyncSession session,
+        RunVerifyCommand command, bool afterRepair, CancellationToken cancellationToken)
+    {
+        var contentDifferences = new List<string>();
+        var verifier = session.CreateVerifier(new ReplicaVerifyOptions { Checksum = command.Checksum, Xattrs = true });
+        var result = await verifier.VerifyAsync(
+            difference =>
+            {
+                if (difference.Kind == DifferenceKind.Content) contentDifferences.Add(difference.Path);
+                Console.Out.WriteLine(command.Json ? DifferenceJson(difference, afterRepair) : DifferenceLine(difference));
+            },
+            (path, reason) => Console.Error.WriteLine($"ERROR: {path}: not compared: {reason} (ReplicaEntryUnreadable)"),
+            cancellationToken).ConfigureAwait(false);
+        Console.Out.WriteLine(command.Json ? SummaryJson(session, command, afterRepair, result) : SummaryLine(afterRepair, result));
+        return (result, contentDifferences);
+    }
+
+    private static SessionOptions ToSessionOptions(RunVerifyCommand command)
+    {
+        var ssh = new SshOptions
+        {
+            Port = command.SshPort,
+            IdentityFile = command.IdentityFile is { } key ? Path.GetFullPath(key) : null,
+            KnownHostsFile = command.KnownHostsFile is { } hosts ? Path.GetFullPath(hosts) : null,
+        };
+        if (command.SshCommand is not null) ssh = ssh with { SshCommand = command.SshCommand };
+        if (command.RemoteCommand is not null) ssh = ssh with { RemoteCommand = command.RemoteCommand };
+        return new SessionOptions
+        {
+            Master = command.Master,
+            Slave = command.Slave,
+            Name = "verify",
+            AllowDirectoryMaster = true,
+            SlaveMode = command.SlaveMode is { } mode ? Enum.Parse<SlaveMode>(mode) : SlaveMode.Auto,
+            Xattrs = command.Xattrs,
+            Ssh = ssh,
+            // A child slave is this very executable.
+            SlaveCommand = Environment.ProcessPath is { } self ? [self, "slave"] : SessionOptions.DefaultSlaveCommand,
+            NetworkNamespace = command.NetworkNamespace,
         };
     }
 
-    private static string SummaryLine(PSObject item)
+    private static string DifferenceLine(ReplicaDifference difference) => difference.Kind switch
     {
-        var pass = Property<bool>(item, "AfterRepair") ? "after repair: " : "";
-        var duration = Property<TimeSpan>(item, "Duration");
-        var unreadable = Property<long>(item, "Unreadable");
-        return string.Create(CultureInfo.InvariantCulture,
-            $"{pass}{Property<long>(item, "EntriesCompared")} entries compared, {Property<long>(item, "Differences")} differences" +
-            $"{(unreadable > 0 ? $", {unreadable} not compared" : "")}, {Property<long>(item, "BytesHashed")} bytes hashed, {duration.TotalSeconds:F1} s");
-    }
+        DifferenceKind.Missing => $"{difference.Kind,-7} {difference.Path} ({difference.MasterValue})",
+        DifferenceKind.Extra => $"{difference.Kind,-7} {difference.Path} ({difference.SlaveValue})",
+        _ => $"{difference.Kind,-7} {difference.Path}: master {difference.MasterValue}, slave {difference.SlaveValue}",
+    };
 
-    private static string ToJson(PSObject item, bool isSummary)
+    private static string SummaryLine(bool afterRepair, ReplicaVerifyResult result) => string.Create(CultureInfo.InvariantCulture,
+        $"{(afterRepair ? "after repair: " : "")}{result.EntriesCompared} entries compared, {result.Differences} differences" +
+        $"{(result.Unreadable > 0 ? $", {result.Unreadable} not compared" : "")}, {result.BytesHashed} bytes hashed, {result.Duration.TotalSeconds:F1} s");
+
+    // The field names are those of the cmdlet's GeoSyncReplicaDifference and GeoSyncReplicaSummary, camel-cased.
+    private static string DifferenceJson(ReplicaDifference difference, bool afterRepair) => JsonSerializer.Serialize(new Dictionary<string, object?>
     {
-        var fields = new Dictionary<string, object?> { ["type"] = isSummary ? "summary" : "difference" };
-        foreach (var property in item.Properties)
+        ["type"] = "difference",
+        ["path"] = difference.Path,
+        ["kind"] = difference.Kind.ToString(),
+        ["masterValue"] = difference.MasterValue,
+        ["slaveValue"] = difference.SlaveValue,
+        ["afterRepair"] = afterRepair,
+    });
+
+    private static string SummaryJson(GeoSyncSession session, RunVerifyCommand command, bool afterRepair, ReplicaVerifyResult result) =>
+        JsonSerializer.Serialize(new Dictionary<string, object?>
         {
-            var value = property.Value;
-            fields[char.ToLowerInvariant(property.Name[0]) + property.Name[1..]] = value switch
-            {
-                TimeSpan span => span.TotalSeconds,
-                Enum kind => kind.ToString(),
-                _ => value,
-            };
-        }
-        return JsonSerializer.Serialize(fields);
-    }
-
-    private static T Property<T>(PSObject item, string name) => item.Properties[name]?.Value is T value ? value : default!;
-
-    private static string Describe(ErrorRecord record)
-    {
-        var id = record.FullyQualifiedErrorId.Split(',')[0];
-        var target = record.TargetObject is string path ? $"{path}: " : "";
-        return $"{target}{record.ErrorDetails?.Message ?? record.Exception.Message} ({id})";
-    }
+            ["type"] = "summary",
+            ["master"] = session.Master.ToString(),
+            ["slave"] = session.Slave.ToString(),
+            ["checksum"] = command.Checksum,
+            ["afterRepair"] = afterRepair,
+            ["entriesCompared"] = result.EntriesCompared,
+            ["directoriesCompared"] = result.DirectoriesCompared,
+            ["differences"] = result.Differences,
+            ["unreadable"] = result.Unreadable,
+            ["filesHashed"] = result.FilesHashed,
+            ["bytesHashed"] = result.BytesHashed,
+            ["duration"] = result.Duration.TotalSeconds,
+            ["matches"] = result.Matches,
+        });
 }

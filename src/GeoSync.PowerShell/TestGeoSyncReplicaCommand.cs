@@ -43,7 +43,7 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
     [ValidateNotNull]
     public GeoSyncSession? Session { get; set; }
 
-    /// <summary>Compare file contents too: SHA-256 of every pair of files of equal size, each hashed on its own host.</summary>
+    /// <summary>Compare file contents too: the xxh128 digest of every pair of files of equal size, each hashed on its own host.</summary>
     [Parameter]
     public SwitchParameter Checksum { get; set; }
 

@@ -81,7 +81,7 @@ Describe 'geosync verify' {
         Remove-Item -LiteralPath (Join-Path $pair.Slave 'l')
         $r = Invoke-Geosync -ArgumentList 'verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum', '--repair'
         $r.ExitCode | Should -Be 0 -Because $r.StdErr
-        $r.StdOut | Should -Match '(?m)^Content d/e/f\.txt: master sha256:[0-9a-f]{12}, slave sha256:[0-9a-f]{12}$'
+        $r.StdOut | Should -Match '(?m)^Content d/e/f\.txt: master xxh128:[0-9a-f]{12}, slave xxh128:[0-9a-f]{12}$'
         $r.StdOut | Should -Match '(?m)^Missing l \(symlink\)$'
         $r.StdOut | Should -Match '(?m)^after repair: \d+ entries compared, 0 differences'
         Get-Content -LiteralPath $file -Raw | Should -Be 'ffff'
@@ -140,7 +140,7 @@ Describe 'geosync verify over ssh' -Tag 'Ssh' -Skip:(-not [Environment]::IsPrivi
         (Get-Item -LiteralPath $file).LastWriteTimeUtc = $time
         $found = Invoke-Geosync -ArgumentList (@('verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum') + $SshOptions)
         $found.ExitCode | Should -Be 4
-        $found.StdOut | Should -Match '(?m)^Content g\.txt: master sha256:'
+        $found.StdOut | Should -Match '(?m)^Content g\.txt: master xxh128:'
 
         $repaired = Invoke-Geosync -ArgumentList (@('verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum', '--repair') + $SshOptions)
         $repaired.ExitCode | Should -Be 0 -Because $repaired.StdErr

@@ -90,7 +90,7 @@ Describe 'Test-GeoSyncReplica' {
         $r.Differences | Should -HaveCount 1
         $r.Differences[0].Kind | Should -Be 'Content'
         $r.Differences[0].Path | Should -Be 'sub/deep/d.txt'
-        $r.Differences[0].MasterValue | Should -Match '^sha256:[0-9a-f]{12}$'
+        $r.Differences[0].MasterValue | Should -Match '^xxh128:[0-9a-f]{12}$'
         $r.Differences[0].MasterValue | Should -Not -Be $r.Differences[0].SlaveValue
     }
 

@@ -10,8 +10,9 @@ namespace GeoSync.Engine.Slave;
 /// <remarks>
 /// <c>verify_entries(path, xattrs)</c> → list of <c>(name, st_mode, st_uid, st_gid, st_size, st_mtime_ns, target, st_rdev,
 /// xattrs)</c>; <c>target</c> is a symlink's target, else None; <c>xattrs</c> a dict of a regular file's user.* attributes
-/// (name → hex value) when asked for, else None. <c>checksum_entries(path, names)</c> → list of <c>(name, hexdigest, errno)</c>,
-/// SHA-256, digest None when errno is not 0. Both: guarded path, never following a symlink, OSError for a directory
+/// (name → hex value) when asked for, else None. <c>checksum_entries(path, names, algorithm)</c> → list of <c>(name, hexdigest,
+/// errno)</c>, digest None when errno is not 0; the algorithm must be "xxh128", so master and slave never compare digests of
+/// two kinds. Both: guarded path, never following a symlink, OSError for a directory
 /// that cannot be read.
 /// </remarks>
 internal static class VerifyMethods
@@ -47,8 +48,13 @@ internal static class VerifyMethods
 
     public static object? Hash(PathGuard guard, object treeLock, IReadOnlyList<object?> args, CancellationToken cancellationToken)
     {
-        WireArgs.Count(HashName, args, 2);
+        WireArgs.Count(HashName, args, 3);
         var path = WireArgs.Path(HashName, args[0]);
+        var algorithm = WireArgs.Text(HashName, "algorithm", args[2]);
+        if (algorithm != LocalEntryReader.DigestAlgorithm)
+        {
+            throw RepceCallException.ValueError($"{HashName}(): unknown digest algorithm '{algorithm}'; this slave hashes with '{LocalEntryReader.DigestAlgorithm}'");
+        }
         var names = WireArgs.Items(HashName, "names", args[1]).Select(n => WireArgs.Text(HashName, "name", n)).ToList();
         if (names.Count > MaxNamesPerHashCall)
         {

@@ -6,7 +6,7 @@ namespace GeoSync.Engine.Verify;
 /// <summary>Settings of a <see cref="ReplicaVerifier"/>.</summary>
 public sealed record ReplicaVerifyOptions
 {
-    /// <summary>Compare the content of regular files of equal size by their SHA-256, hashed on each side's own host.</summary>
+    /// <summary>Compare the content of regular files of equal size by their xxh128 digests, hashed on each side's own host.</summary>
     public bool Checksum { get; init; }
 
     /// <summary>Compare regular files' user.* xattrs (only meaningful when the session copies xattrs).</summary>
@@ -353,7 +353,7 @@ public sealed class ReplicaVerifier
     private static string Time(long nanoseconds) => DateTime.UnixEpoch.AddTicks(nanoseconds / 100)
         .ToString("yyyy-MM-dd HH:mm:ss.ffffff", CultureInfo.InvariantCulture);
 
-    private static string ShortDigest(string hex) => "sha256:" + hex[..Math.Min(12, hex.Length)].ToLowerInvariant();
+    private static string ShortDigest(string hex) => LocalEntryReader.DigestAlgorithm + ":" + hex[..Math.Min(12, hex.Length)].ToLowerInvariant();
 
     private static string Describe(int errno) => Master.LinuxErrno.Name(errno);
 

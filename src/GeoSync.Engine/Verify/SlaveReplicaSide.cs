@@ -57,7 +57,7 @@ public sealed class SlaveReplicaSide : IReplicaSide
         for (var start = 0; start < names.Count; start += VerifyMethods.MaxNamesPerHashCall)
         {
             var batch = names.Skip(start).Take(VerifyMethods.MaxNamesPerHashCall).Cast<object?>().ToList();
-            var answer = await CallAsync(VerifyMethods.HashName, path, [path, batch], cancellationToken).ConfigureAwait(false);
+            var answer = await CallAsync(VerifyMethods.HashName, path, [path, batch, LocalEntryReader.DigestAlgorithm], cancellationToken).ConfigureAwait(false);
             foreach (var item in Items(VerifyMethods.HashName, path, answer))
             {
                 if (item is not IReadOnlyList<object?> { Count: 3 } f) throw Malformed(VerifyMethods.HashName, path, item);

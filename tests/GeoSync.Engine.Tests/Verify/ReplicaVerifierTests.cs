@@ -130,8 +130,8 @@ public sealed class ReplicaVerifierTests
 
         var (hashed, result) = await Verify(checksum: true);
         Assert.Equal(2, hashed.Count);
-        Assert.Equal(new ReplicaDifference("a", DifferenceKind.Content, "sha256:" + FakeSide.Digest("ab")[..12].ToLowerInvariant(),
-            "sha256:" + FakeSide.Digest("XY")[..12].ToLowerInvariant()), hashed[0]);
+        Assert.Equal(new ReplicaDifference("a", DifferenceKind.Content, "xxh128:" + FakeSide.Digest("ab")[..12].ToLowerInvariant(),
+            "xxh128:" + FakeSide.Digest("XY")[..12].ToLowerInvariant()), hashed[0]);
         Assert.Equal(DifferenceKind.Size, hashed[1].Kind);
         Assert.DoesNotContain("b", _master.Hashed);
         Assert.Equal(2 + 4, result.BytesHashed); // a and d/c: b differs in size, d/e matches
@@ -148,8 +148,8 @@ public sealed class ReplicaVerifierTests
             _slave.Content[$"f{i}"] = i == 5 ? "b" : "a";
         }
         var (differences, result) = await Verify(checksum: true, options: o => o with { HashBatchFiles = 2 });
-        Assert.Equal([new ReplicaDifference("f5", DifferenceKind.Content, "sha256:" + FakeSide.Digest("a")[..12].ToLowerInvariant(),
-            "sha256:" + FakeSide.Digest("b")[..12].ToLowerInvariant())], differences);
+        Assert.Equal([new ReplicaDifference("f5", DifferenceKind.Content, "xxh128:" + FakeSide.Digest("a")[..12].ToLowerInvariant(),
+            "xxh128:" + FakeSide.Digest("b")[..12].ToLowerInvariant())], differences);
         Assert.Equal(7, result.FilesHashed);
         Assert.Equal(4, _slave.HashCalls);
     }
@@ -262,7 +262,7 @@ public sealed class ReplicaVerifierTests
         public Exception? Fatal { get; set; }
 
         public static string Digest(string content) =>
-            Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(System.Text.Encoding.UTF8.GetBytes(content)));
+            Convert.ToHexString(System.IO.Hashing.XxHash128.Hash(System.Text.Encoding.UTF8.GetBytes(content)));
 
         /// <summary>a (2 bytes), b (3), d/c (4), d/e (empty dir), link → a.</summary>
         public void Tree()

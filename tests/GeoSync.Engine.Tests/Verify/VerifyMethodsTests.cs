@@ -1,4 +1,4 @@
-using System.Security.Cryptography;
+using System.IO.Hashing;
 using GeoSync.Engine.Master;
 using GeoSync.Engine.Rpc;
 using GeoSync.Engine.Slave;
@@ -55,11 +55,20 @@ public sealed class VerifyMethodsTests : SlaveFixture
         Dir.CreateDirectory("d");
         Dir.CreateFile("d/a", "content");
         Dir.CreateSymlink("d/l", "a");
-        var answer = ((IReadOnlyList<object?>)(await Call("checksum_entries", "d", new List<object?> { "a", "l", "gone" }))!)
+        var answer = ((IReadOnlyList<object?>)(await Call("checksum_entries", "d", new List<object?> { "a", "l", "gone" }, "xxh128"))!)
             .Cast<IReadOnlyList<object?>>().ToList();
-        Assert.Equal(new PyTuple("a", Convert.ToHexString(SHA256.HashData("content"u8)), 0L), answer[0]);
+        Assert.Equal(new PyTuple("a", Convert.ToHexString(XxHash128.Hash("content"u8)), 0L), answer[0]);
         Assert.Equal(new PyTuple("l", null, 40L), answer[1]); // ELOOP: a symlink is never followed
         Assert.Equal(new PyTuple("gone", null, (long)E.ENOENT), answer[2]);
+    }
+
+    [Fact]
+    public async Task ChecksumEntriesRefusesAnotherAlgorithm()
+    {
+        Dir.CreateDirectory("d");
+        var ex = await Fails("checksum_entries", "d", new List<object?> { "a" }, "sha256");
+        Assert.Equal("ValueError", ex.TypeName);
+        Assert.Contains("xxh128", (string)ex.Args[0]!);
     }
 
     [Theory]
@@ -69,7 +78,7 @@ public sealed class VerifyMethodsTests : SlaveFixture
     public async Task ChecksumEntriesRefusesNamesThatLeaveTheDirectory(string name)
     {
         Dir.CreateDirectory("d");
-        await IsUnsafe("checksum_entries", "d", new List<object?> { name });
+        await IsUnsafe("checksum_entries", "d", new List<object?> { name }, "xxh128");
     }
 
     [Fact]
@@ -79,7 +88,7 @@ public sealed class VerifyMethodsTests : SlaveFixture
         Dir.CreateSymlink("link", "real");
         await FailsWithOsError(E.ENOENT, "verify_entries", "missing", false);
         await FailsWithOsError(E.ENOTDIR, "verify_entries", "link", false);
-        await FailsWithOsError(E.ENOTDIR, "checksum_entries", "link", new List<object?> { "x" });
+        await FailsWithOsError(E.ENOTDIR, "checksum_entries", "link", new List<object?> { "x" }, "xxh128");
     }
 
     [Fact]
