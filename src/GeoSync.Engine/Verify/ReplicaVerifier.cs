@@ -169,8 +169,8 @@ public sealed class ReplicaVerifier
         if (masterEntries is null || slaveEntries is null) return result;
         Interlocked.Increment(ref _directories);
 
-        var master = masterEntries.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
-        var slave = slaveEntries.OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        var master = Comparable(path, masterEntries);
+        var slave = Comparable(path, slaveEntries);
         var toHash = new List<ReplicaEntry>();
         int m = 0, s = 0;
         while (m < master.Count || s < slave.Count)
@@ -205,6 +205,19 @@ public sealed class ReplicaVerifier
         });
         return result;
     }
+
+    /// <summary>
+    /// The entries to compare, sorted by name. A GlusterFS volume's own entries in its root — <c>.glusterfs</c>,
+    /// <c>.glusterfs-anonymous-inode-*</c> (AFR's, one per volume), <c>.trashcan</c> — belong to each volume and are
+    /// never replicated, so they are no difference.
+    /// </summary>
+    private static List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries) => entries
+        .Where(e => path != Root || !IsVolumeInternal(e.Name))
+        .OrderBy(e => e.Name, StringComparer.Ordinal)
+        .ToList();
+
+    internal static bool IsVolumeInternal(string name) =>
+        name is ".glusterfs" or ".trashcan" || name.StartsWith(".glusterfs-anonymous-inode-", StringComparison.Ordinal);
 
     /// <summary>Adds the attribute differences of an entry both sides have; true when it is a file whose content can still differ.</summary>
     private bool CompareEntry(string path, ReplicaEntry master, ReplicaEntry slave, DirectoryComparison result)

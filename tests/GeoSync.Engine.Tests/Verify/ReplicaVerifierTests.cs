@@ -91,6 +91,18 @@ public sealed class ReplicaVerifierTests
     }
 
     [Fact]
+    public async Task AVolumesOwnEntriesInItsRootAreNoDifference()
+    {
+        _master.Put(".", Directory(".glusterfs-anonymous-inode-14bf465f-6b04-467a-9991-e7481253cdcf"));
+        _slave.Put(".", Directory(".glusterfs-anonymous-inode-e2f7a96a-33bb-48a7-bbb0-e28d34bcf1e7"));
+        _slave.Put(".", Directory(".trashcan"));
+        _slave.Put(".", Directory("d"));
+        _slave.Put("d", Directory(".trashcan"));
+        var (differences, _) = await Verify();
+        Assert.Equal([new ReplicaDifference("d", DifferenceKind.Extra, null, "directory")], differences);
+    }
+
+    [Fact]
     public async Task ASymlinksOwnModeAndTimesAreNotCompared()
     {
         _master.Put(".", Link("l", "t"));
