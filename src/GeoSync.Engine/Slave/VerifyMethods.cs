@@ -28,11 +28,18 @@ internal static class VerifyMethods
         WireArgs.Count(ListName, args, 2);
         var path = WireArgs.Path(ListName, args[0]);
         var withXattrs = WireArgs.IsTruthy(args[1]);
-        List<ReplicaEntry> entries;
+        Master.OpenDirectory dir;
+        GuardedPath target;
+        // As for hashing: resolved and opened under the lock, read relative to the open descriptor outside it.
         lock (treeLock)
         {
-            var target = Resolve(guard, path);
-            entries = Read(() => LocalEntryReader.List(target.FullPath, WireText.ToText(path), withXattrs));
+            target = Resolve(guard, path);
+            dir = Read(() => LocalEntryReader.Open(target.FullPath, WireText.ToText(path)));
+        }
+        List<ReplicaEntry> entries;
+        using (dir)
+        {
+            entries = Read(() => LocalEntryReader.List(dir, target.FullPath, WireText.ToText(path), withXattrs));
         }
         return entries.Select(e => (object?)new PyTuple(
             e.Name,

@@ -37,6 +37,12 @@ internal static class LocalEntryReader
     public static List<ReplicaEntry> List(string fullPath, string path, bool withXattrs)
     {
         using var dir = Open(fullPath, path);
+        return List(dir, fullPath, path, withXattrs);
+    }
+
+    /// <summary>As <see cref="List(string, string, bool)"/> in a directory already opened.</summary>
+    public static List<ReplicaEntry> List(OpenDirectory dir, string fullPath, string path, bool withXattrs)
+    {
         var names = new List<byte[]>();
         var failed = NativeEntries.ReadNames(dir.Fd, names);
         if (failed < 0) throw Failure(path, null, NativeConvert.ToErrno(-failed));
