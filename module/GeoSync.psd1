@@ -29,6 +29,7 @@
         'Set-GlusterXtime'
         'Start-GeoSyncSession'
         'Stop-GeoSyncSession'
+        'Test-GeoSyncReplica'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

@@ -107,6 +107,15 @@ internal static class HostCommandLine
               since, with its error, attempts, first and last failure, and for a persistent one a hint.
               --json prints all fields as a JSON array. Kept across turns and restarts; the entries clear
               as the paths arrive.
+          geosync verify <master-url> <slave-url> [--checksum] [--repair] [--json] [<connection options>]
+              Compare the whole master with the slave (a GeoSync slave: file://, gluster:// or ssh://): type,
+              size, mode, owner, mtime, symlink target, and one line per difference, then a summary.
+              --checksum             compare file contents too (xxh128, hashed on each side's own host).
+              --repair               make the slave match through the sync path, then verify again.
+              --json                 one JSON object per line: each difference, then the summary.
+              --xattrs               the pair copies xattrs: compare files' user.* xattrs too.
+              --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command,
+              --slave-mode, --network-namespace   as for master.
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -129,6 +138,8 @@ internal static class HostCommandLine
                      (path and reason), then their count; 'geosync failures' shows them later.
           status   0, also when no loop is known; 1 when the state directory cannot be read.
           failures 0, also when nothing failed; 1 when the ledger cannot be read.
+          verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
+                   1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
           2        the geosync command line is wrong, or the script file does not exist.
         """;
 
@@ -155,6 +166,8 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseStatus(rest);
             case "failures":
                 return MasterCommandLine.ParseFailures(rest);
+            case "verify":
+                return VerifyCommandLine.Parse(rest);
         }
 
         if (IsOption(first, "-c", "-Command", "--command"))

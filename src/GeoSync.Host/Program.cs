@@ -32,6 +32,8 @@ internal static class Program
                 return SlaveRunner.Run(slave);
             case RunMasterCommand master:
                 return MasterRunner.Run(MasterCommandLine.ToScript(master));
+            case RunVerifyCommand verify:
+                return VerifyCommandLine.Run(verify);
             case ShowStatusCommand status:
                 return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(status)]));
             case ShowFailuresCommand failures:

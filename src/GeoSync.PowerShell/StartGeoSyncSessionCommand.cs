@@ -215,20 +215,5 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
 
     private string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
 
-    /// <summary>
-    /// The geosync host that shipped with this module: the module is laid out inside it (geosync/Modules/GeoSync) or next
-    /// to it (GeoSync beside geosync/); else the one on PATH.
-    /// </summary>
-    private string[] DefaultSlaveCommand()
-    {
-        var moduleBase = MyInvocation.MyCommand.Module?.ModuleBase;
-        if (moduleBase is not null)
-        {
-            foreach (var candidate in new[] { Path.Combine(moduleBase, "..", "..", "geosync"), Path.Combine(moduleBase, "..", "geosync", "geosync") })
-            {
-                if (File.Exists(candidate)) return [Path.GetFullPath(candidate), "slave"];
-            }
-        }
-        return [.. SessionOptions.DefaultSlaveCommand];
-    }
+    private string[] DefaultSlaveCommand() => SlaveCommandLocator.DefaultSlaveCommand(MyInvocation.MyCommand.Module?.ModuleBase);
 }

@@ -28,7 +28,7 @@ public enum SessionState
 /// local <c>geosync slave</c> child, or over ssh), the rsync syncer towards it and the keep-alive. Runs crawl turns on
 /// request; stopping it ends the slave and unmounts everything it mounted.
 /// </summary>
-public sealed class GeoSyncSession : IAsyncDisposable
+public sealed partial class GeoSyncSession : IAsyncDisposable
 {
     // A broken stream: the endpoint waits up to 5 s for the process to exit before it reports. Anything else (an rsync
     // run that failed because the slave's directory went away) waits only briefly for a broken connection.
@@ -199,7 +199,16 @@ public sealed class GeoSyncSession : IAsyncDisposable
     /// rsync that cannot run) is thrown as it is and leaves the session <see cref="SessionState.Faulty"/>. Cancelling
     /// abandons the turn; the session stays usable.
     /// </summary>
-    public async Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default)
+    public Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default) =>
+        RunCrawlAsync(_crawler!, cancellationToken);
+
+    /// <summary>
+    /// Runs one turn of a crawler over this session's master, slave and syncer, never two at once: the session's own, or
+    /// a repair's. The slave is claimed first (docs/sessions.md, "What a session refuses"); <paramref name="before"/> runs
+    /// after that, inside the turn.
+    /// </summary>
+    private async Task<TurnResult> RunCrawlAsync(Crawler crawler, CancellationToken cancellationToken,
+        Func<CancellationToken, Task>? before = null)
     {
         var result = await RunExclusiveAsync(async token =>
         {
@@ -208,7 +217,8 @@ public sealed class GeoSyncSession : IAsyncDisposable
                 await ClaimSlaveAsync(token).ConfigureAwait(false);
                 _slaveClaimed = true;
             }
-            return await _crawler!.RunTurnAsync(token).ConfigureAwait(false);
+            if (before is not null) await before(token).ConfigureAwait(false);
+            return await crawler.RunTurnAsync(token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _turns);
         Interlocked.Add(ref _filesSynced, result.FilesSynced);

@@ -77,6 +77,8 @@ public sealed class SlaveServer : IRepceHandler
             ["pid"] = Pid,
             [LstatEntriesMethod.Name] = LstatEntries,
             [RootIdentity.WireMethod] = RootIdentityOfRoot,
+            [VerifyMethods.ListName] = args => VerifyMethods.List(_guard, _treeLock, args),
+            [VerifyMethods.HashName] = args => VerifyMethods.Hash(_guard, _treeLock, args, CancellationToken.None),
         };
         if (options.ServesGlusterVolume)
         {

@@ -1,0 +1,122 @@
+using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Verify;
+
+namespace GeoSync.Engine.Slave;
+
+/// <summary>
+/// The slave side of verify (GeoSync's own methods; GlusterFS's gsyncd lacks them): the slave lists and hashes its own
+/// files, so only attributes and digests cross the connection. See docs/verify.md.
+/// </summary>
+/// <remarks>
+/// <c>verify_entries(path, xattrs)</c> → list of <c>(name, st_mode, st_uid, st_gid, st_size, st_mtime_ns, target, st_rdev,
+/// xattrs)</c>; <c>target</c> is a symlink's target, else None; <c>xattrs</c> a dict of a regular file's user.* attributes
+/// (name → hex value) when asked for, else None. <c>checksum_entries(path, names, algorithm)</c> → list of <c>(name, hexdigest,
+/// errno)</c>, digest None when errno is not 0; the algorithm must be "xxh128", so master and slave never compare digests of
+/// two kinds. Both: guarded path, never following a symlink, OSError for a directory
+/// that cannot be read.
+/// </remarks>
+internal static class VerifyMethods
+{
+    public const string ListName = "verify_entries";
+    public const string HashName = "checksum_entries";
+
+    /// <summary>At most this many names per checksum call, so no call holds a worker (or the connection) for long.</summary>
+    public const int MaxNamesPerHashCall = 4096;
+
+    public static object? List(PathGuard guard, object treeLock, IReadOnlyList<object?> args)
+    {
+        WireArgs.Count(ListName, args, 2);
+        var path = WireArgs.Path(ListName, args[0]);
+        var withXattrs = WireArgs.IsTruthy(args[1]);
+        Master.OpenDirectory dir;
+        GuardedPath target;
+        // As for hashing: resolved and opened under the lock, read relative to the open descriptor outside it.
+        lock (treeLock)
+        {
+            target = Resolve(guard, path);
+            dir = Read(() => LocalEntryReader.Open(target.FullPath, WireText.ToText(path)));
+        }
+        List<ReplicaEntry> entries;
+        using (dir)
+        {
+            entries = Read(() => LocalEntryReader.List(dir, target.FullPath, WireText.ToText(path), withXattrs));
+        }
+        return entries.Select(e => (object?)new PyTuple(
+            e.Name,
+            (long)ModeOf(e),
+            e.Uid,
+            e.Gid,
+            e.Size,
+            e.ModifyTimeNs,
+            e.LinkTarget,
+            e.DeviceNumber,
+            e.Xattrs is null ? null : e.Xattrs.ToDictionary(x => (object)x.Key, x => (object?)x.Value, PyEquality.Instance))).ToList();
+    }
+
+    public static object? Hash(PathGuard guard, object treeLock, IReadOnlyList<object?> args, CancellationToken cancellationToken)
+    {
+        WireArgs.Count(HashName, args, 3);
+        var path = WireArgs.Path(HashName, args[0]);
+        var algorithm = WireArgs.Text(HashName, "algorithm", args[2]);
+        if (algorithm != LocalEntryReader.DigestAlgorithm)
+        {
+            throw RepceCallException.ValueError($"{HashName}(): unknown digest algorithm '{algorithm}'; this slave hashes with '{LocalEntryReader.DigestAlgorithm}'");
+        }
+        var names = WireArgs.Items(HashName, "names", args[1]).Select(n => WireArgs.Text(HashName, "name", n)).ToList();
+        if (names.Count > MaxNamesPerHashCall)
+        {
+            throw RepceCallException.ValueError($"{HashName}(): at most {MaxNamesPerHashCall} names per call, got {names.Count}");
+        }
+        if (names.Any(n => n.Length == 0 || n.Contains('/', StringComparison.Ordinal) || n is "." or ".."))
+        {
+            throw RepceCallException.ValueError("unsafe path");
+        }
+        Master.OpenDirectory dir;
+        // The directory is resolved and opened under the lock; hashing runs outside it, relative to the open descriptor.
+        lock (treeLock)
+        {
+            var target = Resolve(guard, path);
+            dir = Read(() => LocalEntryReader.Open(target.FullPath, WireText.ToText(path)));
+        }
+        using (dir)
+        {
+            return LocalEntryReader.Hash(dir, names, cancellationToken)
+                .Select(d => (object?)new PyTuple(d.Name, d.Digest, (long)d.Errno)).ToList();
+        }
+    }
+
+    private static GuardedPath Resolve(PathGuard guard, byte[] path)
+    {
+        try
+        {
+            return guard.Resolve(path);
+        }
+        catch (GeoSyncPathGuardException)
+        {
+            throw RepceCallException.ValueError("unsafe path");
+        }
+    }
+
+    private static T Read<T>(Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (GeoSyncReplicaReadException ex)
+        {
+            throw WireArgs.OsError(ex.Errno);
+        }
+    }
+
+    private static int ModeOf(ReplicaEntry entry) => entry.Mode | entry.Type switch
+    {
+        ReplicaEntryType.Regular => 0x8000,
+        ReplicaEntryType.Directory => 0x4000,
+        ReplicaEntryType.Symlink => 0xA000,
+        ReplicaEntryType.Fifo => 0x1000,
+        ReplicaEntryType.Socket => 0xC000,
+        ReplicaEntryType.CharacterDevice => 0x2000,
+        _ => 0x6000,
+    };
+}

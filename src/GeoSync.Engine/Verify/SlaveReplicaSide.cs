@@ -1,0 +1,115 @@
+using System.Numerics;
+using GeoSync.Engine.Master;
+using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Slave;
+
+namespace GeoSync.Engine.Verify;
+
+/// <summary>
+/// The slave side of a verify over the session's slave channel: <c>verify_entries</c> and <c>checksum_entries</c> run on
+/// the slave's own host. A slave without them (GlusterFS's gsyncd) is refused with <see cref="GeoSyncException"/>.
+/// </summary>
+public sealed class SlaveReplicaSide : IReplicaSide
+{
+    private readonly SlaveCall _call;
+    private readonly bool _withXattrs;
+    private readonly string _slaveName;
+
+    /// <param name="call">Sends one call to the slave.</param>
+    /// <param name="withXattrs">Ask for regular files' user.* xattrs too.</param>
+    /// <param name="slaveName">The slave URL, for messages.</param>
+    public SlaveReplicaSide(SlaveCall call, bool withXattrs, string slaveName)
+    {
+        ArgumentNullException.ThrowIfNull(call);
+        _call = call;
+        _withXattrs = withXattrs;
+        _slaveName = slaveName;
+    }
+
+    public async Task<IReadOnlyList<ReplicaEntry>> ListAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var answer = await CallAsync(VerifyMethods.ListName, path, [path, _withXattrs], cancellationToken).ConfigureAwait(false);
+        var entries = new List<ReplicaEntry>();
+        foreach (var item in Items(VerifyMethods.ListName, path, answer))
+        {
+            if (item is not IReadOnlyList<object?> { Count: 9 } f) throw Malformed(VerifyMethods.ListName, path, item);
+            var mode = Integer(path, f[1]);
+            var type = LocalEntryReader.TypeOf((Mono.Unix.Native.FilePermissions)(uint)mode);
+            IReadOnlyDictionary<string, string>? xattrs = null;
+            if (f[8] is IReadOnlyDictionary<object, object?> dict)
+            {
+                xattrs = new SortedDictionary<string, string>(
+                    dict.ToDictionary(x => Text(path, x.Key), x => Text(path, x.Value), StringComparer.Ordinal), StringComparer.Ordinal);
+            }
+            entries.Add(new ReplicaEntry(Text(path, f[0]), type, (int)(mode & 0xFFF), Integer(path, f[2]), Integer(path, f[3]),
+                Integer(path, f[4]), Integer(path, f[5]), f[6] is null ? null : Text(path, f[6]), Integer(path, f[7]))
+            {
+                Xattrs = xattrs,
+            });
+        }
+        return entries;
+    }
+
+    public async Task<IReadOnlyList<EntryDigest>> HashAsync(string path, IReadOnlyList<string> names, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(names);
+        var digests = new List<EntryDigest>(names.Count);
+        for (var start = 0; start < names.Count; start += VerifyMethods.MaxNamesPerHashCall)
+        {
+            var batch = names.Skip(start).Take(VerifyMethods.MaxNamesPerHashCall).Cast<object?>().ToList();
+            var answer = await CallAsync(VerifyMethods.HashName, path, [path, batch, LocalEntryReader.DigestAlgorithm], cancellationToken).ConfigureAwait(false);
+            foreach (var item in Items(VerifyMethods.HashName, path, answer))
+            {
+                if (item is not IReadOnlyList<object?> { Count: 3 } f) throw Malformed(VerifyMethods.HashName, path, item);
+                digests.Add(new EntryDigest(Text(path, f[0]), f[1] is null ? null : Text(path, f[1]), (int)Integer(path, f[2])));
+            }
+        }
+        if (digests.Count != names.Count) throw Malformed(VerifyMethods.HashName, path, $"{digests.Count} digests for {names.Count} names");
+        return digests;
+    }
+
+    private async Task<object?> CallAsync(string method, string path, IReadOnlyList<object?> args, CancellationToken cancellationToken)
+    {
+        try
+        {
+            // Off the caller's thread: an in-process slave answers synchronously, and the master side runs meanwhile.
+            return await Task.Run(() => _call(method, args, cancellationToken), cancellationToken).ConfigureAwait(false);
+        }
+        catch (RemoteAttributeException ex)
+        {
+            throw new GeoSyncException(
+                $"verify needs a GeoSync slave: the slave {_slaveName} has no '{method}' method (GlusterFS's gsyncd has none); " +
+                "run 'geosync slave' on the slave host (the remote command of an ssh slave)", ex);
+        }
+        catch (RemoteOsException ex) when (!LinuxErrno.MeansSessionDown(ex.Errno))
+        {
+            throw new GeoSyncReplicaReadException(path, ex.Errno, $"cannot read '{path}' on the slave: {ex.Message}");
+        }
+        catch (RemoteValueException ex)
+        {
+            throw new GeoSyncReplicaReadException(path, 0, $"the slave refused '{path}': {ex.Message}");
+        }
+    }
+
+    private static IEnumerable<object?> Items(string method, string path, object? answer) =>
+        answer as IReadOnlyList<object?> ?? throw Malformed(method, path, answer);
+
+    private static string Text(string path, object? value) => value switch
+    {
+        string s => s,
+        byte[] bytes => WireText.ToText(bytes),
+        _ => throw Malformed(VerifyMethods.ListName, path, value),
+    };
+
+    private static long Integer(string path, object? value) => value switch
+    {
+        long l => l,
+        int i => i,
+        BigInteger big when big >= long.MinValue && big <= long.MaxValue => (long)big,
+        _ => throw Malformed(VerifyMethods.ListName, path, value),
+    };
+
+    private static GeoSyncProtocolException Malformed(string method, string path, object? value) =>
+        new($"the slave answered {method}('{path}') with {PyRepr.Format(value)}, which is not what that call returns; " +
+            "the slave runs an incompatible GeoSync version");
+}

@@ -1,0 +1,290 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using System.Globalization;
+using System.Management.Automation;
+using GeoSync.Engine;
+using GeoSync.Engine.Master;
+using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
+using GeoSync.Engine.Verify;
+
+namespace GeoSync.PowerShell.Commands;
+
+/// <summary>
+/// Test-GeoSyncReplica: compares the whole master with its slave — type, size, mode, owner, mtime, symlink target, user
+/// xattrs when the session copies them, and with -Checksum the content, hashed on each side's own host — and writes each
+/// difference, then a summary. -Repair makes the slave match through the sync path and verifies again.
+/// </summary>
+[Cmdlet(VerbsDiagnostic.Test, "GeoSyncReplica", DefaultParameterSetName = UrlSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[OutputType(typeof(GeoSyncReplicaDifference), typeof(GeoSyncReplicaSummary))]
+public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
+{
+    private const string UrlSet = "Url";
+    private const string SessionSet = "Session";
+    private const int ProgressActivityId = 7402;
+    private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
+
+    private readonly CancellationTokenSource _cancellation = new();
+    private readonly PipelineQueue _queue = new();
+
+    /// <summary>The master: gluster://HOST:VOL (or HOST:VOL, :VOL), or a directory (file:///DIR or /DIR).</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = UrlSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Master { get; set; } = "";
+
+    /// <summary>The slave: file:///DIR, gluster://HOST:VOL, or ssh://[USER@]HOST:(/DIR|VOL); it must run GeoSync's slave.</summary>
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = UrlSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string Slave { get; set; } = "";
+
+    /// <summary>A session from Start-GeoSyncSession to verify through; it stays open afterwards.</summary>
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = SessionSet, ValueFromPipeline = true)]
+    [Alias("InputObject")]
+    [ValidateNotNull]
+    public GeoSyncSession? Session { get; set; }
+
+    /// <summary>Compare file contents too: the xxh128 digest of every pair of files of equal size, each hashed on its own host.</summary>
+    [Parameter]
+    public SwitchParameter Checksum { get; set; }
+
+    /// <summary>Make the slave match the master through the sync path, then verify again and report that result.</summary>
+    [Parameter]
+    public SwitchParameter Repair { get; set; }
+
+    /// <summary>The session copies extended attributes (rsync --xattrs): compare regular files' user.* xattrs too, and copy them when repairing.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    public SwitchParameter Xattrs { get; set; }
+
+    /// <summary>How the slave is reached: InProcess, Child (a local geosync slave process) or Ssh; by default ssh:// slaves over Ssh, others InProcess.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    public SlaveMode SlaveMode { get; set; } = SlaveMode.Auto;
+
+    /// <summary>The ssh client with options of its own, e.g. 'ssh -oConnectTimeout=10'; ssh by default.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? SshCommand { get; set; }
+
+    /// <summary>The slave host's ssh port.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateRange(1, 65535)]
+    public int SshPort { get; set; }
+
+    /// <summary>The private key that logs in to the slave host.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? IdentityFile { get; set; }
+
+    /// <summary>The known-hosts file that pins the slave host's key; ~/.ssh/known_hosts by default.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? KnownHostsFile { get; set; }
+
+    /// <summary>The command the slave host runs, one word per element; 'geosync', 'slave' by default.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? RemoteCommand { get; set; }
+
+    /// <summary>The local slave command for -SlaveMode Child, one word per element; the geosync host next to this module (or on PATH) with 'slave'.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string[]? SlaveCommand { get; set; }
+
+    /// <summary>The network namespace in which this host's glusterfs clients reach glusterd.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? NetworkNamespace { get; set; }
+
+    /// <summary>The directory holding glusterfs, when it is not on PATH or in /usr/sbin.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? GlusterCommandDirectory { get; set; }
+
+    /// <summary>The directory for the aux mounts' client logs; the glusterfs client's log directory by default.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateNotNullOrEmpty]
+    public string? GlusterLogDirectory { get; set; }
+
+    /// <summary>Seconds each connection phase (a mount, the slave's handshake) may take; 60 by default.</summary>
+    [Parameter(ParameterSetName = UrlSet)]
+    [ValidateRange(1, 3600)]
+    public int ConnectionTimeoutSec { get; set; } = 60;
+
+    protected override void ProcessRecord()
+    {
+        if (ParameterSetName == SessionSet)
+        {
+            try
+            {
+                Verify(Session!);
+            }
+            catch (GeoSyncException e)
+            {
+                WriteError(ErrorRecords.FromException(e, Session!, "ReplicaVerifyFailed"));
+            }
+            return;
+        }
+
+        var target = $"{Master} -> {Slave}";
+        GeoSyncSession session;
+        try
+        {
+            session = _queue.Await(this, GeoSyncSession.OpenAsync(SessionOptions(), _cancellation.Token));
+        }
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (GeoSyncException e)
+        {
+            ThrowTerminatingError(ErrorRecords.FromException(e, target, "SessionOpenFailed"));
+            return;
+        }
+        catch (ArgumentException e)
+        {
+            ThrowTerminatingError(new ErrorRecord(e, "InvalidSessionArgument", ErrorCategory.InvalidArgument, target));
+            return;
+        }
+
+        try
+        {
+            Verify(session);
+        }
+        catch (GeoSyncException e)
+        {
+            ThrowTerminatingError(ErrorRecords.FromException(e, target, "ReplicaVerifyFailed"));
+        }
+        finally
+        {
+            // The session was opened for this verify only; nothing of it (slave process, mounts) outlives the cmdlet.
+            session.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        }
+    }
+
+    protected override void StopProcessing() => _cancellation.Cancel();
+
+    public void Dispose() => _cancellation.Dispose();
+
+    /// <summary>One verify, and with -Repair the repair and the second verify.</summary>
+    private void Verify(GeoSyncSession session)
+    {
+        using var log = session.AddLogListener(_queue.Post);
+        var first = RunPass(session, afterRepair: false, out var contentDifferences);
+        if (first is null || !Repair || first.Differences == 0) return;
+
+        if (!ShouldProcess(session.Slave.ToString(),
+                $"Repair {first.Differences} differences: send, recreate and purge entries on the slave until it matches the master"))
+        {
+            return;
+        }
+        TurnResult turn;
+        try
+        {
+            turn = _queue.Await(this, session.RepairAsync(contentDifferences, _cancellation.Token));
+        }
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+        {
+            return;
+        }
+        WriteVerbose(string.Create(CultureInfo.InvariantCulture,
+            $"Repair of {session.Slave}: {turn.FilesSynced} files ({turn.BytesSynced} bytes) sent, {turn.EntriesCreated} entries created, " +
+            $"{turn.EntriesPurged} purged, {turn.Failures.Count} failures in {turn.Duration.TotalSeconds:F1} s."));
+        foreach (var failure in turn.Failures)
+        {
+            WriteError(new ErrorRecord(new GeoSyncException($"'{failure.Path}' could not be repaired: {failure.Reason}"),
+                "EntryNotRepaired", ErrorCategory.WriteError, failure.Path));
+        }
+        RunPass(session, afterRepair: true, out _);
+    }
+
+    /// <summary>Runs one verify, streaming differences and unreadable paths, and writes its summary; null when stopped.</summary>
+    private GeoSyncReplicaSummary? RunPass(GeoSyncSession session, bool afterRepair, out List<string> contentDifferences)
+    {
+        var found = new List<string>();
+        contentDifferences = found;
+        var pass = afterRepair ? "Verifying again after the repair" : "Verifying";
+        WriteVerbose($"{pass}: {session.Master} -> {session.Slave}{(Checksum ? " with checksums" : "")}.");
+        var verifier = session.CreateVerifier(new ReplicaVerifyOptions { Checksum = Checksum, Xattrs = true });
+        var differences = new ConcurrentQueue<ReplicaDifference>();
+        var unreadable = new ConcurrentQueue<(string Path, string Reason)>();
+        var progress = new ProgressRecord(ProgressActivityId, $"Verifying {session.Slave} against {session.Master}", "Starting");
+        var throttle = Stopwatch.StartNew();
+        var shown = false;
+
+        ReplicaVerifyResult result;
+        try
+        {
+            result = _queue.Await(this,
+                verifier.VerifyAsync(differences.Enqueue, (path, reason) => unreadable.Enqueue((path, reason)), _cancellation.Token),
+                Tick);
+            Tick();
+        }
+        catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
+        {
+            return null;
+        }
+        finally
+        {
+            progress.RecordType = ProgressRecordType.Completed;
+            WriteProgress(progress);
+        }
+
+        var summary = new GeoSyncReplicaSummary(session.Master.ToString(), session.Slave.ToString(), Checksum, afterRepair, result);
+        WriteVerbose(string.Create(CultureInfo.InvariantCulture,
+            $"{summary.EntriesCompared} entries in {summary.DirectoriesCompared} directories compared, {summary.Differences} differences, " +
+            $"{summary.Unreadable} not readable, {summary.BytesHashed} bytes hashed, {summary.Duration.TotalSeconds:F1} s."));
+        WriteObject(summary);
+        return summary;
+
+        void Tick()
+        {
+            // Only the pipeline thread writes: the engine queues what it finds.
+            while (differences.TryDequeue(out var difference))
+            {
+                if (difference.Kind == DifferenceKind.Content) found.Add(difference.Path);
+                WriteObject(new GeoSyncReplicaDifference(difference, afterRepair));
+            }
+            while (unreadable.TryDequeue(out var item))
+            {
+                WriteError(new ErrorRecord(new GeoSyncException($"'{item.Path}' was not compared: {item.Reason}"),
+                    "ReplicaEntryUnreadable", ErrorCategory.ReadError, item.Path));
+            }
+            if ((shown && throttle.Elapsed < ProgressInterval) || _cancellation.IsCancellationRequested) return;
+            shown = true;
+            throttle.Restart();
+            var now = verifier.Progress;
+            progress.StatusDescription = string.Create(CultureInfo.InvariantCulture,
+                $"{now.EntriesCompared} entries in {now.DirectoriesCompared} directories compared, {now.Differences} differences");
+            progress.CurrentOperation = Checksum ? string.Create(CultureInfo.InvariantCulture, $"{now.BytesHashed / (1024.0 * 1024):F1} MiB hashed") : null;
+            WriteProgress(progress);
+        }
+    }
+
+    private SessionOptions SessionOptions()
+    {
+        var ssh = new SshOptions
+        {
+            Port = MyInvocation.BoundParameters.ContainsKey(nameof(SshPort)) ? SshPort : null,
+            IdentityFile = ProviderPath(IdentityFile),
+            KnownHostsFile = ProviderPath(KnownHostsFile),
+        };
+        if (SshCommand is not null) ssh = ssh with { SshCommand = SshCommand };
+        if (RemoteCommand is not null) ssh = ssh with { RemoteCommand = RemoteCommand };
+        return new SessionOptions
+        {
+            Master = Master,
+            Slave = Slave,
+            Name = "Verify",
+            AllowDirectoryMaster = true,
+            SlaveMode = SlaveMode,
+            Xattrs = Xattrs,
+            Ssh = ssh,
+            SlaveCommand = SlaveCommand ?? SlaveCommandLocator.DefaultSlaveCommand(MyInvocation.MyCommand.Module?.ModuleBase),
+            NetworkNamespace = NetworkNamespace,
+            GlusterCommandDirectory = ProviderPath(GlusterCommandDirectory),
+            GlusterLogDirectory = ProviderPath(GlusterLogDirectory),
+            ConnectionTimeout = TimeSpan.FromSeconds(ConnectionTimeoutSec),
+        };
+    }
+
+    private string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
+}

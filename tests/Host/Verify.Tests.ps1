@@ -1,0 +1,149 @@
+# geosync verify: the lines it prints, its exit codes (0 matches, 4 differences, 1 could not compare, 2 usage), --json,
+# --repair, and an ssh:// slave over a loopback sshd.
+BeforeAll {
+    $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+
+    function Invoke-Geosync {
+        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 120)
+        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
+        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardInput = $true
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $process = [System.Diagnostics.Process]::Start($info)
+        $process.StandardInput.Close()
+        $out = $process.StandardOutput.ReadToEndAsync()
+        $err = $process.StandardError.ReadToEndAsync()
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) { $process.Kill($true); throw "geosync did not exit within $TimeoutSeconds s" }
+        $process.WaitForExit()
+        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
+    }
+
+    # A master and a slave replicated by geosync master --once, so verify starts from a clean pair.
+    function New-Replica {
+        param([string] $SlaveUrl, [string[]] $Options = @())
+        $root = Join-Path $TestDrive ([guid]::NewGuid().ToString('n'))
+        $pair = [pscustomobject]@{ Master = Join-Path $root 'master'; Slave = Join-Path $root 'slave' }
+        $null = New-Item -ItemType Directory -Path (Join-Path $pair.Master 'd/e'), $pair.Slave -Force
+        Set-Content -LiteralPath (Join-Path $pair.Master 'd/e/f.txt') -Value 'ffff' -NoNewline
+        Set-Content -LiteralPath (Join-Path $pair.Master 'g.txt') -Value 'gg' -NoNewline
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $pair.Master 'l') -Target 'g.txt'
+        $url = if ($SlaveUrl) { $SlaveUrl -f $pair.Slave } else { "file://$($pair.Slave)" }
+        $pair | Add-Member SlaveUrl $url
+        $r = Invoke-Geosync -ArgumentList (@('master', "file://$($pair.Master)", $url, '--once', '--state-dir', (Join-Path $root 'state')) + $Options)
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $pair
+    }
+}
+
+Describe 'geosync verify' {
+    It 'exits 0 and prints one summary line for a replica that matches' {
+        $pair = New-Replica
+        $r = Invoke-Geosync -ArgumentList 'verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum'
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $r.StdOut.Trim() | Should -Match '^5 entries compared, 0 differences, 6 bytes hashed, \d+\.\d s$'
+    }
+
+    It 'exits 4 and prints one line per difference and the summary' {
+        $pair = New-Replica
+        Remove-Item -LiteralPath (Join-Path $pair.Slave 'g.txt')
+        Set-Content -LiteralPath (Join-Path $pair.Slave 'extra.txt') -Value 'x'
+        chmod 0700 (Join-Path $pair.Slave 'd/e')
+        $r = Invoke-Geosync -ArgumentList 'verify', "file://$($pair.Master)", $pair.SlaveUrl
+        $r.ExitCode | Should -Be 4
+        $lines = @($r.StdOut.TrimEnd() -split "`n")
+        $lines[0] | Should -Be 'Extra   extra.txt (file)'
+        $lines[1] | Should -Be 'Missing g.txt (file)'
+        $lines | Should -Contain 'Mode    d/e: master 0755, slave 0700'
+        $lines[-1] | Should -Match '^\d+ entries compared, 3 differences, 0 bytes hashed'
+    }
+
+    It '--json prints each difference and the summary as one JSON object per line' {
+        $pair = New-Replica
+        Remove-Item -LiteralPath (Join-Path $pair.Slave 'd/e/f.txt')
+        $r = Invoke-Geosync -ArgumentList 'verify', "file://$($pair.Master)", $pair.SlaveUrl, '--json'
+        $r.ExitCode | Should -Be 4
+        $objects = @($r.StdOut.TrimEnd() -split "`n" | ForEach-Object { $_ | ConvertFrom-Json })
+        $objects[0].type | Should -Be 'difference'
+        $objects.path | Should -Contain 'd/e/f.txt'
+        ($objects | Where-Object path -EQ 'd/e/f.txt').kind | Should -Be 'Missing'
+        $objects[-1].type | Should -Be 'summary'
+        $objects[-1].matches | Should -BeFalse
+        $objects[-1].differences | Should -Be ($objects.Count - 1)
+    }
+
+    It '--repair fixes the slave, prints both passes, and exits 0' {
+        $pair = New-Replica
+        $file = Join-Path $pair.Slave 'd/e/f.txt'
+        $time = (Get-Item -LiteralPath $file).LastWriteTimeUtc
+        Set-Content -LiteralPath $file -Value 'FFFF' -NoNewline
+        (Get-Item -LiteralPath $file).LastWriteTimeUtc = $time
+        Remove-Item -LiteralPath (Join-Path $pair.Slave 'l')
+        $r = Invoke-Geosync -ArgumentList 'verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum', '--repair'
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $r.StdOut | Should -Match '(?m)^Content d/e/f\.txt: master xxh128:[0-9a-f]{12}, slave xxh128:[0-9a-f]{12}$'
+        $r.StdOut | Should -Match '(?m)^Missing l \(symlink\)$'
+        $r.StdOut | Should -Match '(?m)^after repair: \d+ entries compared, 0 differences'
+        Get-Content -LiteralPath $file -Raw | Should -Be 'ffff'
+    }
+
+    It 'exits 1 and says why when it cannot compare' {
+        $master = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'lonely')).FullName
+        $r = Invoke-Geosync -ArgumentList 'verify', "file://$master", "file://$TestDrive/no-such-slave"
+        $r.ExitCode | Should -Be 1
+        $r.StdErr | Should -Match 'no-such-slave'
+        $r.StdOut | Should -BeNullOrEmpty
+    }
+
+    It 'rejects <Why> with exit code 2' -TestCases @(
+        @{ Why = 'one URL'; Words = @('verify', 'file:///a'); Message = 'verify: takes the master and the slave URL.*got 1' }
+        @{ Why = 'an unknown option'; Words = @('verify', 'file:///a', 'file:///b', '--fast'); Message = "verify: unknown option '--fast'" }
+        @{ Why = 'a bad port'; Words = @('verify', 'file:///a', 'file:///b', '--ssh-port', '0'); Message = "--ssh-port takes a whole number from 1 to 65535, not '0'" }
+    ) {
+        $r = Invoke-Geosync -ArgumentList $Words
+        $r.ExitCode | Should -Be 2
+        $r.StdErr | Should -Match $Message
+    }
+
+    It 'is described in --help with its options and exit codes' {
+        $r = Invoke-Geosync -ArgumentList '--help'
+        $r.StdOut | Should -Match '(?m)^\s*geosync verify <master-url> <slave-url> \[--checksum\] \[--repair\] \[--json\]'
+        $r.StdOut | Should -Match '(?m)^\s*verify\s+0 when the replica matches; 4 when differences were found'
+    }
+}
+
+Describe 'geosync verify over ssh' -Tag 'Ssh' -Skip:(-not [Environment]::IsPrivilegedProcess -and $env:CI -ne 'true') {
+    BeforeAll {
+        $script:Fixture = Join-Path $PSScriptRoot '../fixtures/sshd/sshd-fixture.sh'
+        $script:Sshd = @{}
+        foreach ($line in (& bash $Fixture start 2>$null)) {
+            if ($line -match '^GEOSYNC_SSHD_(\w+)=(.*)$') { $Sshd[$Matches[1]] = $Matches[2].Trim("'") }
+        }
+        if (-not $Sshd.Contains('HOME')) { throw "the sshd fixture did not start ($Fixture start); it needs root and openssh" }
+        $script:SshOptions = @('--ssh-command', 'ssh -F none', '--ssh-port', $Sshd.PORT, '--identity-file', $Sshd.CLIENT_KEY,
+            '--known-hosts-file', $Sshd.KNOWN_HOSTS, '--remote-command', "$Geosync slave")
+    }
+
+    AfterAll {
+        if ($Sshd.Contains('HOME')) { & bash $Fixture stop $Sshd.HOME 2>$null }
+    }
+
+    It 'hashes on the slave host, finds a content change, repairs it, and exits 0' {
+        $pair = New-Replica -SlaveUrl 'ssh://root@127.0.0.1:{0}' -Options $SshOptions
+        $clean = Invoke-Geosync -ArgumentList (@('verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum') + $SshOptions)
+        $clean.ExitCode | Should -Be 0 -Because $clean.StdErr
+        $clean.StdOut.Trim() | Should -Match '^5 entries compared, 0 differences, 6 bytes hashed'
+
+        $file = Join-Path $pair.Slave 'g.txt'
+        $time = (Get-Item -LiteralPath $file).LastWriteTimeUtc
+        Set-Content -LiteralPath $file -Value 'GG' -NoNewline
+        (Get-Item -LiteralPath $file).LastWriteTimeUtc = $time
+        $found = Invoke-Geosync -ArgumentList (@('verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum') + $SshOptions)
+        $found.ExitCode | Should -Be 4
+        $found.StdOut | Should -Match '(?m)^Content g\.txt: master xxh128:'
+
+        $repaired = Invoke-Geosync -ArgumentList (@('verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum', '--repair') + $SshOptions)
+        $repaired.ExitCode | Should -Be 0 -Because $repaired.StdErr
+        Get-Content -LiteralPath $file -Raw | Should -Be 'gg'
+    }
+}
