@@ -126,6 +126,8 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [Parameter]
     [ValidateNotNullOrEmpty]
     public string? FailureLedgerPath { get; set; }
+
+    /// <summary>
     /// Allow the session's first sync into a slave that holds entries this master did not put there; the entries the
     /// master lacks are deleted. Without it the first turn refuses with SlaveNotEmpty.
     /// </summary>

@@ -23,7 +23,6 @@ public sealed class TurnPlan
         _examples = examples;
         BytesToSend = bytesToSend;
         DirectoriesScanned = walk.DirectoriesScanned;
-        SpecialFilesSkipped = walk.SpecialFilesSkipped;
         Failures = walk.Failures;
         Duration = walk.Duration;
     }
@@ -48,9 +47,6 @@ public sealed class TurnPlan
 
     /// <summary>Directories the dry run listed.</summary>
     public long DirectoriesScanned { get; }
-
-    /// <summary>Fifos, sockets and devices the turn would skip.</summary>
-    public long SpecialFilesSkipped { get; }
 
     /// <summary>Paths the dry run could not look at (a real turn would fail there too); the plan says nothing about what is below them.</summary>
     public IReadOnlyList<CrawlFailure> Failures { get; }

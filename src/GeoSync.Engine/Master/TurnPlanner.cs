@@ -224,6 +224,8 @@ internal sealed class TurnPlanner
 
         public EntryStat? Lstat(string path) => inner.Lstat(path);
 
+        public void EnsureVouched() => inner.EnsureVouched();
+
         public XtimeReading Read(string path) => inner.Xtimes!.Read(path);
 
         // The crawl goes on with the xtime it would have stamped; the master keeps none.
