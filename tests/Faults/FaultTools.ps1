@@ -56,6 +56,18 @@ function Get-ProcessDescendant {
     }
 }
 
+# The direct children of $Id.
+function Get-ChildProcess {
+    param([Parameter(Mandatory)] [int] $Id)
+    foreach ($dir in [IO.Directory]::EnumerateDirectories('/proc')) {
+        $name = [IO.Path]::GetFileName($dir)
+        if ($name -notmatch '^\d+$') { continue }
+        try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
+        $fields = $stat.Substring($stat.LastIndexOf(')') + 2) -split ' '
+        if ($fields[0] -ne 'Z' -and [int]$fields[1] -eq $Id) { [int]$name }
+    }
+}
+
 # The command line of a live process as its argv words (empty when it is gone).
 function Get-ProcessArgument {
     param([Parameter(Mandatory)] [int] $Id)
@@ -112,15 +124,17 @@ function Get-TreeListing {
 }
 
 # The differences between two trees: "missing: p", "extra: p", "differs: p (master | slave)". Empty when they match.
+# -Exclude: a regex of relative paths left out on both sides (GlusterFS's own entries in a volume root).
 function Compare-Tree {
-    param([Parameter(Mandatory)] [string] $Master, [Parameter(Mandatory)] [string] $Slave)
+    param([Parameter(Mandatory)] [string] $Master, [Parameter(Mandatory)] [string] $Slave, [string] $Exclude = '^$')
     $m = Get-TreeListing -Root $Master
     $s = Get-TreeListing -Root $Slave
     foreach ($path in $m.Keys) {
+        if ($path -match $Exclude) { continue }
         if (-not $s.ContainsKey($path)) { "missing: $path" }
         elseif ($s[$path] -ne $m[$path]) { "differs: $path ($($m[$path]) | $($s[$path]))" }
     }
-    foreach ($path in $s.Keys) { if (-not $m.ContainsKey($path)) { "extra: $path" } }
+    foreach ($path in $s.Keys) { if ($path -notmatch $Exclude -and -not $m.ContainsKey($path)) { "extra: $path" } }
 }
 
 # Slave files under their final name whose content is not the master's: a partial file that looks complete. rsync's

@@ -14,20 +14,16 @@ Describe 'kill -9 during a first sync of 20,000 files over ssh' -Tag 'Ssh', 'Fau
         New-SmallFileTree -Root $Master -Directories 40 -FilesPerDirectory ($FileCount / 40)
 
         # The process to kill once the run is under way: the geosync master itself, the geosync slave that sshd runs
-        # for it, or the ssh client carrying the slave connection (the state file's SlaveProcessId).
-        function Find-Victim([string] $Victim, $Run, [string] $State) {
-            switch ($Victim) {
-                'master' { $Run.Process.Id }
-                'slave' {
-                    Get-ProcessDescendant -Id ([int]$Sshd.PID) | Where-Object {
-                        $argv = Get-ProcessArgument -Id $_
-                        $argv.Count -ge 2 -and $argv[0] -eq $Geosync -and $argv[1] -eq 'slave'
-                    } | Select-Object -First 1
-                }
-                'ssh' {
-                    $id = (Read-FaultState -StateDirectory $State).SlaveProcessId
-                    if ($id -and (Split-Path -Leaf (Get-ProcessArgument -Id $id)[0]) -eq 'ssh') { $id }
-                }
+        # for it, or the ssh client carrying the slave connection (the master's own ssh child; rsync's ssh is its
+        # grandchild).
+        function Find-Victim([string] $Victim, [int] $MasterId) {
+            if ($Victim -eq 'master') { return $MasterId }
+            $candidates = if ($Victim -eq 'slave') { @(Get-ProcessDescendant -Id ([int]$Sshd.PID)) } else { @(Get-ChildProcess -Id $MasterId) }
+            foreach ($id in $candidates) {
+                $argv = @(Get-ProcessArgument -Id $id)
+                if ($argv.Count -lt 2) { continue }
+                if ($Victim -eq 'slave' -and $argv[0] -eq $Geosync -and $argv[1] -eq 'slave') { return $id }
+                if ($Victim -eq 'ssh' -and (Split-Path -Leaf $argv[0]) -eq 'ssh') { return $id }
             }
         }
     }
@@ -53,11 +49,13 @@ Describe 'kill -9 during a first sync of 20,000 files over ssh' -Tag 'Ssh', 'Fau
             $reached | Should -BeTrue -Because "the slave reaches $target files"
             $victimId = $null
             foreach ($try in 1..100) {
-                $victimId = Find-Victim $Victim $run $state
+                $victimId = Find-Victim $Victim $run.Process.Id
                 if ($victimId) { break }
                 Start-Sleep -Milliseconds 100
             }
-            $victimId | Should -Not -BeNullOrEmpty -Because "the $Victim process is found"
+            $seen = @(Get-ProcessDescendant -Id ([int]$Sshd.PID)) + @(Get-ProcessDescendant -Id $run.Process.Id) |
+                ForEach-Object { "$_ $(@(Get-ProcessArgument -Id $_)[0..1] -join ' ')" }
+            $victimId | Should -Not -BeNullOrEmpty -Because "the $Victim process is found at $percent % (processes: $($seen -join '; '))"
             if ($Victim -eq 'master') {
                 # The master with its rsyncs and ssh clients, as an OOM kill of its cgroup or a crash would.
                 Stop-ProcessTree -Id $victimId

@@ -156,8 +156,11 @@ check_health() {
     pid=$(glusterd_pid)
     if pid_in_netns "$pid"; then echo "glusterd: alive (pid $pid)"; else echo "glusterd: not running (recorded pid '${pid:-none}')"; return 1; fi
     [ -S "$SOCK" ] || { echo "glusterd socket $SOCK: missing"; return 1; }
+    # One `volume info` for all volumes: each CLI call costs a round trip to glusterd.
+    local statuses
+    statuses=$(gl volume info 2>/dev/null | awk '/^Volume Name: / { v = $3 } /^Status: / { print v, $2 }')
     for v in "${VOLUMES[@]}"; do
-        status=$(volume_field "$v" Status)
+        status=$(awk -v v="$v" '$1 == v { print $2 }' <<<"$statuses")
         if [ "$status" = Started ]; then echo "volume $v: Started"; else echo "volume $v: ${status:-absent}"; ok=1; fi
     done
     for f in $(brick_pid_files); do
