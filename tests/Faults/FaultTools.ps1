@@ -32,39 +32,22 @@ function Invoke-FaultGeosync {
     Wait-FaultGeosync -Started (Start-FaultGeosync -ArgumentList $ArgumentList) -TimeoutSeconds $TimeoutSeconds
 }
 
-# The live descendants of $Id (children first), from the parent pids in /proc/<pid>/stat.
-function Get-ProcessDescendant {
+# The live direct children of $Id (ps --ppid).
+function Get-ChildProcess {
     param([Parameter(Mandatory)] [int] $Id)
-    $children = @{}
-    foreach ($dir in [IO.Directory]::EnumerateDirectories('/proc')) {
-        $name = [IO.Path]::GetFileName($dir)
-        if ($name -notmatch '^\d+$') { continue }
-        try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
-        # The command name may hold blanks and parentheses: the fields after the last ')' are fixed.
-        $fields = $stat.Substring($stat.LastIndexOf(')') + 2) -split ' '
-        if ($fields[0] -eq 'Z') { continue }
-        $parent = [int]$fields[1]
-        if (-not $children.ContainsKey($parent)) { $children[$parent] = [Collections.Generic.List[int]]::new() }
-        $children[$parent].Add([int]$name)
-    }
-    $queue = [Collections.Generic.Queue[int]]::new()
-    $queue.Enqueue($Id)
-    while ($queue.Count) {
-        $parent = $queue.Dequeue()
-        if (-not $children.ContainsKey($parent)) { continue }
-        foreach ($child in $children[$parent]) { $child; $queue.Enqueue($child) }
+    foreach ($line in (& ps -o pid=,stat= --ppid $Id)) {
+        $child, $state = $line.Trim() -split '\s+'
+        if ($state -notlike 'Z*') { [int]$child }
     }
 }
 
-# The direct children of $Id.
-function Get-ChildProcess {
+# The live descendants of $Id, children first.
+function Get-ProcessDescendant {
     param([Parameter(Mandatory)] [int] $Id)
-    foreach ($dir in [IO.Directory]::EnumerateDirectories('/proc')) {
-        $name = [IO.Path]::GetFileName($dir)
-        if ($name -notmatch '^\d+$') { continue }
-        try { $stat = [IO.File]::ReadAllText("$dir/stat") } catch { continue }
-        $fields = $stat.Substring($stat.LastIndexOf(')') + 2) -split ' '
-        if ($fields[0] -ne 'Z' -and [int]$fields[1] -eq $Id) { [int]$name }
+    $queue = [Collections.Generic.Queue[int]]::new()
+    $queue.Enqueue($Id)
+    while ($queue.Count) {
+        foreach ($child in Get-ChildProcess -Id $queue.Dequeue()) { $child; $queue.Enqueue($child) }
     }
 }
 

@@ -140,10 +140,13 @@ function Start-TestbedBrick {
 }
 
 # The number of entries `gluster volume heal <vol> info` lists as needing heal (replicated and dispersed volumes), or
-# -1 when a brick is not connected (the count would be incomplete).
+# -1 when a brick is not connected (the count would be incomplete). The CLI runs glfsheal for this, which asks the
+# default glusterd socket for the volfile ("Not able to fetch volfile from glusterd" on the testbed); glfsheal is run
+# here directly with the testbed's private socket, in its namespace.
 function Get-TestbedHealCount {
     param([Parameter(Mandatory)] [hashtable] $Testbed, [Parameter(Mandatory)] [string] $Volume)
-    $lines = & $Testbed.GLUSTER volume heal $Volume info 2>&1
+    $glfsheal = '/usr/lib/x86_64-linux-gnu/glusterfs/glfsheal'
+    $lines = & nsenter "--net=$($Testbed.NETNS_PATH)" $glfsheal $Volume glusterd-sock $Testbed.GLUSTERD_SOCK 2>&1
     if ($LASTEXITCODE -ne 0) { return -1 }
     $status = @($lines | Where-Object { $_ -match '^Status: ' })
     if (-not $status -or @($status | Where-Object { $_ -ne 'Status: Connected' })) { return -1 }
@@ -166,5 +169,5 @@ function Wait-TestbedHeal {
         if ([int]$clock.Elapsed.TotalSeconds % 10 -eq 9) { $null = & $Testbed.GLUSTER volume heal $Volume 2>&1 }
         Start-Sleep -Milliseconds 500
     }
-    throw "self-heal of $Volume is not clean after $Seconds s: gluster volume heal $Volume info lists $last entries (-1: a brick not connected)"
+    throw "self-heal of $Volume is not clean after $Seconds s: heal info lists $last entries (-1: a brick not connected)"
 }
