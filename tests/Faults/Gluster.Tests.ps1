@@ -58,14 +58,23 @@ Describe 'GlusterFS faults under a running loop' -Tag 'Gluster', 'Faults' -Skip:
         }
 
         function Get-BrickPath([string] $List, [int[]] $Index) { @($List -split ' ')[$Index] }
+
+        function Restore-TestbedBrick {
+            foreach ($volume in $Tb.DRVOL, $Tb.ECVOL, $Tb.DRSLAVE) {
+                if (@(Get-TestbedBrick -Testbed $Tb -Volume $volume | Where-Object { -not $_.Online })) {
+                    Start-TestbedBrick -Testbed $Tb -Volume $volume
+                }
+            }
+        }
+    }
+
+    # A test that failed half-way may leave bricks down; each test starts from a whole testbed.
+    BeforeEach {
+        Restore-TestbedBrick
     }
 
     AfterAll {
-        foreach ($volume in 'DRVOL', 'ECVOL', 'DRSLAVE') {
-            if ($Tb -and $Tb[$volume] -and @(Get-TestbedBrick -Testbed $Tb -Volume $Tb[$volume] | Where-Object { -not $_.Online })) {
-                Start-TestbedBrick -Testbed $Tb -Volume $Tb[$volume]
-            }
-        }
+        if ($Tb) { Restore-TestbedBrick }
         foreach ($point in $Mounts.Values) { Dismount-TestbedVolume -MountPoint $point }
         $env:TMPDIR = $SavedTmpDir
         if ($Tmp -and (Test-Path -LiteralPath $Tmp)) {
