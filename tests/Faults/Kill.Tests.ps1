@@ -69,7 +69,9 @@ Describe 'kill -9 during a first sync of 20,000 files over ssh' -Tag 'Ssh', 'Fau
                 $result.ExitCode | Should -Not -Be 0 -Because "a --once run whose $Victim was killed did not replicate everything"
             }
             $synced = Get-FileCount -Root $slave
-            $synced | Should -BeLessThan $FileCount -Because "the kill at $percent % must come before the sync ends"
+            # With its rsyncs killed too, the master's kill shows in the count. A slave or ssh kill leaves the rsync batch in
+            # flight (its own connection) to finish; there the non-zero exit above shows the kill came before the end.
+            if ($Victim -eq 'master') { $synced | Should -BeLessThan $FileCount -Because "the kill at $percent % must come before the sync ends" }
             Get-IncompleteLookalike -Master $Master -Slave $slave | Should -BeNullOrEmpty -Because "after the kill at $percent % ($synced files), every file under its final name is whole"
         }
 
