@@ -90,3 +90,84 @@ function Dismount-TestbedVolume {
     }
     if (Test-Path -LiteralPath $MountPoint) { [IO.Directory]::Delete($MountPoint) }
 }
+
+# The bricks of a testbed volume from `gluster volume status <vol> --xml`: Path, ProcessId (0 when down), Online.
+# Self-heal daemons (path "localhost") are left out.
+function Get-TestbedBrick {
+    param([Parameter(Mandatory)] [hashtable] $Testbed, [Parameter(Mandatory)] [string] $Volume)
+    $xml = [xml]((& $Testbed.GLUSTER volume status $Volume --xml) -join "`n")
+    if ($LASTEXITCODE -ne 0 -or $xml.cliOutput.opRet -ne '0') { throw "gluster volume status $Volume --xml failed: $($xml.cliOutput.opErrstr)" }
+    foreach ($node in $xml.cliOutput.volStatus.volumes.volume.node) {
+        if (-not $node.path.StartsWith('/')) { continue }
+        [pscustomobject]@{ Path = $node.path; ProcessId = [int]$node.pid; Online = $node.status -eq '1' }
+    }
+}
+
+# Kills (SIGKILL, as a crash) the brick processes of $Volume serving $Brick (brick directories), by the pids glusterd
+# reports. Only processes of this testbed are signalled: the glusterfsd binary, in the testbed's network namespace, with
+# that brick on its command line. Waits until they are gone and glusterd shows the bricks offline.
+function Stop-TestbedBrick {
+    param([Parameter(Mandatory)] [hashtable] $Testbed, [Parameter(Mandatory)] [string] $Volume, [Parameter(Mandatory)] [string[]] $Brick)
+    $bricks = @(Get-TestbedBrick -Testbed $Testbed -Volume $Volume)
+    $netns = (Get-Item -LiteralPath $Testbed.NETNS_PATH)
+    foreach ($path in $Brick) {
+        $entry = $bricks | Where-Object Path -EQ $path
+        if (-not $entry) { throw "$path is not a brick of $Volume (its bricks: $($bricks.Path -join ', '))" }
+        if (-not $entry.Online -or $entry.ProcessId -le 0) { throw "brick $path of $Volume is not running" }
+        $id = $entry.ProcessId
+        $commandLine = (Get-Content -LiteralPath "/proc/$id/cmdline" -Raw) -split "`0"
+        $sameNetns = (& stat -L -c '%d:%i' "/proc/$id/ns/net") -eq (& stat -L -c '%d:%i' $netns.FullName)
+        if ((Split-Path -Leaf $commandLine[0]) -ne 'glusterfsd' -or $commandLine -notcontains $path -or -not $sameNetns) {
+            throw "pid $id is not the testbed's brick process for $path ($($commandLine -join ' ')); not killing it"
+        }
+        & kill -KILL $id
+        if (-not (Wait-Condition { -not (Test-Path -LiteralPath "/proc/$id") } -Seconds 10)) { throw "brick process $id ($path) did not die" }
+    }
+    $down = Wait-Condition -Seconds 30 {
+        $now = @(Get-TestbedBrick -Testbed $Testbed -Volume $Volume)
+        -not @($now | Where-Object { $Brick -contains $_.Path -and $_.Online })
+    }
+    if (-not $down) { throw "glusterd still shows bricks $($Brick -join ', ') of $Volume online" }
+}
+
+# Brings back the bricks of $Volume that are down (`gluster volume start <vol> force`) and waits until all are online.
+function Start-TestbedBrick {
+    param([Parameter(Mandatory)] [hashtable] $Testbed, [Parameter(Mandatory)] [string] $Volume)
+    $out = & $Testbed.GLUSTER volume start $Volume force 2>&1
+    if ($LASTEXITCODE -ne 0) { throw "gluster volume start $Volume force failed: $out" }
+    $up = Wait-Condition -Seconds 60 { -not @(Get-TestbedBrick -Testbed $Testbed -Volume $Volume | Where-Object { -not $_.Online }) }
+    if (-not $up) { throw "bricks of $Volume still offline after gluster volume start $Volume force" }
+}
+
+# The number of entries `gluster volume heal <vol> info` lists as needing heal (replicated and dispersed volumes), or
+# -1 when a brick is not connected (the count would be incomplete). The CLI runs glfsheal for this, which asks the
+# default glusterd socket for the volfile ("Not able to fetch volfile from glusterd" on the testbed); glfsheal is run
+# here directly with the testbed's private socket, in its namespace.
+function Get-TestbedHealCount {
+    param([Parameter(Mandatory)] [hashtable] $Testbed, [Parameter(Mandatory)] [string] $Volume)
+    $glfsheal = '/usr/lib/x86_64-linux-gnu/glusterfs/glfsheal'
+    $lines = & nsenter "--net=$($Testbed.NETNS_PATH)" $glfsheal $Volume glusterd-sock $Testbed.GLUSTERD_SOCK 2>&1
+    if ($LASTEXITCODE -ne 0) { return -1 }
+    $status = @($lines | Where-Object { $_ -match '^Status: ' })
+    if (-not $status -or @($status | Where-Object { $_ -ne 'Status: Connected' })) { return -1 }
+    $sum = 0
+    foreach ($line in $lines) { if ($line -match '^Number of entries: (\d+)$') { $sum += [int]$Matches[1] } }
+    $sum
+}
+
+# Starts an index heal and waits until `gluster volume heal <vol> info` lists zero entries on every connected brick;
+# throws with the remaining count after $Seconds.
+function Wait-TestbedHeal {
+    param([Parameter(Mandatory)] [hashtable] $Testbed, [Parameter(Mandatory)] [string] $Volume, [double] $Seconds = 120)
+    $null = & $Testbed.GLUSTER volume heal $Volume 2>&1
+    $clock = [Diagnostics.Stopwatch]::StartNew()
+    $last = -1
+    while ($clock.Elapsed.TotalSeconds -lt $Seconds) {
+        $last = Get-TestbedHealCount -Testbed $Testbed -Volume $Volume
+        if ($last -eq 0) { return }
+        # The self-heal daemon crawls its index every heal-timeout (600 s by default); ask it again now and then.
+        if ([int]$clock.Elapsed.TotalSeconds % 10 -eq 9) { $null = & $Testbed.GLUSTER volume heal $Volume 2>&1 }
+        Start-Sleep -Milliseconds 500
+    }
+    throw "self-heal of $Volume is not clean after $Seconds s: heal info lists $last entries (-1: a brick not connected)"
+}

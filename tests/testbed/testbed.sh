@@ -20,7 +20,9 @@ GEO_GROUP=geogroup
 GLUSTER_PYDIR=/usr/lib/x86_64-linux-gnu/glusterfs/python/syncdaemon
 GSYNCD_BIN=/usr/lib/x86_64-linux-gnu/glusterfs/gsyncd
 GLUSTER_EXE=/usr/sbin/glusterfsd          # glusterd and glusterfs are symlinks to it
-VOLUMES=(mvol svol dvol)
+VOLUMES=(mvol svol dvol drvol ecvol drslave)
+# Bricks of all volumes together: one brick process each (no multiplexing), so a test can kill one by its pid.
+BRICK_COUNT=15
 
 NETNS_PATH=/var/run/netns/$TB_NETNS
 NSENTER=(nsenter "--net=$NETNS_PATH")
@@ -42,6 +44,18 @@ GLUSTER_TB=$BIN_DIR/gluster-tb
 # that did not exist yet, and `down` removes those again; files before their directories.
 GLOBAL_PATHS=(/var/lib/glusterd/ss_brick /var/lib/glusterd/geo-replication/gsyncd_template.conf
     /var/lib/glusterd/geo-replication /run/gluster/snaps)
+
+# Run as `flock LOCK testbed.sh up`, this script inherits the lock's descriptor, and so would glusterd and the mounts it
+# starts: a daemon holding it keeps the lock taken for the testbed's whole life and blocks every other user. Close every
+# inherited descriptor above stderr (bash keeps its script on 255; flock itself still holds the lock until we exit).
+close_inherited_fds() {
+    local fd
+    for fd in /proc/$$/fd/*; do
+        fd=${fd##*/}
+        if [ "$fd" -gt 2 ] && [ "$fd" -lt 255 ]; then eval "exec $fd>&-" 2>/dev/null || true; fi
+    done
+}
+close_inherited_fds
 
 log() { printf 'testbed: %s\n' "$*" >&2; }
 die() { printf 'testbed: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -142,8 +156,11 @@ check_health() {
     pid=$(glusterd_pid)
     if pid_in_netns "$pid"; then echo "glusterd: alive (pid $pid)"; else echo "glusterd: not running (recorded pid '${pid:-none}')"; return 1; fi
     [ -S "$SOCK" ] || { echo "glusterd socket $SOCK: missing"; return 1; }
+    # One `volume info` for all volumes: each CLI call costs a round trip to glusterd.
+    local statuses
+    statuses=$(gl volume info 2>/dev/null | awk '/^Volume Name: / { v = $3 } /^Status: / { print v, $2 }')
     for v in "${VOLUMES[@]}"; do
-        status=$(volume_field "$v" Status)
+        status=$(awk -v v="$v" '$1 == v { print $2 }' <<<"$statuses")
         if [ "$status" = Started ]; then echo "volume $v: Started"; else echo "volume $v: ${status:-absent}"; ok=1; fi
     done
     for f in $(brick_pid_files); do
@@ -151,7 +168,8 @@ check_health() {
         if pid_in_netns "$bpid"; then echo "brick $(basename "$f" .pid): alive (pid $bpid)"
         else echo "brick $(basename "$f" .pid): dead (recorded pid '${bpid:-none}')"; ok=1; fi
     done
-    [ "$(brick_pid_files | wc -l)" -eq 4 ] || { echo "bricks: expected 4 pid files under $RUN_DIR/vols"; ok=1; }
+    [ "$(brick_pid_files | wc -l)" -eq $BRICK_COUNT ] ||
+        { echo "bricks: expected $BRICK_COUNT pid files under $RUN_DIR/vols"; ok=1; }
     [ -s "$ENV_FILE" ] || { echo "env file $ENV_FILE: missing"; ok=1; }
     return $ok
 }
@@ -247,25 +265,38 @@ start_glusterd() {
 
 gl_ready() { gl volume list >/dev/null 2>&1; }
 
-bricks_online() { # bricks_online VOL COUNT
-    [ "$(gl volume status "$1" --xml 2>/dev/null | grep -c '<status>1</status>')" -ge "$2" ]
+bricks_online() { # bricks_online VOL COUNT: at least COUNT bricks of VOL online (not counting self-heal daemons)
+    # Each <node> of the XML has <path> before <status>; a brick's path is absolute, a daemon's is "localhost".
+    [ "$(gl volume status "$1" --xml 2>/dev/null |
+        awk '/<path>/ { brick = ($0 ~ /<path>\//) } /<status>1<\/status>/ && brick { n++; brick = 0 } END { print n + 0 }')" -ge "$2" ]
 }
 
-create_volume() { # create_volume NAME INDEXING BRICKDIR...
-    local name=$1 indexing=$2 bricks=() d
-    shift 2
+# create_volume NAME INDEXING LAYOUT BRICKDIR...: creates and starts NAME; LAYOUT is '' (distributed) or the words
+# before the bricks ('replica 2', 'disperse 3 redundancy 1'). It does not wait for the bricks: `build` waits for all
+# volumes' bricks at once, which overlaps their start-up.
+create_volume() {
+    local name=$1 indexing=$2 layout=() bricks=() d
+    read -r -a layout <<<"$3"
+    shift 3
     for d in "$@"; do
         mkdir -p "$d"
         bricks+=("$TB_SERVER:$d")
     done
-    # force: the bricks live on the root filesystem.
-    gl volume create "$name" "${bricks[@]}" force >/dev/null || die "gluster volume create $name failed; see $LOG_DIR"
+    # force: the bricks live on the root filesystem, and replica/disperse bricks share one server.
+    gl volume create "$name" ${layout[@]+"${layout[@]}"} "${bricks[@]}" force >/dev/null ||
+        die "gluster volume create $name ${layout[*]} failed; see $LOG_DIR"
     if [ "$indexing" = on ]; then
         gl volume set "$name" geo-replication.indexing on >/dev/null ||
             die "gluster volume set $name geo-replication.indexing on failed"
     fi
     gl volume start "$name" >/dev/null || die "gluster volume start $name failed; see $LOG_DIR/bricks"
-    wait_until 30 bricks_online "$name" $# || die "bricks of $name did not come online within 30 s; see $LOG_DIR/bricks"
+}
+
+volume_bricks_online() { # volume_bricks_online VOL COUNT...: every VOL has at least COUNT bricks online
+    while [ $# -gt 0 ]; do
+        bricks_online "$1" "$2" || return 1
+        shift 2
+    done
 }
 
 # Brick sockets land in /var/run/gluster (hard-coded in glusterd); remember them so `down` removes exactly those.
@@ -331,6 +362,15 @@ write_env() {
         echo "GEOSYNC_TB_DVOL=dvol"
         echo "GEOSYNC_TB_DVOL_ID=$(volume_field dvol 'Volume ID')"
         echo "GEOSYNC_TB_DVOL_BRICKS='$BRICK_DIR/dvol-1 $BRICK_DIR/dvol-2'"
+        echo "GEOSYNC_TB_DRVOL=drvol"
+        echo "GEOSYNC_TB_DRVOL_ID=$(volume_field drvol 'Volume ID')"
+        echo "GEOSYNC_TB_DRVOL_BRICKS='$(echo "$BRICK_DIR"/drvol-{1..4})'"
+        echo "GEOSYNC_TB_ECVOL=ecvol"
+        echo "GEOSYNC_TB_ECVOL_ID=$(volume_field ecvol 'Volume ID')"
+        echo "GEOSYNC_TB_ECVOL_BRICKS='$(echo "$BRICK_DIR"/ecvol-{1..3})'"
+        echo "GEOSYNC_TB_DRSLAVE=drslave"
+        echo "GEOSYNC_TB_DRSLAVE_ID=$(volume_field drslave 'Volume ID')"
+        echo "GEOSYNC_TB_DRSLAVE_BRICKS='$(echo "$BRICK_DIR"/drslave-{1..4})'"
         echo "GEOSYNC_TB_MOUNT_DIR=$MOUNT_DIR"
         echo "GEOSYNC_TB_LOG_DIR=$LOG_DIR"
         echo "GEOSYNC_TB_MOUNTBROKER_ROOT=$MB_ROOT"
@@ -365,9 +405,16 @@ build() {
     write_glusterd_vol
     write_gluster_wrapper
     start_glusterd
-    create_volume mvol on "$BRICK_DIR/mvol"
-    create_volume svol off "$BRICK_DIR/svol"
-    create_volume dvol on "$BRICK_DIR/dvol-1" "$BRICK_DIR/dvol-2"
+    create_volume mvol on '' "$BRICK_DIR/mvol"
+    create_volume svol off '' "$BRICK_DIR/svol"
+    create_volume dvol on '' "$BRICK_DIR/dvol-1" "$BRICK_DIR/dvol-2"
+    # The multi-brick layouts users run, for the fault tests: replica pairs (drvol-1+2, drvol-3+4) and a 2+1
+    # dispersed volume as masters, and a distributed-replicated slave.
+    create_volume drvol on 'replica 2' "$BRICK_DIR"/drvol-{1..4}
+    create_volume ecvol on 'disperse 3 redundancy 1' "$BRICK_DIR"/ecvol-{1..3}
+    create_volume drslave off 'replica 2' "$BRICK_DIR"/drslave-{1..4}
+    wait_until 60 volume_bricks_online mvol 1 svol 1 dvol 2 drvol 4 ecvol 3 drslave 4 ||
+        die "the bricks did not all come online within 60 s; see $LOG_DIR/bricks"
     record_brick_sockets
     verify_mountbroker
     check_gsyncd_pydir
