@@ -177,7 +177,9 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
     {
         using var changes = new BlockingCollection<PlannedChange>(PlannedChangesBuffered);
         var token = _cancellation.Token;
-        var planning = session.PlanTurnAsync(change => changes.Add(change, token), examplesPerAction: 0, token);
+        // On a worker: a walk whose calls all complete at once (an in-process slave) would otherwise run on this thread,
+        // and block it on the full buffer that only this thread empties.
+        var planning = Task.Run(() => session.PlanTurnAsync(change => changes.Add(change, token), examplesPerAction: 0, token), token);
         try
         {
             while (!planning.IsCompleted)

@@ -367,7 +367,8 @@ Describe 'Invoke-GeoSyncCrawl -WhatIf (dry run)' {
 
     It 'plans through $WhatIfPreference too, and a pipeline that stops early ends the dry run' {
         $pair = New-Pair
-        1..50 | ForEach-Object { Set-Content -LiteralPath (Join-Path $pair.Master "many-$_.txt") -Value $_ }
+        # More changes than the cmdlet buffers, so the walk is held back while the pipeline stops.
+        & bash -c 'cd "$1" && seq -f "many-%04g.txt" 1 3000 | xargs touch' bash $pair.Master
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
         $WhatIfPreference = $true
         try {
@@ -380,7 +381,8 @@ Describe 'Invoke-GeoSyncCrawl -WhatIf (dry run)' {
         $first.Action | Should -Be @('Create', 'Create', 'Create')
         Get-ChildItem -LiteralPath $pair.Slave | Should -BeNullOrEmpty
         $session.State | Should -Be 'Active'
-        ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 52
+        ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 3002
+        @($session | Invoke-GeoSyncCrawl -WhatIf) | Should -BeNullOrEmpty
     }
 
     It 'asks for confirmation by default: ConfirmImpact is High, since a turn purges on the slave' {
