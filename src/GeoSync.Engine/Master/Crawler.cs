@@ -121,6 +121,8 @@ public sealed class Crawler
         var dryRun = new Crawler(planner.Master, planner.Slave, planner.Syncer, Options with
         {
             ShuffleEntries = false,
+            // The pair's ledger is a record of real turns; what a dry run could not look at stays out of it.
+            FailureLedger = null,
             Log = log is null ? null : (level, message) => log(level, "dry run: " + message),
         })
         {
