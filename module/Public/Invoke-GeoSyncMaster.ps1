@@ -458,9 +458,9 @@ function Invoke-GeoSyncMaster {
                     else {
                         Write-Verbose "Turn $($turn.Turn): $target is up to date ($([Math]::Round($turn.Duration.TotalMilliseconds)) ms)."
                     }
-                    # After the turn, one EntryNotSynced error per path that did not arrive, as Invoke-GeoSyncCrawl writes
-                    # them; they do not stop the loop: the next turns retry them.
-                    foreach ($failure in $turn.Failures) { $PSCmdlet.WriteError([GeoSync.PowerShell.ReplicationErrors]::EntryNotSynced($failure)) }
+                    # After the turn, one EntryNotSynced (or PurgeHeld) error per path that did not arrive, as Invoke-GeoSyncCrawl
+                    # writes them; they do not stop the loop: the next turns retry them.
+                    foreach ($record in [GeoSync.PowerShell.ReplicationErrors]::ForTurn($turn.Failures, $turn.HeldPurges)) { $PSCmdlet.WriteError($record) }
 
                     if ($lastTurn) {
                         return

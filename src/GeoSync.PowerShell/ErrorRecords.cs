@@ -96,19 +96,6 @@ internal static class ErrorRecords
         _ => (fallbackId, ErrorCategory.ConnectionError, null),
     };
 
-    public static ErrorRecord PurgeHeld(HeldPurge held) =>
-        new(new GeoSyncException(
-                $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries " +
-                "the slave has there, more than the mass-deletion guard allows in one turn; the directory is retried next turn"),
-            ReplicationErrorIds.PurgeHeld, ErrorCategory.OperationStopped, held.Directory)
-        {
-            ErrorDetails = new ErrorDetails(
-                $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries the slave has there")
-            {
-                RecommendedAction = "If the master really lost them, allow it with -MaxDeleteShare 1 (geosync master --max-delete-share 1).",
-            },
-        };
-
     public static ErrorRecord SessionNotFound(string what, object target) =>
         new(new ItemNotFoundException($"no GeoSync session has {what} in this PowerShell session; Get-GeoSyncSession lists them."),
             "SessionNotFound", ErrorCategory.ObjectNotFound, target);

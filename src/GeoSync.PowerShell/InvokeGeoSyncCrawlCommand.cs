@@ -142,12 +142,9 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             return;
         }
 
-        // The result first, so a script sees the turn before the paths that did not make it. A held purge is its
-        // directory's failure: it is reported once, as PurgeHeld.
+        // The result first, so a script sees the turn before the paths that did not make it.
         WriteObject(new GeoSyncTurnResult(session, result!));
-        var held = result!.HeldPurges.Select(h => h.Directory).ToHashSet(StringComparer.Ordinal);
-        foreach (var failure in result.Failures.Where(f => !held.Contains(f.Path))) WriteError(ReplicationErrors.EntryNotSynced(failure));
-        foreach (var purge in result.HeldPurges) WriteError(ErrorRecords.PurgeHeld(purge));
+        foreach (var record in ReplicationErrors.ForTurn(result!.Failures, result.HeldPurges)) WriteError(record);
 
         void ShowProgress()
         {

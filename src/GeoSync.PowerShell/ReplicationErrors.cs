@@ -33,4 +33,31 @@ public static class ReplicationErrors
         }
         return record;
     }
+
+    /// <summary>
+    /// The records of one turn, after its result: one EntryNotSynced per failed path, and one PurgeHeld per held purge
+    /// (whose directory's failure it reports, so that failure is not repeated as EntryNotSynced).
+    /// </summary>
+    public static IEnumerable<ErrorRecord> ForTurn(IReadOnlyCollection<CrawlFailure> failures, IReadOnlyCollection<HeldPurge> heldPurges)
+    {
+        ArgumentNullException.ThrowIfNull(failures);
+        ArgumentNullException.ThrowIfNull(heldPurges);
+        var held = heldPurges.Select(h => h.Directory).ToHashSet(StringComparer.Ordinal);
+        foreach (var failure in failures.Where(f => !held.Contains(f.Path))) yield return EntryNotSynced(failure);
+        foreach (var purge in heldPurges) yield return PurgeHeld(purge);
+    }
+
+    /// <summary>A purge the mass-deletion guard held back: the directory as target, and how to allow it.</summary>
+    public static ErrorRecord PurgeHeld(HeldPurge held) =>
+        new(new GeoSyncException(
+                $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries " +
+                "the slave has there, more than the mass-deletion guard allows in one turn; the directory is retried next turn"),
+            ReplicationErrorIds.PurgeHeld, ErrorCategory.OperationStopped, held.Directory)
+        {
+            ErrorDetails = new ErrorDetails(
+                $"the purge of '{held.Directory}' was held back: the master lacks {held.Count} of the {held.SlaveEntries} entries the slave has there")
+            {
+                RecommendedAction = "If the master really lost them, allow it with -MaxDeleteShare 1 (geosync master --max-delete-share 1).",
+            },
+        };
 }

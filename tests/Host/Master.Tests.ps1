@@ -299,7 +299,7 @@ Describe 'geosync master exit codes and geosync failures' {
     }
 
     It '--once exits 3 listing each failed path and the count; failures shows them; after the fix it exits 0 and the ledger is empty' {
-        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+        $r = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--force', '--once', '--state-dir', $State
 
         $r.ExitCode | Should -Be 3 -Because $r.StdErr
         $r.StdOut | Should -Match 'turn 1: 2 files \(3 bytes\) synced, \d+ entries created, 0 purged, 2 failures'
@@ -321,13 +321,13 @@ Describe 'geosync master exit codes and geosync failures' {
         $table.StdOut | Should -Match '(?m)^ro/a.txt\s+1 False\s'
 
         # --max-turns: the last turn decides, and it failed too.
-        $again = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--max-turns', '2', '--interval', '0', '--state-dir', $State
+        $again = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--force', '--max-turns', '2', '--interval', '0', '--state-dir', $State
         $again.ExitCode | Should -Be 3
         @((Invoke-Geosync -ArgumentList 'failures', $Master, $Slave, '--state-dir', $State, '--json').StdOut | ConvertFrom-Json).Attempts |
             Should -Be 3, 3 -Because 'the ledger counts on across runs'
 
         Dismount-ReadOnly -Path (Join-Path $Slave 'ro')
-        $fixed = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+        $fixed = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--force', '--once', '--state-dir', $State
         $fixed.ExitCode | Should -Be 0 -Because $fixed.StdErr
         $fixed.StdErr | Should -Not -Match 'EntryNotSynced'
         Get-Content -LiteralPath (Join-Path $Slave 'ro/a.txt') -Raw | Should -Be 'a'
@@ -343,7 +343,7 @@ Describe 'geosync master exit codes and geosync failures' {
     }
 
     It 'a loop stopped by SIGTERM exits 0 even while entries fail; the ledger keeps them' {
-        $started = Start-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--interval', '0.2', '--state-dir', $State
+        $started = Start-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--force', '--interval', '0.2', '--state-dir', $State
         try {
             Wait-Condition -Seconds 45 { @(Get-ChildItem -LiteralPath $State -Filter '*.failures.json' -ErrorAction Ignore).Count -eq 1 } |
                 Should -BeTrue -Because 'the first turn fails on ro/ and writes the ledger'

@@ -53,7 +53,7 @@ Describe 'Test-GeoSyncReplica on GlusterFS' -Tag 'Gluster' -Skip:$SkipGluster {
         if ($Normal -and ((Get-FuseMount).MountPoint -contains $Normal)) {
             Remove-Item -LiteralPath (Join-Path $Normal $Tree) -Recurse -Force -ErrorAction SilentlyContinue
             # One turn takes this run's tree off svol too.
-            Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster -Timeout 0 | Invoke-GeoSyncCrawl | Out-Null
+            Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster -Timeout 0 | Invoke-GeoSyncCrawl -Confirm:$false | Out-Null
             Get-GeoSyncSession | Stop-GeoSyncSession
         }
         Dismount-TestbedVolume -MountPoint $Normal
@@ -66,7 +66,7 @@ Describe 'Test-GeoSyncReplica on GlusterFS' -Tag 'Gluster' -Skip:$SkipGluster {
         $slave = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'mvol-copy')).FullName
         $session = Start-GeoSyncSession -Master $MasterUrl -Slave $slave @Gluster -Timeout 0
         try {
-            ($session | Invoke-GeoSyncCrawl).Converged | Should -BeTrue
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
             $clean = Split-Result ($session | Test-GeoSyncReplica -Checksum)
             $clean.Differences | Should -BeNullOrEmpty
             $clean.Summaries[0].EntriesCompared | Should -BeGreaterOrEqual 24
@@ -75,7 +75,7 @@ Describe 'Test-GeoSyncReplica on GlusterFS' -Tag 'Gluster' -Skip:$SkipGluster {
             Set-SameSizeContent -Path (Join-Path $slave "$Tree/sub/f7.txt")
             Remove-Item -LiteralPath (Join-Path $slave "$Tree/top.txt")
             & touch -r (Join-Path $Normal $Tree) (Join-Path $slave $Tree)
-            ($session | Invoke-GeoSyncCrawl).FilesSynced | Should -Be 0 -Because 'the crawl trusts the xtimes'
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0 -Because 'the crawl trusts the xtimes'
             $marks = Get-GlusterXtime -LiteralPath $slave, (Join-Path $slave $Tree) -VolumeId $Tb.MVOL_ID
 
             $r = Split-Result ($session | Test-GeoSyncReplica -Checksum -Repair -Confirm:$false)
@@ -87,7 +87,7 @@ Describe 'Test-GeoSyncReplica on GlusterFS' -Tag 'Gluster' -Skip:$SkipGluster {
 
             $after = Get-GlusterXtime -LiteralPath $slave, (Join-Path $slave $Tree) -VolumeId $Tb.MVOL_ID
             $after.Xtime | Should -Be $marks.Xtime -Because 'the repair crawl writes no xtime'
-            ($session | Invoke-GeoSyncCrawl).FilesSynced | Should -Be 0
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0
         }
         finally {
             $session | Stop-GeoSyncSession
@@ -97,7 +97,7 @@ Describe 'Test-GeoSyncReplica on GlusterFS' -Tag 'Gluster' -Skip:$SkipGluster {
     It 'verifies a volume against a volume slave, the slave listing and hashing through its own aux mount' {
         $session = Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster -Timeout 0
         try {
-            ($session | Invoke-GeoSyncCrawl).Converged | Should -BeTrue
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
             $clean = Split-Result ($session | Test-GeoSyncReplica -Checksum)
             $clean.Differences | Should -BeNullOrEmpty -Because 'the volumes'' own root entries (.glusterfs-anonymous-inode-*) are no difference'
             $clean.Summaries[0].BytesHashed | Should -BeGreaterThan 0

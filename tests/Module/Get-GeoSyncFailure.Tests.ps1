@@ -43,9 +43,9 @@ Describe 'Entries that do not reach the slave' {
     }
 
     It 'Invoke-GeoSyncCrawl writes the turn, then one EntryNotSynced error per failed path with the path as target' {
-        $session = Start-GeoSyncSession -Master "file://$Master" -Slave "file://$Slave"
+        $session = Start-GeoSyncSession -Master "file://$Master" -Slave "file://$Slave" -Force
 
-        $stream = @(Invoke-GeoSyncCrawl -Session $session -ErrorAction Continue -ErrorVariable failed 2>&1)
+        $stream = @(Invoke-GeoSyncCrawl -Confirm:$false -Session $session -ErrorAction Continue -ErrorVariable failed 2>&1)
 
         $stream[0] | Should -BeOfType ([GeoSync.PowerShell.GeoSyncTurnResult])
         $stream[0].Failures.Path | Should -Be 'ro/a.txt', 'ro/b.txt'
@@ -62,13 +62,13 @@ Describe 'Entries that do not reach the slave' {
     }
 
     It '-ErrorAction SilentlyContinue silences them and a persistent failure carries a recommended action' {
-        $session = Start-GeoSyncSession -Master "file://$Master" -Slave "file://$Slave"
+        $session = Start-GeoSyncSession -Master "file://$Master" -Slave "file://$Slave" -Force
 
-        $quiet = @(Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue 2>&1)
+        $quiet = @(Invoke-GeoSyncCrawl -Confirm:$false -Session $session -ErrorAction SilentlyContinue 2>&1)
         $quiet | Should -HaveCount 1
         $quiet[0].Failures | Should -HaveCount 2
-        $null = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue
-        $third = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
+        $null = Invoke-GeoSyncCrawl -Confirm:$false -Session $session -ErrorAction SilentlyContinue
+        $third = Invoke-GeoSyncCrawl -Confirm:$false -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
 
         $third.Failures.Attempts | Should -Be 3, 3
         $third.Failures.IsPersistent | Should -Be $true, $true
@@ -86,9 +86,9 @@ Describe 'Entries that do not reach the slave' {
             # Random bytes: rsync --sparse would store zeros in no space at all.
             [System.IO.File]::WriteAllBytes((Join-Path $Master 'big.bin'), [System.Security.Cryptography.RandomNumberGenerator]::GetBytes(256KB))
             Remove-Item -LiteralPath (Join-Path $Master 'ro') -Recurse
-            $session = Start-GeoSyncSession -Master "file://$Master" -Slave "file://$full"
+            $session = Start-GeoSyncSession -Master "file://$Master" -Slave "file://$full" -Force
 
-            $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
+            $turn = Invoke-GeoSyncCrawl -Confirm:$false -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
 
             # rsync stops at the full write (exit 11): which files of its batch arrived cannot be told, so all are retried.
             $turn.Failures.Path | Should -Contain 'big.bin'
@@ -98,7 +98,7 @@ Describe 'Entries that do not reach the slave' {
             $session.State | Should -Be 'Active' -Because 'a full slave is fixed by freeing space, not by a new session'
 
             Remove-Item -LiteralPath (Join-Path $Master 'big.bin')
-            (Invoke-GeoSyncCrawl -Session $session).Converged | Should -BeTrue
+            (Invoke-GeoSyncCrawl -Confirm:$false -Session $session).Converged | Should -BeTrue
             Get-Content -LiteralPath (Join-Path $full 'ok.txt') -Raw | Should -Be 'ok'
         }
         finally {
@@ -108,7 +108,7 @@ Describe 'Entries that do not reach the slave' {
     }
 
     It 'Invoke-GeoSyncMaster -Once writes the turn and the errors, keeps them in the ledger, and clears it once they arrive' {
-        $stream = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -ErrorVariable failed 2>&1)
+        $stream = @(Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Force -Once -StateDirectory $State -ErrorVariable failed 2>&1)
 
         $stream[0] | Should -BeOfType ([GeoSync.PowerShell.GeoSyncTurnResult])
         $stream | Should -HaveCount 3
@@ -131,8 +131,8 @@ Describe 'Entries that do not reach the slave' {
         Get-GeoSyncStatus -StateDirectory $State | Should -HaveCount 1 -Because 'the ledger next to the state file is not a state file'
 
         # A restart counts on, from the file; the third attempt makes them persistent, with a hint.
-        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -ErrorAction SilentlyContinue
-        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -ErrorAction SilentlyContinue
+        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Force -Once -StateDirectory $State -ErrorAction SilentlyContinue
+        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Force -Once -StateDirectory $State -ErrorAction SilentlyContinue
         $again = @(Get-GeoSyncFailure -StateDirectory $State)
         $again.Attempts | Should -Be 3, 3
         $again.Persistent | Should -Be $true, $true
@@ -145,7 +145,7 @@ Describe 'Entries that do not reach the slave' {
         $table | Should -Match 'Pair: .*file:///'
 
         Dismount-Test -Path (Join-Path $Slave 'ro')
-        $fixed = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -ErrorVariable none
+        $fixed = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Force -Once -StateDirectory $State -ErrorVariable none
         $fixed.Converged | Should -BeTrue
         $none | Should -BeNullOrEmpty
         Get-GeoSyncFailure -StateDirectory $State | Should -BeNullOrEmpty
@@ -153,7 +153,7 @@ Describe 'Entries that do not reach the slave' {
     }
 
     It 'Get-GeoSyncFailure filters by pair and reports an unreadable ledger as FailureLedgerUnreadable' {
-        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Once -StateDirectory $State -ErrorAction SilentlyContinue
+        $null = Invoke-GeoSyncMaster -Master "file://$Master" -Slave "file://$Slave" -Force -Once -StateDirectory $State -ErrorAction SilentlyContinue
         Set-Content -LiteralPath (Join-Path $State 'other.failures.json') -Value '{ broken'
 
         $found = @(Get-GeoSyncFailure -StateDirectory $State -ErrorVariable unreadable -ErrorAction SilentlyContinue)
@@ -178,8 +178,8 @@ Describe 'Special files' {
         mkfifo (Join-Path $master 'ro/pipe')
         Mount-ReadOnly -Path (Join-Path $slave 'ro')
         try {
-            $session = Start-GeoSyncSession -Master "file://$master" -Slave "file://$slave"
-            $turn = Invoke-GeoSyncCrawl -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
+            $session = Start-GeoSyncSession -Master "file://$master" -Slave "file://$slave" -Force
+            $turn = Invoke-GeoSyncCrawl -Confirm:$false -Session $session -ErrorAction SilentlyContinue -ErrorVariable failed
         }
         finally {
             Get-GeoSyncSession | Stop-GeoSyncSession -Confirm:$false
@@ -201,10 +201,10 @@ Describe 'Special files' {
         mknod (Join-Path $master 'dev/null') c 1 3
         $LASTEXITCODE | Should -Be 0
 
-        $session = Start-GeoSyncSession -Master "file://$master" -Slave "file://$slave"
+        $session = Start-GeoSyncSession -Master "file://$master" -Slave "file://$slave" -Force
         try {
-            $first = Invoke-GeoSyncCrawl -Session $session
-            $second = Invoke-GeoSyncCrawl -Session $session
+            $first = Invoke-GeoSyncCrawl -Confirm:$false -Session $session
+            $second = Invoke-GeoSyncCrawl -Confirm:$false -Session $session
         }
         finally {
             $session | Stop-GeoSyncSession -Confirm:$false

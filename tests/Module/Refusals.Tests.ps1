@@ -44,19 +44,20 @@ Describe 'Start-GeoSyncSession refuses overlapping roots' {
 }
 
 Describe 'the first turn into a slave holding someone else''s entries' {
-    It 'Invoke-GeoSyncCrawl writes SlaveNotEmpty with the slave as target and the session stays Active; -Force replicates' {
+    It 'Invoke-GeoSyncCrawl stops with the terminating SlaveNotEmpty, the slave as target, and the session stays Active; -Force replicates' {
         $pair = New-Pair
         Set-Content -LiteralPath (Join-Path $pair.Slave 'theirs.txt') -Value 'theirs' -NoNewline
         $before = Get-TreeListing -Root $pair.Slave
         $session = Start-GeoSyncSession -Master "file://$($pair.Master)" -Slave "file://$($pair.Slave)"
         try {
-            $turn = $session | Invoke-GeoSyncCrawl -ErrorAction SilentlyContinue -ErrorVariable crawlErrors
+            $refusal = $null
+            $turn = try { $session | Invoke-GeoSyncCrawl -Confirm:$false -ErrorAction SilentlyContinue } catch { $refusal = $_ }
 
             $turn | Should -BeNullOrEmpty
-            $crawlErrors.Count | Should -Be 1
-            $crawlErrors[0].FullyQualifiedErrorId | Should -Be 'SlaveNotEmpty,GeoSync.PowerShell.Commands.InvokeGeoSyncCrawlCommand'
-            $crawlErrors[0].CategoryInfo.Category | Should -Be 'ResourceExists'
-            $crawlErrors[0].Exception.Message | Should -Match "holds 1 entry, 1 of them not on the master, which a first sync would delete \('theirs\.txt'\)"
+            $refusal | Should -Not -BeNullOrEmpty -Because '-ErrorAction SilentlyContinue does not silence a refusal'
+            $refusal.FullyQualifiedErrorId | Should -Be 'SlaveNotEmpty,GeoSync.PowerShell.Commands.InvokeGeoSyncCrawlCommand'
+            $refusal.CategoryInfo.Category | Should -Be 'ResourceExists'
+            $refusal.Exception.Message | Should -Match "holds 1 entry, 1 of them not on the master, which a first sync would delete \('theirs\.txt'\)"
             $session.State | Should -Be 'Active'
             Get-TreeListing -Root $pair.Slave | Should -Be $before
         }
@@ -66,7 +67,7 @@ Describe 'the first turn into a slave holding someone else''s entries' {
 
         $forced = Start-GeoSyncSession -Master "file://$($pair.Master)" -Slave "file://$($pair.Slave)" -Force
         try {
-            $result = $forced | Invoke-GeoSyncCrawl
+            $result = $forced | Invoke-GeoSyncCrawl -Confirm:$false
             $result.FilesSynced | Should -Be 1
             $result.EntriesPurged | Should -Be 1
         }

@@ -20,7 +20,7 @@ BeforeAll {
         Set-Content -LiteralPath (Join-Path $pair.Master 'sub/deep/d.txt') -Value 'delta' -NoNewline
         $null = New-Item -ItemType SymbolicLink -Path (Join-Path $pair.Master 'link') -Target 'a.txt'
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave -Timeout 0
-        try { $null = $session | Invoke-GeoSyncCrawl } finally { $session | Stop-GeoSyncSession }
+        try { $null = $session | Invoke-GeoSyncCrawl -Confirm:$false } finally { $session | Stop-GeoSyncSession }
         $pair
     }
 
