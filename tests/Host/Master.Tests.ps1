@@ -196,7 +196,7 @@ Describe 'geosync master and status' {
         $State | Should -Not -Exist
 
         # The turn it planned is the turn that then runs.
-        $turn = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
+        $turn = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--force', '--state-dir', $State
         $turn.ExitCode | Should -Be 0 -Because $turn.StdErr
         $turn.StdOut | Should -Match ' 2 files \(3 bytes\) synced, 2 entries created, 1 purged, 0 failures'
     }
