@@ -14,7 +14,7 @@ public sealed partial class GeoSyncSession
         options ??= new ReplicaVerifyOptions();
         lock (_gate) ThrowUnlessActive();
         // User xattrs are only replicated when rsync copies them; otherwise comparing them would report what was never promised.
-        options = options with { Xattrs = options.Xattrs && _options.Xattrs };
+        options = options with { Xattrs = options.Xattrs && _options.Xattrs, SkipGlusterInternalNames = InvolvesGlusterVolume() };
         var endpoint = _slave!;
         return new ReplicaVerifier(
             new LocalReplicaSide(_crawler!.Master.RootPath, options.Xattrs),

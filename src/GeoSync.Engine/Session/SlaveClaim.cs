@@ -27,10 +27,6 @@ internal static class SlaveClaim
     /// <summary>The claim uuid of a directory master: this machine's id and the directory's canonical path.</summary>
     public static Guid ForDirectory(string machineId, string canonicalRoot) => NameBased($"directory:{machineId}:{canonicalRoot}");
 
-    /// <summary>GlusterFS's own entries at a volume root: never the master's, never a reason to call a slave non-empty.</summary>
-    public static bool IsVolumeInternal(string name) =>
-        name is ".glusterfs" or ".trashcan" || name.StartsWith(".glusterfs-anonymous-inode-", StringComparison.Ordinal);
-
     /// <summary>
     /// Makes sure the slave root is this master's before the first write: claimed already (or carrying the master
     /// volume's xtime) → nothing to do; empty, or <paramref name="force"/> → claim it now; else throw
@@ -65,7 +61,7 @@ internal static class SlaveClaim
         }
 
         var foreign = (await slave.EntriesAsync(Root, cancellationToken).ConfigureAwait(false))
-            .Where(name => !IsVolumeInternal(name))
+            .Where(name => !GlusterInternalNames.IsInternal(name))
             .Order(StringComparer.Ordinal)
             .ToList();
         if (foreign.Count > 0 && !force) throw NotEmpty(slaveUrl, foreign, masterEntries);

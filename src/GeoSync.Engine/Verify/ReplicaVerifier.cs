@@ -12,6 +12,12 @@ public sealed record ReplicaVerifyOptions
     /// <summary>Compare regular files' user.* xattrs (only meaningful when the session copies xattrs).</summary>
     public bool Xattrs { get; init; }
 
+    /// <summary>
+    /// A GlusterFS volume is on either side: its own root entries (<see cref="Master.GlusterInternalNames"/>) are never
+    /// replicated, so they are no difference. The session sets it by the same rule as its crawl.
+    /// </summary>
+    public bool SkipGlusterInternalNames { get; init; }
+
     /// <summary>Directories compared at once (each lists both sides in parallel, and hashes on both).</summary>
     public int Parallelism { get; init; } = 4;
 
@@ -206,18 +212,11 @@ public sealed class ReplicaVerifier
         return result;
     }
 
-    /// <summary>
-    /// The entries to compare, sorted by name. A GlusterFS volume's own entries in its root — <c>.glusterfs</c>,
-    /// <c>.glusterfs-anonymous-inode-*</c> (AFR's, one per volume), <c>.trashcan</c> — belong to each volume and are
-    /// never replicated, so they are no difference.
-    /// </summary>
-    private static List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries) => entries
-        .Where(e => path != Root || !IsVolumeInternal(e.Name))
+    /// <summary>The entries to compare, sorted by name, without a GlusterFS volume's own root entries when a volume is involved.</summary>
+    private List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries) => entries
+        .Where(e => path != Root || !_options.SkipGlusterInternalNames || !Master.GlusterInternalNames.IsInternal(e.Name))
         .OrderBy(e => e.Name, StringComparer.Ordinal)
         .ToList();
-
-    internal static bool IsVolumeInternal(string name) =>
-        name is ".glusterfs" or ".trashcan" || name.StartsWith(".glusterfs-anonymous-inode-", StringComparison.Ordinal);
 
     /// <summary>Adds the attribute differences of an entry both sides have; true when it is a file whose content can still differ.</summary>
     private bool CompareEntry(string path, ReplicaEntry master, ReplicaEntry slave, DirectoryComparison result)
