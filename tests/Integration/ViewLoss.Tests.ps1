@@ -92,13 +92,15 @@ Describe 'a master loop whose views go away' -Tag 'Gluster' -Skip:$SkipGluster {
         $replica = (New-Item -ItemType Directory -Path (Join-Path $Tb.MOUNT_DIR "vouch-replica-$PID")).FullName
         $state = (New-Item -ItemType Directory -Path (Join-Path $Tb.MOUNT_DIR "vouch-state-$PID")).FullName
         try {
+            # Mounts left by earlier tests are not this loop's.
+            $others = @(@(Get-FuseMount).MountPoint) + $Normal + $SvolNormal
             # --max-delete-share 1: the mass-deletion guard stays out of it; the root's identity check must hold alone.
             $loop = Start-Loop @($MasterUrl, "file://$replica", '--network-namespace', $Tb.NETNS, '--interval', '1',
                 '--timeout', '30', '--state-dir', $state, '--max-delete-share', '1')
             $Loops.Add($loop)
             Wait-Condition -Seconds 60 { $s = Read-LoopState $state; $s -and $s.State -eq 'Active' -and $s.LastTurn } | Should -BeTrue
             Assert-SameTree -Master $MasterTree -Slave (Join-Path $replica $TreeName)
-            $aux = Get-AuxMount -Volume $Tb.MVOL -Except $Normal, $SvolNormal
+            $aux = Get-AuxMount -Volume $Tb.MVOL -Except $others
             $aux.Count | Should -Be 1
             $auxPoint = $aux[0].MountPoint
             @(Get-MountStack $auxPoint) | Should -Be @('tmpfs geosync-underlay', "fuse.glusterfs $($Tb.SERVER):$($Tb.MVOL)")
@@ -113,7 +115,7 @@ Describe 'a master loop whose views go away' -Tag 'Gluster' -Skip:$SkipGluster {
             Compare-Object $before $after | Should -BeNullOrEmpty -Because 'nothing may be purged or changed from a view that is not the volume'
 
             # The loop mounts the master again and goes on; a change made now arrives, and every file is still there.
-            Wait-Condition -Seconds 60 { (Get-AuxMount -Volume $Tb.MVOL -Except $Normal, $SvolNormal).Count -eq 1 -and
+            Wait-Condition -Seconds 60 { (Get-AuxMount -Volume $Tb.MVOL -Except $others).Count -eq 1 -and
                 (Read-LoopState $state).State -eq 'Active' } | Should -BeTrue
             $null = Set-SampleTreeChange -Root $MasterTree
             Wait-Condition -Seconds 60 {
@@ -136,12 +138,13 @@ Describe 'a master loop whose views go away' -Tag 'Gluster' -Skip:$SkipGluster {
         $state = (New-Item -ItemType Directory -Path (Join-Path $Tb.MOUNT_DIR "vouch-state-s-$PID")).FullName
         $slaveTree = Join-Path $SvolNormal $TreeName
         try {
+            $others = @(@(Get-FuseMount).MountPoint) + $Normal + $SvolNormal
             $loop = Start-Loop @($MasterUrl, "gluster://$($Tb.SERVER):$($Tb.SVOL)", '--network-namespace', $Tb.NETNS, '--interval', '1',
                 '--timeout', '30', '--state-dir', $state, '--max-delete-share', '1')
             $Loops.Add($loop)
             Wait-Condition -Seconds 90 { $s = Read-LoopState $state; $s -and $s.State -eq 'Active' -and $s.LastTurn } | Should -BeTrue
             Wait-Condition -Seconds 30 { Test-Path -LiteralPath (Join-Path $slaveTree 'a') } | Should -BeTrue
-            $aux = Get-AuxMount -Volume $Tb.SVOL -Except $Normal, $SvolNormal
+            $aux = Get-AuxMount -Volume $Tb.SVOL -Except $others
             $aux.Count | Should -Be 1
             $auxPoint = $aux[0].MountPoint
             $client = @(Get-ClientProcessId $auxPoint)

@@ -513,27 +513,45 @@ internal sealed class CrawlTurn
     }
 
     /// <summary>
-    /// The names among <paramref name="missing"/> that lstat on the master, through its opened root, confirms gone
-    /// (ENOENT); a name that exists again is left alone. Null, with the directory failed, when the master answers
-    /// anything else for one of them (EIO, ESTALE: a subvolume down) — then it cannot vouch that any is gone.
+    /// The names among <paramref name="missing"/> that the master confirms gone: lstat through its opened root answers
+    /// ENOENT, or it answers from the kernel's cache of an entry removed through another mount (a FUSE entry stays cached
+    /// for its entry timeout) and a fresh listing still lacks it. A name the fresh listing shows exists again and is left
+    /// alone. Null, with the directory failed, when the master answers anything else for a name (EIO, ESTALE: a
+    /// subvolume down) — then it cannot vouch that any is gone.
     /// </summary>
     private List<string>? ConfirmGone(string path, List<string> missing, List<Task<bool>> jobs)
     {
         var gone = new List<string>(missing.Count);
+        var answered = new List<string>();
         foreach (var name in missing)
         {
-            EntryStat? stat;
             try
             {
-                stat = _crawler.Master.Lstat(Join(path, name));
+                if (_crawler.Master.Lstat(Join(path, name)) is null) gone.Add(name);
+                else answered.Add(name);
             }
             catch (Exception ex) when (IsEntryFailure(ex))
             {
                 jobs.Add(Fail(path, $"purge stopped: the master cannot vouch that '{name}' is gone ({ex.Message}); nothing purged here"));
                 return null;
             }
-            if (stat is null) gone.Add(name);
-            else _crawler.Log(CrawlLogLevel.Debug, $"'{Join(path, name)}' was missing from the master's listing but exists; not purged");
+        }
+        if (answered.Count == 0) return gone;
+        IReadOnlyList<string> again;
+        try
+        {
+            again = _crawler.Master.Entries(path);
+        }
+        catch (Exception ex) when (IsEntryFailure(ex))
+        {
+            jobs.Add(Fail(path, $"purge stopped: the master directory cannot be listed again ({ex.Message}); nothing purged here"));
+            return null;
+        }
+        var listed = new HashSet<string>(again, StringComparer.Ordinal);
+        foreach (var name in answered)
+        {
+            if (listed.Contains(name)) _crawler.Log(CrawlLogLevel.Debug, $"'{Join(path, name)}' is on the master again; not purged");
+            else gone.Add(name);
         }
         return gone;
     }

@@ -80,13 +80,30 @@ public sealed class CrawlVouchTests : CrawlHarness
     public async Task ANameTheListingLackedButTheMasterStillHasIsNotPurged()
     {
         await SyncFilesAsync(3);
-        var master = new ScriptedTree(new DirectoryMasterTree(MasterDir.Path)) { HiddenFromListing = "f01" };
+        // Left out of the first listing only, as a name created again during the crawl is.
+        var master = new ScriptedTree(new DirectoryMasterTree(MasterDir.Path)) { HiddenFromFirstListing = "f01" };
 
         var result = await new Crawler(master, Slave, Rsync, WithLog(null)).RunTurnAsync();
 
         Assert.Empty(result.Failures);
         Assert.Equal(0, result.EntriesPurged);
         Assert.True(File.Exists(SlaveDir.Combine("f01")));
+    }
+
+    [Fact]
+    public async Task ANameOnlyACachedLstatStillShowsIsPurged()
+    {
+        await SyncFilesAsync(3);
+        var stale = new DirectoryMasterTree(MasterDir.Path).Lstat("f01");
+        File.Delete(MasterDir.Combine("f01"));
+        // A FUSE mount answers lstat from its entry cache for a while after another mount removed the file.
+        var master = new ScriptedTree(new DirectoryMasterTree(MasterDir.Path)) { CachedStat = ("f01", stale!) };
+
+        var result = await new Crawler(master, Slave, Rsync, WithLog(null)).RunTurnAsync();
+
+        Assert.Empty(result.Failures);
+        Assert.Equal(1, result.EntriesPurged);
+        Assert.False(File.Exists(SlaveDir.Combine("f01")));
     }
 
     [Theory]
@@ -297,7 +314,11 @@ public sealed class CrawlVouchTests : CrawlHarness
     /// <summary>A master tree that leaves one name out of its listings, or fails the lstat of one name.</summary>
     private sealed class ScriptedTree(DirectoryMasterTree inner) : IMasterTree
     {
-        public string? HiddenFromListing { get; init; }
+        private int _listings;
+
+        public string? HiddenFromFirstListing { get; init; }
+
+        public (string Path, EntryStat Stat)? CachedStat { get; init; }
 
         public (string Path, int Errno)? LstatFailure { get; init; }
 
@@ -305,7 +326,8 @@ public sealed class CrawlVouchTests : CrawlHarness
 
         public IMasterXtimes? Xtimes => null;
 
-        public IReadOnlyList<string> Entries(string path) => inner.Entries(path).Where(n => n != HiddenFromListing).ToList();
+        public IReadOnlyList<string> Entries(string path) =>
+            Interlocked.Increment(ref _listings) == 1 ? inner.Entries(path).Where(n => n != HiddenFromFirstListing).ToList() : inner.Entries(path);
 
         public EntryStat? Lstat(string path)
         {
@@ -314,6 +336,7 @@ public sealed class CrawlVouchTests : CrawlHarness
                 if (LinuxErrno.MeansSessionDown(errno)) throw new GeoSyncMasterUnavailableException(RootPath, $"lstat of '{path}' answered ENOTCONN");
                 throw new GeoSyncMasterTreeException(path, "lstat", errno, $"cannot lstat '{path}': errno {errno}");
             }
+            if (CachedStat is ({ } cached, var stat) && cached == path) return stat;
             return inner.Lstat(path);
         }
 
