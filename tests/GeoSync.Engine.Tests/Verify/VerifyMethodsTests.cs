@@ -36,6 +36,18 @@ public sealed class VerifyMethodsTests : SlaveFixture
     }
 
     [Fact]
+    public async Task VerifyEntriesGivesADevicesNumberAsLstatDoes()
+    {
+        // 1:3 is /dev/null's number; creating a device node needs root, which these tests run as.
+        Assert.Equal(0, Syscall.mknod(RootPath("null"), FilePermissions.S_IFCHR | FilePermissions.S_IRUSR | FilePermissions.S_IWUSR, 0x103));
+        Assert.Equal(0, Syscall.lstat(RootPath("null"), out var stat));
+        var entry = ((IReadOnlyList<object?>)(await Call("verify_entries", ".", false))!).Cast<IReadOnlyList<object?>>().Single();
+        Assert.Equal(0x2000L, (long)entry[1]! & 0xF000);
+        Assert.Equal((long)stat.st_rdev, entry[7]);
+        Assert.Equal("char device 1:3", new ReplicaEntry("null", ReplicaEntryType.CharacterDevice, 0, 0, 0, 0, 0, null, (long)entry[7]!).Describe());
+    }
+
+    [Fact]
     public async Task VerifyEntriesReadsUserXattrsOnlyWhenAsked()
     {
         Dir.CreateFile("f");
