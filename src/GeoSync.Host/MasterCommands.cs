@@ -113,12 +113,7 @@ internal static class MasterCommandLine
                     command = command with { RemoteCommand = Words(name, Value(ref i)) };
                     break;
                 case "--slave-mode":
-                    var mode = Value(ref i);
-                    command = command with
-                    {
-                        SlaveMode = SlaveModes.TryGetValue(mode, out var parsed) ? parsed
-                            : throw new HostUsageException($"master: --slave-mode takes auto, in-process, child or ssh, not '{mode}'"),
-                    };
+                    command = command with { SlaveMode = ParseSlaveMode("master", Value(ref i)) };
                     break;
                 case "--max-delete-share":
                     command = command with { MaxDeleteShare = ParseShare(name, Value(ref i)) };
@@ -282,13 +277,18 @@ internal static class MasterCommandLine
             ? share
             : throw new HostUsageException($"master: {name} takes a share from 0 to 1 (e.g. 0.5; 1 allows any purge), not '{value}'");
 
-    private static (string Name, string? Value) SplitOption(string arg)
+    /// <summary>The SlaveMode value of a <c>--slave-mode</c> word.</summary>
+    internal static string ParseSlaveMode(string verb, string mode) =>
+        SlaveModes.TryGetValue(mode, out var parsed) ? parsed
+            : throw new HostUsageException($"{verb}: --slave-mode takes auto, in-process, child or ssh, not '{mode}'");
+
+    internal static (string Name, string? Value) SplitOption(string arg)
     {
         var eq = arg.IndexOf('=', StringComparison.Ordinal);
         return arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, null);
     }
 
-    private static string NextValue(string verb, string[] args, ref int i, string name)
+    internal static string NextValue(string verb, string[] args, ref int i, string name)
     {
         if (i + 1 >= args.Length)
         {
@@ -297,17 +297,17 @@ internal static class MasterCommandLine
         return args[++i];
     }
 
-    private static string NonEmpty(string name, string value) =>
-        string.IsNullOrWhiteSpace(value) ? throw new HostUsageException($"master: {name} needs a non-empty value") : value;
+    internal static string NonEmpty(string name, string value, string verb = "master") =>
+        string.IsNullOrWhiteSpace(value) ? throw new HostUsageException($"{verb}: {name} needs a non-empty value") : value;
 
     // A command line such as "/opt/geosync/geosync slave": words separated by blanks, as gsyncd's remote_gsyncd.
-    private static string[] Words(string name, string value)
+    internal static string[] Words(string name, string value, string verb = "master")
     {
         var words = value.Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-        return words.Length > 0 ? words : throw new HostUsageException($"master: {name} needs a command, e.g. '/usr/local/bin/geosync slave'");
+        return words.Length > 0 ? words : throw new HostUsageException($"{verb}: {name} needs a command, e.g. '/usr/local/bin/geosync slave'");
     }
 
-    private static int ParseCount(string verb, string name, string value, int minimum, int maximum = int.MaxValue)
+    internal static int ParseCount(string verb, string name, string value, int minimum, int maximum = int.MaxValue)
     {
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < minimum || count > maximum)
         {

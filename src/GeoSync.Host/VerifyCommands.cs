@@ -34,14 +34,6 @@ internal static class VerifyCommandLine
     public const int CouldNotCompare = 1;
     public const int DifferencesFound = 4;
 
-    private static readonly Dictionary<string, string> SlaveModes = new(StringComparer.OrdinalIgnoreCase)
-    {
-        ["auto"] = "Auto",
-        ["in-process"] = "InProcess",
-        ["child"] = "Child",
-        ["ssh"] = "Ssh",
-    };
-
     public static HostCommand Parse(string[] args)
     {
         var urls = new List<string>();
@@ -49,15 +41,10 @@ internal static class VerifyCommandLine
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            var eq = arg.IndexOf('=', StringComparison.Ordinal);
-            var (name, inlineValue) = arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, (string?)null);
-            string Value(ref int index)
-            {
-                if (inlineValue is not null) return inlineValue;
-                if (index + 1 >= args.Length) throw new HostUsageException($"verify: {name} needs a value");
-                var value = args[++index];
-                return string.IsNullOrWhiteSpace(value) ? throw new HostUsageException($"verify: {name} needs a non-empty value") : value;
-            }
+            // The connection options are master's: parsed by the same rules, with the same messages.
+            var (name, inlineValue) = MasterCommandLine.SplitOption(arg);
+            string Value(ref int index) =>
+                MasterCommandLine.NonEmpty(name, inlineValue ?? MasterCommandLine.NextValue("verify", args, ref index, name), "verify");
             switch (name)
             {
                 case "--help" or "-h" when inlineValue is null:
@@ -75,12 +62,7 @@ internal static class VerifyCommandLine
                     command = command with { Xattrs = true };
                     break;
                 case "--ssh-port":
-                    var port = Value(ref i);
-                    command = command with
-                    {
-                        SshPort = int.TryParse(port, NumberStyles.None, CultureInfo.InvariantCulture, out var p) && p is >= 1 and <= 65535 ? p
-                            : throw new HostUsageException($"verify: --ssh-port takes a whole number from 1 to 65535, not '{port}'"),
-                    };
+                    command = command with { SshPort = MasterCommandLine.ParseCount("verify", name, Value(ref i), minimum: 1, maximum: 65535) };
                     break;
                 case "--ssh-command":
                     command = command with { SshCommand = Value(ref i) };
@@ -92,15 +74,10 @@ internal static class VerifyCommandLine
                     command = command with { KnownHostsFile = Value(ref i) };
                     break;
                 case "--remote-command":
-                    command = command with { RemoteCommand = Value(ref i).Split([' ', '\t'], StringSplitOptions.RemoveEmptyEntries) };
+                    command = command with { RemoteCommand = MasterCommandLine.Words(name, Value(ref i), "verify") };
                     break;
                 case "--slave-mode":
-                    var mode = Value(ref i);
-                    command = command with
-                    {
-                        SlaveMode = SlaveModes.TryGetValue(mode, out var parsed) ? parsed
-                            : throw new HostUsageException($"verify: --slave-mode takes auto, in-process, child or ssh, not '{mode}'"),
-                    };
+                    command = command with { SlaveMode = MasterCommandLine.ParseSlaveMode("verify", Value(ref i)) };
                     break;
                 case "--network-namespace":
                     command = command with { NetworkNamespace = Value(ref i) };
