@@ -136,7 +136,9 @@ function Get-IncompleteLookalike {
 # The state file of the only pair in $StateDirectory, or $null.
 function Read-FaultState {
     param([Parameter(Mandatory)] [string] $StateDirectory)
-    $file = Get-ChildItem -LiteralPath $StateDirectory -Filter '*.json' -File -ErrorAction SilentlyContinue | Select-Object -First 1
+    # The pair's failure ledger (*.failures.json) lives beside its state file.
+    $file = Get-ChildItem -LiteralPath $StateDirectory -Filter '*.json' -File -ErrorAction SilentlyContinue |
+        Where-Object Name -NotLike '*.failures.json' | Select-Object -First 1
     if (-not $file) { return $null }
     try { Get-Content -LiteralPath $file.FullName -Raw | ConvertFrom-Json } catch { $null }
 }
