@@ -40,6 +40,9 @@ internal static class GlusterMountArgv
     public static List<string> DirectMount(string glusterfs, GlusterMountOptions options, string? logFile, string mountPoint) =>
         [glusterfs,
             .. ClientParams(options.GlusterParams, options.LogLevel, logFile, options.Server, options.Volume).Select(p => "--" + p),
+            // Reads coherent with other clients: a file's xtime is read fresh, so its size and data must be too, or a
+            // copy made from the kernel's cache is stamped with the newer xtime and never sent again (docs/faults.md).
+            "--attribute-timeout=0", "--entry-timeout=0", "--fopen-keep-cache=off",
             mountPoint];
 
     /// <summary>The source name of the read-only underlay in the mount table.</summary>
