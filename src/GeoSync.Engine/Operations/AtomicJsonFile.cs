@@ -1,0 +1,63 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace GeoSync.Engine.Operations;
+
+/// <summary>
+/// Reads and writes the small JSON records of a replication. A write goes to a temporary file in the same folder, is
+/// flushed to disk and renamed over the record, so a reader sees the old or the new record, never a torn one, and a
+/// crash never leaves a half-written file behind.
+/// </summary>
+public static class AtomicJsonFile
+{
+    /// <summary>Indented, camel-case free (names as declared), enums as names, UTC times in ISO 8601.</summary>
+    public static readonly JsonSerializerOptions Options = new()
+    {
+        WriteIndented = true,
+        Converters = { new JsonStringEnumConverter() },
+    };
+
+    public static void Write<T>(string path, T value)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        System.IO.Directory.CreateDirectory(directory);
+        var temporary = $"{path}.tmp.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                JsonSerializer.Serialize(stream, value, Options);
+                stream.WriteByte((byte)'\n');
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+    }
+
+    /// <summary>The record, or default when the file does not exist. A file that is not valid JSON throws, naming it.</summary>
+    public static T? Read<T>(string path)
+    {
+        string json;
+        try
+        {
+            json = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return default;
+        }
+        try
+        {
+            return JsonSerializer.Deserialize<T>(json, Options);
+        }
+        catch (JsonException e)
+        {
+            throw new GeoSyncException($"'{path}' is not a readable GeoSync record ({e.Message}); move it aside and run the command again.", e);
+        }
+    }
+}
