@@ -404,15 +404,21 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// </summary>
     private async Task ClaimSlaveAsync(CancellationToken cancellationToken)
     {
-        var claim = _volumeInfo is { } info
-            ? SlaveClaim.ForVolume(info.VolumeId)
-            : SlaveClaim.ForDirectory(RootSystem.HostIdentity.MachineId ?? RootSystem.HostIdentity.BootId ?? Environment.MachineName,
-                RootSystem.Local.RealPath(_masterTree!.RootPath));
         var masterEntries = _masterTree!.Entries(".").ToHashSet(StringComparer.Ordinal);
-        var endpoint = _slave!;
-        var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
-        await SlaveClaim.EnsureAsync(channel, claim, _volumeInfo?.VolumeId, masterEntries, _options.Force, Slave.Normalized,
+        await SlaveClaim.EnsureAsync(SlaveChannel(), ClaimId(), _volumeInfo?.VolumeId, masterEntries, _options.Force, Slave.Normalized,
             TimeProvider.System, Log, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>This master's claim uuid on its slaves: the volume's, or this machine's and the directory's.</summary>
+    private Guid ClaimId() => _volumeInfo is { } info
+        ? SlaveClaim.ForVolume(info.VolumeId)
+        : SlaveClaim.ForDirectory(RootSystem.HostIdentity.MachineId ?? RootSystem.HostIdentity.BootId ?? Environment.MachineName,
+            RootSystem.Local.RealPath(_masterTree!.RootPath));
+
+    private WireSlaveChannel SlaveChannel()
+    {
+        var endpoint = _slave!;
+        return new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
     }
 
     /// <summary>

@@ -6,6 +6,9 @@ using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.Engine.Session;
 
+/// <summary>What a slave root is to a master: already its replica, or holding these entries (none: empty).</summary>
+public sealed record SlaveClaimStatus(bool Claimed, IReadOnlyList<string> ForeignEntries);
+
 /// <summary>
 /// The claim a master lays on its slave's root before its first write (docs/sessions.md, "What a session refuses"): an
 /// xtime under a uuid derived from the master, stored with the ordinary <c>set_xtime</c> call so GeoSync and gsyncd
@@ -15,6 +18,8 @@ namespace GeoSync.Engine.Session;
 /// </summary>
 internal static class SlaveClaim
 {
+    private const string Root = ".";
+
     /// <summary>How many of a refused slave's entries the error names.</summary>
     internal const int NamesShown = 5;
 
@@ -44,26 +49,10 @@ internal static class SlaveClaim
     public static async Task EnsureAsync(ISlaveChannel slave, Guid claim, Guid? masterVolume, IReadOnlyCollection<string> masterEntries,
         bool force, string slaveUrl, TimeProvider clock, Action<SessionLogLevel, string> log, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(slave);
         ArgumentNullException.ThrowIfNull(masterEntries);
-        ArgumentNullException.ThrowIfNull(log);
-        const string Root = ".";
-        var claimToken = XattrNames.FormatUuid(claim);
-        if (await HasXtimeAsync(slave, claimToken, cancellationToken).ConfigureAwait(false))
-        {
-            log(SessionLogLevel.Debug, $"the slave {slaveUrl} carries this master's claim {claimToken}");
-            return;
-        }
-        if (masterVolume is Guid volume && await HasXtimeAsync(slave, XattrNames.FormatUuid(volume), cancellationToken).ConfigureAwait(false))
-        {
-            log(SessionLogLevel.Debug, $"the slave {slaveUrl} carries master volume {XattrNames.FormatUuid(volume)}'s xtime: synced by this master before");
-            return;
-        }
-
-        var foreign = (await slave.EntriesAsync(Root, cancellationToken).ConfigureAwait(false))
-            .Where(name => !GlusterInternalNames.IsInternal(name))
-            .Order(StringComparer.Ordinal)
-            .ToList();
+        var status = await InspectAsync(slave, claim, masterVolume, slaveUrl, log, cancellationToken).ConfigureAwait(false);
+        if (status.Claimed) return;
+        var foreign = status.ForeignEntries;
         if (foreign.Count > 0 && !force) throw NotEmpty(slaveUrl, foreign, masterEntries);
         if (foreign.Count > 0)
         {
@@ -71,6 +60,7 @@ internal static class SlaveClaim
                 "replicating into it anyway, as -Force/--force says: entries the master lacks will be deleted");
         }
 
+        var claimToken = XattrNames.FormatUuid(claim);
         try
         {
             await slave.SetXtimeAsync(Root, claimToken, Xtime.Now(clock), cancellationToken).ConfigureAwait(false);
@@ -83,6 +73,37 @@ internal static class SlaveClaim
                 "if this first sync is interrupted, the next session will find the slave non-empty and need -Force/--force");
         }
     }
+
+    /// <summary>
+    /// Reads, writing nothing, whether the slave root is this master's already (its claim, or the master volume's xtime)
+    /// and, when it is not, which entries it holds (GlusterFS-internal names aside). The preflight asks this too.
+    /// </summary>
+    public static async Task<SlaveClaimStatus> InspectAsync(ISlaveChannel slave, Guid claim, Guid? masterVolume, string slaveUrl,
+        Action<SessionLogLevel, string> log, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(slave);
+        ArgumentNullException.ThrowIfNull(log);
+        var claimToken = XattrNames.FormatUuid(claim);
+        if (await HasXtimeAsync(slave, claimToken, cancellationToken).ConfigureAwait(false))
+        {
+            log(SessionLogLevel.Debug, $"the slave {slaveUrl} carries this master's claim {claimToken}");
+            return new SlaveClaimStatus(Claimed: true, []);
+        }
+        if (masterVolume is Guid volume && await HasXtimeAsync(slave, XattrNames.FormatUuid(volume), cancellationToken).ConfigureAwait(false))
+        {
+            log(SessionLogLevel.Debug, $"the slave {slaveUrl} carries master volume {XattrNames.FormatUuid(volume)}'s xtime: synced by this master before");
+            return new SlaveClaimStatus(Claimed: true, []);
+        }
+        var foreign = (await slave.EntriesAsync(Root, cancellationToken).ConfigureAwait(false))
+            .Where(name => !GlusterInternalNames.IsInternal(name))
+            .Order(StringComparer.Ordinal)
+            .ToList();
+        return new SlaveClaimStatus(Claimed: false, foreign);
+    }
+
+    /// <summary>The refusal a first sync into a slave holding <paramref name="entries"/> meets.</summary>
+    public static GeoSyncSessionException Refusal(string slaveUrl, IReadOnlyList<string> entries, IReadOnlyCollection<string> masterEntries) =>
+        NotEmpty(slaveUrl, entries, masterEntries);
 
     private static async Task<bool> HasXtimeAsync(ISlaveChannel slave, string uuid, CancellationToken cancellationToken)
     {

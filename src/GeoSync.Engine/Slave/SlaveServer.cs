@@ -79,6 +79,11 @@ public sealed class SlaveServer : IRepceHandler
             [RootIdentity.WireMethod] = RootIdentityOfRoot,
             [VerifyMethods.ListName] = args => VerifyMethods.List(_guard, _treeLock, args),
             [VerifyMethods.HashName] = args => VerifyMethods.Hash(_guard, _treeLock, args, CancellationToken.None),
+            [PreflightProbeMethod.Name] = args =>
+            {
+                EnsureRootVouched(PreflightProbeMethod.Name, args);
+                return PreflightProbeMethod.Run(_guard, _treeLock, _xattrs, XattrNamespace, _clock, args);
+            },
         };
         if (options.ServesGlusterVolume)
         {
