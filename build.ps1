@@ -120,7 +120,7 @@ function Invoke-Test {
         $config.TestResult.OutputPath = $ResultFile
         Invoke-Pester -Configuration $config
     }
-    & dotnet pwsh -NoProfile -NonInteractive -Command $pesterScript -args $pester.FullName, @((Join-Path $root 'tests/Module'), (Join-Path $root 'tests/Host'), (Join-Path $root 'tests/Integration'), (Join-Path $root 'tests/Faults')), (Join-Path $results 'pester.xml')
+    & dotnet pwsh -NoProfile -NonInteractive -Command $pesterScript -args $pester.FullName, @((Join-Path $root 'tests/Module'), (Join-Path $root 'tests/Host'), (Join-Path $root 'tests/Integration'), (Join-Path $root 'tests/Faults'), (Join-Path $root 'tests/Runbooks')), (Join-Path $results 'pester.xml')
     if ($LASTEXITCODE -ne 0) { $failures += "Pester exited $LASTEXITCODE" }
 
     if ($failures) { throw "Tests failed: $($failures -join '; ')" }
