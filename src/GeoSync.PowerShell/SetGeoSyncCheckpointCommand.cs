@@ -19,7 +19,7 @@ public sealed class SetGeoSyncCheckpointCommand : PSCmdlet
 
     /// <summary>The checkpoint time on the master's clock; now when omitted.</summary>
     [Parameter(Position = 1)]
-    public DateTimeOffset? At { get; set; }
+    public DateTimeOffset At { get; set; }
 
     /// <summary>The state directory; the default rule of StateDirectory.Resolve when omitted.</summary>
     [Parameter]
@@ -35,7 +35,8 @@ public sealed class SetGeoSyncCheckpointCommand : PSCmdlet
         var directory = ReplicationCommands.ResolveStateDirectory(this, StateDirectory);
         var paths = ReplicationCommands.RequireReplication(this, directory, Name);
         var now = DateTimeOffset.UtcNow;
-        var checkpoint = new CheckpointRecord((At ?? now).ToUniversalTime(), now);
+        var at = MyInvocation.BoundParameters.ContainsKey(nameof(At)) ? At : now;
+        var checkpoint = new CheckpointRecord(at.ToUniversalTime(), now);
         if (!ShouldProcess(Name, $"Set the checkpoint {checkpoint.At:u}")) return;
         AtomicJsonFile.Write(paths.CheckpointFile, checkpoint);
         WriteVerbose($"The checkpoint of replication {Name} is {checkpoint.At:u}: it completes when everything written on the master before it is on the slave.");

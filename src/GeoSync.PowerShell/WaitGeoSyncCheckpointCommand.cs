@@ -25,7 +25,7 @@ public sealed class WaitGeoSyncCheckpointCommand : PSCmdlet, IDisposable
     /// <summary>Seconds to wait at most; without it the wait lasts until the checkpoint completes or Ctrl+C.</summary>
     [Parameter]
     [ValidateRange(0, int.MaxValue)]
-    public int? Timeout { get; set; }
+    public int Timeout { get; set; }
 
     /// <summary>The state directory; the default rule of StateDirectory.Resolve when omitted.</summary>
     [Parameter]
@@ -42,7 +42,8 @@ public sealed class WaitGeoSyncCheckpointCommand : PSCmdlet, IDisposable
         var progress = new ProgressRecord(ProgressActivityId, $"Waiting for the checkpoint of replication {Name}", "Reading its status");
         ReplicationStatus Read() => reader.ReadReplication(Name)
             ?? throw new GeoSync.Engine.GeoSyncException($"replication '{Name}' was removed while waiting for its checkpoint.");
-        var waiting = CheckpointWait.WaitAsync(Name, Read, Timeout is { } seconds ? TimeSpan.FromSeconds(seconds) : null,
+        var timeout = MyInvocation.BoundParameters.ContainsKey(nameof(Timeout)) ? TimeSpan.FromSeconds(Timeout) : (TimeSpan?)null;
+        var waiting = CheckpointWait.WaitAsync(Name, Read, timeout,
             status => Volatile.Write(ref latest, status), cancellationToken: _cancellation.Token);
         try
         {
