@@ -13,12 +13,12 @@
     TypesToProcess       = @('GeoSync.Types.ps1xml')
     FunctionsToExport    = @(
         'Get-GeoSyncFailure'
-        'Get-GeoSyncStatus'
         'Invoke-GeoSyncMaster'
     )
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
         'Get-GeoSyncSession'
+        'Get-GeoSyncStatus'
         'Get-GlusterVolumeMark'
         'Get-GlusterXtime'
         'Invoke-GeoSyncCrawl'
@@ -26,10 +26,12 @@
         'Invoke-GeoSyncSlave'
         'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
+        'Set-GeoSyncCheckpoint'
         'Set-GlusterXtime'
         'Start-GeoSyncSession'
         'Stop-GeoSyncSession'
         'Test-GeoSyncReplica'
+        'Wait-GeoSyncCheckpoint'
     )
     VariablesToExport    = @()
     AliasesToExport      = @()

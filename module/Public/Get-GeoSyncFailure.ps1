@@ -71,7 +71,7 @@ function Get-GeoSyncFailure {
         [string] $Slave = '*',
 
         [ValidateNotNullOrEmpty()]
-        [string] $StateDirectory = (Get-GeoSyncDefaultStateDirectory)
+        [string] $StateDirectory = [GeoSync.Engine.Operations.StateDirectory]::Resolve($null)
     )
 
     # A URL is compared in its normalized form, as the ledger stores it; a pattern is matched as it is.

@@ -70,7 +70,18 @@ function Invoke-GeoSyncMaster {
 
     .PARAMETER StateDirectory
         Where the loop keeps its state file: $env:GEOSYNC_STATE_DIR, else /var/lib/geosync for root, else
-        ~/.local/state/geosync. Created when missing.
+        ~/.local/state/geosync. Created when missing. The file is named after the pair; its counters (files, bytes,
+        entries created and purged) carry on from the previous run of the same pair.
+
+    .PARAMETER StatePath
+        The state record file to keep, instead of the pair's file in -StateDirectory: for a supervisor or a test that
+        runs the loop of a named replication (its state.json). The failure ledger goes beside it.
+
+    .PARAMETER CheckpointPath
+        A checkpoint file (written by Set-GeoSyncCheckpoint) that the loop reads at the end of every turn: when
+        LastSynced reaches the checkpoint, the loop records the completion time in its state record
+        (CheckpointCompletedAt), which Wait-GeoSyncCheckpoint and Get-GeoSyncStatus read. Without it no checkpoint is
+        followed.
 
     .PARAMETER SyncJobs
         How many rsync processes may run at once (sync_jobs): 3, or half the processor count when that is fewer.
@@ -220,7 +231,13 @@ function Invoke-GeoSyncMaster {
         [int] $MaxReconnects = [int]::MaxValue,
 
         [ValidateNotNullOrEmpty()]
-        [string] $StateDirectory = (Get-GeoSyncDefaultStateDirectory),
+        [string] $StateDirectory = [GeoSync.Engine.Operations.StateDirectory]::Resolve($null),
+
+        [ValidateNotNullOrEmpty()]
+        [string] $StatePath,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $CheckpointPath,
 
         [ValidateRange(1, 64)]
         [int] $SyncJobs,
@@ -318,11 +335,16 @@ function Invoke-GeoSyncMaster {
         return
     }
 
+    # The loop's files: the state record, the failure ledger beside it, and the checkpoint it follows (if any).
     $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
-    $null = New-Item -ItemType Directory -Path $StateDirectory -Force
-    $stateFile = Join-Path $StateDirectory (Get-GeoSyncStateFileName -Master $masterUrl.Normalized -Slave $slaveUrl.Normalized)
-    # The failure ledger sits next to the state file and outlives the loop: the next loop retries what this one left.
-    $sessionParameters['FailureLedgerPath'] = [GeoSync.Engine.Master.FailureLedger]::PathForStateFile($stateFile)
+    $stateFile = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StatePath) }
+    else { Join-Path $StateDirectory ([GeoSync.Engine.Operations.MasterStateFile]::PairFileName($masterUrl.Normalized, $slaveUrl.Normalized)) }
+    $ledgerFile = [GeoSync.Engine.Master.FailureLedger]::PathForStateFile($stateFile)
+    $checkpointFile = if ($CheckpointPath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($CheckpointPath) } else { $null }
+
+    $null = New-Item -ItemType Directory -Path (Split-Path -Parent $stateFile) -Force
+    # The failure ledger outlives the loop: the next loop retries what this one left.
+    $sessionParameters['FailureLedgerPath'] = $ledgerFile
     $lock = Lock-GeoSyncStateFile -Path $stateFile
     if (-not $lock) {
         $owner = try { (Get-Content -LiteralPath $stateFile -Raw | ConvertFrom-Json).ProcessId } catch { 'unknown' }
@@ -331,27 +353,9 @@ function Invoke-GeoSyncMaster {
                 'MasterAlreadyRunning', [System.Management.Automation.ErrorCategory]::ResourceBusy, $target))
     }
 
-    $self = Get-Process -Id $PID
-    $state = [ordered]@{
-        Master           = $masterUrl.Normalized
-        Slave            = $slaveUrl.Normalized
-        State            = 'Starting'
-        ProcessId        = $PID
-        ProcessStartTime = ([DateTimeOffset]$self.StartTime).ToUnixTimeMilliseconds()
-        StartTime        = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
-        Updated          = $null
-        SessionName      = $null
-        SlaveProcessId   = $null
-        TurnsCompleted   = 0
-        FilesSynced      = 0
-        BytesSynced      = 0
-        Reconnects       = 0
-        LastTurn         = $null
-        LastError        = $null
-        LastErrorTime    = $null
-        NextAttempt      = $null
-    }
-    $self.Dispose()
+    # The typed state record: counters carried over from the previous run, LastSynced, the checkpoint (docs/master-loop.md).
+    $state = [GeoSync.Engine.Operations.MasterStateFile]::Open($stateFile, $masterUrl.Normalized, $slaveUrl.Normalized, $ledgerFile, $checkpointFile, $null, $null, $null)
+    if ($state.PreviousRecordProblem) { Write-Warning "The previous state record is unreadable, so the counters start from zero: $($state.PreviousRecordProblem)" }
 
     $progressId = 7400
     $activity = "GeoSync master $target"
@@ -362,14 +366,13 @@ function Invoke-GeoSyncMaster {
     $firstSync = $true
     $session = $null
     $finalState = 'Stopped'
-    $stateWritten = [System.Diagnostics.Stopwatch]::StartNew()
 
     # Nothing but these may end the loop at once: a retry cannot fix them.
     $fatalIds = 'InvalidGeoSyncUrl', 'InvalidSessionArgument', 'MasterCorrupt', 'MultipleForeignMasters', 'RsyncNotInstalled',
     'GlusterClientNotInstalled', 'FailureLedgerUnreadable', 'ReplicaOverlap', 'SlaveNotEmpty'
 
     try {
-        Write-GeoSyncStateFile -Path $stateFile -State $state
+        $state.Write()
         while ($true) {
             $lastError = $null
             Write-Progress -Id $progressId -Activity $activity -Status "Connecting (attempt $($failures + 1))"
@@ -380,8 +383,7 @@ function Invoke-GeoSyncMaster {
                 $id = ($_.FullyQualifiedErrorId -split ',')[0]
                 if ($id -in $fatalIds) {
                     $finalState = 'Failed'
-                    $state['LastError'] = $_.Exception.Message
-                    $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+                    $state.RecordError($_.Exception.Message, $id)
                     $PSCmdlet.ThrowTerminatingError($_)
                 }
                 $lastError = $_
@@ -389,11 +391,7 @@ function Invoke-GeoSyncMaster {
 
             if ($session) {
                 Write-Verbose "Session $($session.Name) connected $target (slave process $($session.SlaveProcessId))."
-                $state['State'] = 'Active'
-                $state['SessionName'] = $session.Name
-                $state['SlaveProcessId'] = $session.SlaveProcessId
-                $state['NextAttempt'] = $null
-                Write-GeoSyncStateFile -Path $stateFile -State $state
+                $state.Connected($session.Name, $session.SlaveProcessId)
                 if ($firstSync) {
                     Write-Progress -Id $progressId -Activity $activity -Status 'First full sync: every file the slave lacks is sent'
                 }
@@ -405,14 +403,16 @@ function Invoke-GeoSyncMaster {
                     # Ignore, not SilentlyContinue: a record the crawl writes would also land in the caller's -ErrorVariable,
                     # next to the one written below. A turn that fails faults the session, whose LastError says why.
                     # A refusal (SlaveNotEmpty) is the crawl's one terminating error: no retry changes the slave's contents.
+                    # The turn's start is what LastSynced becomes if it completes with nothing failed; while it runs, the
+                    # state record shows its counts (throttled), so status moves during a long first sync.
+                    $state.BeginTurn($session)
                     try {
                         $turn = Invoke-GeoSyncCrawl -Session $session -Confirm:$false -ErrorAction Ignore
                     }
                     catch {
                         $refusal = $_
                         $finalState = 'Failed'
-                        $state['LastError'] = $refusal.Exception.Message
-                        $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+                        $state.RecordError($refusal.Exception.Message, ($refusal.FullyQualifiedErrorId -split ',')[0])
                         $PSCmdlet.ThrowTerminatingError($refusal)
                     }
                     if (-not $turn -or $session.State -ne 'Active') {
@@ -421,28 +421,8 @@ function Invoke-GeoSyncMaster {
                     $turnsCompleted++
                     $failures = 0
                     $delay = 1
-                    $state['TurnsCompleted'] = $turnsCompleted
-                    $state['FilesSynced'] = $state['FilesSynced'] + $turn.FilesSynced
-                    $state['BytesSynced'] = $state['BytesSynced'] + $turn.BytesSynced
                     $busy = $turn.ChangesSeen -or $turn.Failures.Count -gt 0
-                    if ($busy -or $firstSync) {
-                        $state['LastTurn'] = [ordered]@{
-                            Turn               = $turn.Turn
-                            Time               = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
-                            DirectoriesScanned = $turn.DirectoriesScanned
-                            EntriesCreated     = $turn.EntriesCreated
-                            EntriesPurged      = $turn.EntriesPurged
-                            FilesSynced        = $turn.FilesSynced
-                            BytesSynced        = $turn.BytesSynced
-                            Failures           = $turn.Failures.Count
-                            DurationSeconds    = [Math]::Round($turn.Duration.TotalSeconds, 3)
-                        }
-                    }
-                    # Idle turns refresh the file now and then only, so its counts stay current without a write a second.
-                    if ($busy -or $firstSync -or $stateWritten.Elapsed.TotalSeconds -ge 60) {
-                        Write-GeoSyncStateFile -Path $stateFile -State $state
-                        $stateWritten.Restart()
-                    }
+                    $null = $state.CompleteTurn($session.LastTurn)
                     if ($firstSync) {
                         $firstSync = $false
                         $seconds = [Math]::Max($turn.Duration.TotalSeconds, 0.001)
@@ -482,23 +462,19 @@ function Invoke-GeoSyncMaster {
             elseif ($lastError -is [System.Exception]) { $lastError.Message }
             elseif ($lastError) { "$lastError" }
             else { 'the session failed without an error' }
-            $state['LastError'] = $message
-            $state['LastErrorTime'] = [DateTimeOffset]::Now.ToString('o', [cultureinfo]::InvariantCulture)
+            $errorId = if ($lastError -is [System.Management.Automation.ErrorRecord]) { ($lastError.FullyQualifiedErrorId -split ',')[0] }
+            else { 'SessionFaulty' }
 
             if ($failures -gt $MaxReconnects) {
                 $finalState = 'Failed'
+                $state.RecordError($message, 'MasterReconnectsExhausted')
                 $exception = [GeoSync.Engine.GeoSyncException]::new(
                     "Replicating $target failed $failures time(s) in a row, more than -MaxReconnects $MaxReconnects allows; the last error: $message")
                 $PSCmdlet.ThrowTerminatingError([System.Management.Automation.ErrorRecord]::new(
                         $exception, 'MasterReconnectsExhausted', [System.Management.Automation.ErrorCategory]::ConnectionError, $target))
             }
 
-            $state['State'] = 'Faulty'
-            $state['SessionName'] = $null
-            $state['SlaveProcessId'] = $null
-            $state['Reconnects'] = $state['Reconnects'] + 1
-            $state['NextAttempt'] = [DateTimeOffset]::Now.AddSeconds($delay).ToString('o', [cultureinfo]::InvariantCulture)
-            Write-GeoSyncStateFile -Path $stateFile -State $state
+            $state.Fault($message, $errorId, [TimeSpan]::FromSeconds($delay))
             Write-Warning "Replicating $target failed: $message Reconnecting in $delay s (failure $failures in a row)."
             Write-Progress -Id $progressId -Activity $activity -Status "Faulty: reconnecting in $delay s" -CurrentOperation $message
             Start-Sleep -Seconds $delay
@@ -510,11 +486,8 @@ function Invoke-GeoSyncMaster {
             Stop-GeoSyncSession -InputObject $session -Confirm:$false -ErrorAction SilentlyContinue -ErrorVariable stopErrors
             foreach ($record in @($stopErrors)) { Write-Warning "Stopping session $($session.Name): $($record.Exception.Message)" }
         }
-        $state['State'] = $finalState
-        $state['SessionName'] = $null
-        $state['SlaveProcessId'] = $null
-        $state['NextAttempt'] = $null
-        Write-GeoSyncStateFile -Path $stateFile -State $state
+        $state.End($finalState)
+        $state.Dispose()
         $lock.Dispose()
         Write-Progress -Id $progressId -Activity $activity -Completed
     }

@@ -98,10 +98,20 @@ internal static class HostCommandLine
                                      /var/lib/geosync as root, else ~/.local/state/geosync).
               --name <name>          the session name used in messages.
               --verbose              narrate every turn, idle ones included, on stdout.
-          geosync status [--state-dir <dir>] [--json]
-              Show every master loop whose state file is in the state directory: master, slave, state
-              (Starting, Active, Faulty, Stopped, Failed, or Defunct when its process is gone), last turn,
-              files synced and last error. --json prints all fields as a JSON array.
+          geosync status [<name>] [--state-dir <dir>] [--json]
+              Show every replication (or the one named) and every ad hoc 'geosync master' pair of the state
+              directory: state (Created, Starting, Active, Paused, Faulty, Stopped, Failed, or Defunct when
+              its process is gone), lag, files synced, pending failures, master and slave. --json prints all
+              fields as a JSON array (Name, Master, Slave, State, Crawl, LastSynced, LagSeconds, FilesSynced,
+              BytesSynced, EntriesCreated, EntriesPurged, Failures, Restarts, Checkpoint,
+              CheckpointCompleted, CheckpointCompletedAt, LastError, Hint, SupervisorPid, WorkerPid, ...),
+              times in UTC ISO 8601.
+          geosync checkpoint <name> [now|<time>] [--wait [--timeout <seconds>]] [--state-dir <dir>]
+              Set the replication's checkpoint (now by default; a time such as 2026-12-07T14:00 is local
+              unless it names its offset): it completes when everything written on the master before it is
+              on the slave. --wait blocks until it completes (exit 0), printing progress on stderr; with
+              --timeout it gives up after that many seconds (CheckpointTimeout, exit 1). 'geosync checkpoint
+              <name> --wait' waits for the checkpoint already set.
           geosync failures <master-url> <slave-url> [--state-dir <dir>] [--json]
               Show the pair's failure ledger: every path that did not reach the slave and has not arrived
               since, with its error, attempts, first and last failure, and for a persistent one a hint.
@@ -136,7 +146,10 @@ internal static class HostCommandLine
                      than --max-reconnects failures in a row);
                    3 the run finished but some entries did not reach the slave: each is listed on stderr
                      (path and reason), then their count; 'geosync failures' shows them later.
-          status   0, also when no loop is known; 1 when the state directory cannot be read.
+          status   0, also when no loop is known; 1 when a record cannot be read or the named replication
+                   does not exist.
+          checkpoint 0 set, or (--wait) completed; 1 the replication does not exist, has no checkpoint to
+                   wait for, or the --timeout passed first (CheckpointTimeout).
           failures 0, also when nothing failed; 1 when the ledger cannot be read.
           verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
                    1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
@@ -163,7 +176,9 @@ internal static class HostCommandLine
             case "master":
                 return MasterCommandLine.ParseMaster(rest);
             case "status":
-                return MasterCommandLine.ParseStatus(rest);
+                return StatusCommandLine.ParseStatus(rest);
+            case "checkpoint":
+                return StatusCommandLine.ParseCheckpoint(rest);
             case "failures":
                 return MasterCommandLine.ParseFailures(rest);
             case "verify":

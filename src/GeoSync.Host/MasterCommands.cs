@@ -31,14 +31,11 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
     public bool Verbose { get; init; }
 }
 
-/// <summary><c>geosync status [--state-dir DIR] [--json]</c>: Get-GeoSyncStatus in the hosted runspace.</summary>
-internal sealed record ShowStatusCommand(string? StateDirectory, bool Json) : HostCommand;
-
 /// <summary><c>geosync failures MASTER SLAVE [--state-dir DIR] [--json]</c>: Get-GeoSyncFailure in the hosted runspace.</summary>
 internal sealed record ShowFailuresCommand(string Master, string Slave, string? StateDirectory, bool Json) : HostCommand;
 
 /// <summary>
-/// Parses <c>geosync master</c>, <c>geosync status</c> and <c>geosync failures</c> and turns them into the script the host runs, so the loop and
+/// Parses <c>geosync master</c> and <c>geosync failures</c> and turns them into the script the host runs, so the loop and
 /// the state files have one implementation: the module's functions.
 /// </summary>
 internal static class MasterCommandLine
@@ -145,30 +142,6 @@ internal static class MasterCommandLine
         return command with { Master = urls[0], Slave = urls[1] };
     }
 
-    public static HostCommand ParseStatus(string[] args)
-    {
-        string? stateDirectory = null;
-        var json = false;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var (name, inlineValue) = SplitOption(args[i]);
-            switch (name)
-            {
-                case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand();
-                case "--json" when inlineValue is null:
-                    json = true;
-                    break;
-                case "--state-dir":
-                    stateDirectory = NonEmpty(name, inlineValue ?? NextValue("status", args, ref i, name));
-                    break;
-                default:
-                    throw new HostUsageException($"status: unknown argument '{args[i]}'");
-            }
-        }
-        return new ShowStatusCommand(stateDirectory, json);
-    }
-
     public static HostCommand ParseFailures(string[] args)
     {
         var urls = new List<string>();
@@ -244,16 +217,6 @@ internal static class MasterCommandLine
             script.Append(" -").Append(parameter);
             if (value is not null) script.Append(' ').Append(value);
         }
-    }
-
-    /// <summary>The PowerShell the host runs for <c>geosync status</c>.</summary>
-    public static string ToScript(ShowStatusCommand command)
-    {
-        var call = command.StateDirectory is { } dir ? $"Get-GeoSyncStatus -StateDirectory {Quote(dir)}" : "Get-GeoSyncStatus";
-        return command.Json
-            ? $"@({call}) | ConvertTo-Json -Depth 4 -AsArray"
-            // Redirected, the console host would cut the table at 80 columns; a log line may be longer.
-            : Console.IsOutputRedirected ? $"{call} | Format-Table -Wrap | Out-String -Stream -Width 200" : $"{call} | Format-Table -Wrap";
     }
 
     /// <summary>The PowerShell the host runs for <c>geosync failures</c>.</summary>

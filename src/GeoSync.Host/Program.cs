@@ -35,7 +35,9 @@ internal static class Program
             case RunVerifyCommand verify:
                 return VerifyCommandLine.Run(verify);
             case ShowStatusCommand status:
-                return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(status)]));
+                return StatusCommandLine.Run(status);
+            case CheckpointCommand checkpoint:
+                return StatusCommandLine.Run(checkpoint);
             case ShowFailuresCommand failures:
                 return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(failures)]));
             default:

@@ -61,7 +61,8 @@ Describe 'geosync master and status' {
             $r = Invoke-Geosync -ArgumentList '--help'
             $r.ExitCode | Should -Be 0
             $r.StdOut | Should -Match '(?m)^\s*geosync master <master-url> <slave-url> \[--once\] \[--interval <seconds>\]'
-            $r.StdOut | Should -Match '(?m)^\s*geosync status \[--state-dir <dir>\] \[--json\]'
+            $r.StdOut | Should -Match '(?m)^\s*geosync status \[<name>\] \[--state-dir <dir>\] \[--json\]'
+            $r.StdOut | Should -Match '(?m)^\s*geosync checkpoint <name> \[now\|<time>\] \[--wait \[--timeout <seconds>\]\]'
             foreach ($option in '--sync-jobs', '--timeout', '--ssh-port', '--ssh-command', '--identity-file', '--known-hosts-file', '--remote-command',
                 '--network-namespace', '--ignore-deletes', '--max-delete-share', '--xattrs', '--max-reconnects', '--state-dir', '--slave-mode', '--dry-run') {
                 $r.StdOut | Should -Match ([regex]::Escape($option))
@@ -80,7 +81,11 @@ Describe 'geosync master and status' {
             @{ Why = 'a missing value'; Words = @('master', 'file:///a', 'file:///b', '--sync-jobs'); Message = 'master: --sync-jobs needs a value' }
             @{ Why = 'a port out of range'; Words = @('master', 'file:///a', 'file:///b', '--ssh-port=70000'); Message = "--ssh-port takes a whole number from 1 to 65535, not '70000'" }
             @{ Why = 'a share above 1'; Words = @('master', 'file:///a', 'file:///b', '--max-delete-share', '1.5'); Message = "--max-delete-share takes a share from 0 to 1.*not '1.5'" }
-            @{ Why = 'a status argument'; Words = @('status', 'extra'); Message = "status: unknown argument 'extra'" }
+            @{ Why = 'a second status name'; Words = @('status', 'one', 'two'); Message = "status: unknown argument 'two'" }
+            @{ Why = 'a status name that cannot be one'; Words = @('status', 'no/such'); Message = "status: 'no/such' is not a replication name" }
+            @{ Why = 'a checkpoint without a name'; Words = @('checkpoint'); Message = "checkpoint: the replication's name is missing" }
+            @{ Why = 'a checkpoint time that is none'; Words = @('checkpoint', 'dr', 'soonish'); Message = "checkpoint: 'soonish' is not a time" }
+            @{ Why = '--timeout without --wait'; Words = @('checkpoint', 'dr', '--timeout', '5'); Message = 'checkpoint: --timeout goes with --wait' }
             @{ Why = 'failures with one URL'; Words = @('failures', 'file:///a'); Message = 'failures: takes the master and the slave URL.*got 1' }
             @{ Why = 'a failures option'; Words = @('failures', 'file:///a', 'file:///b', '--bogus'); Message = "failures: unknown option '--bogus'" }
         ) {
@@ -109,8 +114,7 @@ Describe 'geosync master and status' {
 
         $table = Invoke-Geosync -ArgumentList 'status', '--state-dir', $State
         $table.ExitCode | Should -Be 0
-        $table.StdOut | Should -Match '(?m)^Master\s+Slave\s+State'
-        $table.StdOut | Should -Match ([regex]::Escape("file://$Master") + '\s+' + [regex]::Escape("file://$Slave") + '\s+Stopped')
+        $table.StdOut | Should -Match '(?m)^\(ad hoc pair\)  Stopped  lag \d+s  2 files  0 failures$'
     }
 
     It 'holds back a mass deletion, names it, and purges it with --max-delete-share 1' {

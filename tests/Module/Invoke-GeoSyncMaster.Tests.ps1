@@ -283,7 +283,7 @@ Describe 'Get-GeoSyncStatus' {
         $status = @(Get-GeoSyncStatus -StateDirectory $State)
 
         $status | Should -HaveCount 3
-        $status[0].PSObject.TypeNames[0] | Should -Be 'GeoSync.MasterStatus'
+        $status[0].PSObject.TypeNames[0] | Should -Be 'GeoSync.Engine.Operations.ReplicationStatus'
         ($status | Where-Object Master -eq 'file:///a').State | Should -Be 'Defunct'
         ($status | Where-Object Master -eq 'file:///b').State | Should -Be 'Stopped'
         ($status | Where-Object Master -eq 'file:///c').State | Should -Be 'Active'
@@ -299,7 +299,7 @@ Describe 'Get-GeoSyncStatus' {
 
         $status.Master | Should -Be 'file:///ok'
         $err | Should -HaveCount 1
-        $err[0].FullyQualifiedErrorId | Should -Be 'StateFileUnreadable,Get-GeoSyncStatus'
+        $err[0].FullyQualifiedErrorId | Should -Be 'StateFileUnreadable,GeoSync.PowerShell.Commands.GetGeoSyncStatusCommand'
         $err[0].TargetObject | Should -Be (Join-Path $State 'broken.json')
     }
 

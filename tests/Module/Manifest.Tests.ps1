@@ -1,8 +1,8 @@
 BeforeAll {
     $script:ModuleFolder = Join-Path $PSScriptRoot '../../out/GeoSync'
     $script:ManifestPath = Join-Path $ModuleFolder 'GeoSync.psd1'
-    $script:ExpectedFunctions = @('Get-GeoSyncFailure', 'Get-GeoSyncStatus', 'Invoke-GeoSyncMaster')
-    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncSession', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime', 'Start-GeoSyncSession', 'Stop-GeoSyncSession', 'Test-GeoSyncReplica')
+    $script:ExpectedFunctions = @('Get-GeoSyncFailure', 'Invoke-GeoSyncMaster')
+    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncSession', 'Get-GeoSyncStatus', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GeoSyncCheckpoint', 'Set-GlusterXtime', 'Start-GeoSyncSession', 'Stop-GeoSyncSession', 'Test-GeoSyncReplica', 'Wait-GeoSyncCheckpoint')
     [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw
     $script:Version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
 }
