@@ -18,6 +18,7 @@
     )
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
+        'Get-GeoSyncReplication'
         'Get-GeoSyncSession'
         'Get-GlusterVolumeMark'
         'Get-GlusterXtime'
@@ -25,7 +26,10 @@
         'Invoke-GeoSyncRsync'
         'Invoke-GeoSyncSlave'
         'Mount-GlusterAux'
+        'New-GeoSyncReplication'
+        'Remove-GeoSyncReplication'
         'Resolve-GeoSyncUrl'
+        'Set-GeoSyncReplication'
         'Set-GlusterXtime'
         'Start-GeoSyncSession'
         'Stop-GeoSyncSession'

@@ -103,7 +103,7 @@ public sealed partial class ReplicationOption
         ReplicationOptionKind.Integer => Maximum >= int.MaxValue
             ? $"a whole number of at least {Format(Minimum)}"
             : $"a whole number from {Format(Minimum)} to {Format(Maximum)}",
-        ReplicationOptionKind.Number => $"a number from {Format(Minimum)} to {Format(Maximum)} (e.g. {Format((Minimum + Maximum) / 2)})",
+        ReplicationOptionKind.Number => $"a number from {Format(Minimum)} to {Format(Maximum)}",
         ReplicationOptionKind.Text => "non-empty text",
         ReplicationOptionKind.Path => "a file or directory path",
         ReplicationOptionKind.Words => "a command: words separated by blanks (one word per element in PowerShell)",
@@ -253,7 +253,7 @@ public sealed partial class ReplicationOption
 public sealed class InvalidReplicationOptionException : GeoSyncException
 {
     public InvalidReplicationOptionException(string key, string value, string allowed)
-        : base($"'{value}' is not a valid value of {key}: it takes {allowed}. Nothing was changed.")
+        : base($"'{value}' is not a valid value of {key}: it takes {allowed}.")
     {
         Key = key;
         Value = value;

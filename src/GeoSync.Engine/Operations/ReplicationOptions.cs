@@ -132,23 +132,23 @@ public static class ReplicationOptions
         ByName.TryGetValue(name.TrimStart('-'), out var option) ? option : null;
 
     /// <summary>The option with this key or PowerShell name; an unknown one is refused with the closest key as a suggestion.</summary>
-    public static ReplicationOption Get(string name)
+    public static ReplicationOption Get(string name) => Find(name ?? throw new ArgumentNullException(nameof(name))) ?? throw Unknown(name, Declared);
+
+    private static InvalidReplicationOptionException Unknown(string name, IEnumerable<ReplicationOption> candidates)
     {
-        ArgumentNullException.ThrowIfNull(name);
-        if (Find(name) is { } option) return option;
-        var suggestion = Suggest(name);
-        var known = string.Join(", ", Declared.Select(o => o.Key));
-        throw new InvalidReplicationOptionException(name, "", known,
-            $"'{name}' is not a GeoSync option{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}; the options are: {known}. Nothing was changed.");
+        var suggestion = Suggest(name, candidates);
+        var known = string.Join(", ", candidates.Select(o => o.Key));
+        return new InvalidReplicationOptionException(name, "", known,
+            $"'{name}' is not a GeoSync option{(suggestion is null ? "" : $" (did you mean '{suggestion}'?)")}; the options are: {known}");
     }
 
     /// <summary>An option that a configuration may hold; a run-mode option is refused, saying where it belongs.</summary>
     public static ReplicationOption GetStored(string name)
     {
-        var option = Get(name);
+        var option = Find(name ?? throw new ArgumentNullException(nameof(name))) ?? throw Unknown(name, Stored);
         if (option.Stored) return option;
         throw new InvalidReplicationOptionException(option.Key, "", string.Join(", ", Stored.Select(o => o.Key)),
-            $"{option.Key} shapes one run and is not stored with a replication: give it when running (geosync master --replication NAME {option.Flag}, or Invoke-GeoSyncMaster -Replication NAME -{option.ParameterName}). Nothing was changed.");
+            $"{option.Key} shapes one run and is not stored with a replication: give it when running (geosync master --replication NAME {option.Flag}, or Invoke-GeoSyncMaster -Replication NAME -{option.ParameterName})");
     }
 
     /// <summary>Validates options given by key or PowerShell name and returns them by key, in catalog order.</summary>
@@ -165,10 +165,12 @@ public static class ReplicationOptions
     }
 
     /// <summary>The known key nearest to a mistyped one (at most a third of its letters wrong), for the error message.</summary>
-    private static string? Suggest(string name)
+    public static string? Suggest(string name) => Suggest(name, Declared);
+
+    private static string? Suggest(string name, IEnumerable<ReplicationOption> candidates)
     {
         var typed = name.TrimStart('-').ToLowerInvariant();
-        var best = Declared
+        var best = candidates
             .SelectMany(option => new[] { (option.Key, Distance(typed, option.Key)), (option.Key, Distance(typed, option.ParameterName.ToLowerInvariant())) })
             .MinBy(candidate => candidate.Item2);
         return best.Item2 <= Math.Max(2, typed.Length / 3) ? best.Key : null;

@@ -131,7 +131,7 @@ public sealed class ReplicationStore
         if (resets.FirstOrDefault(option => changes.ContainsKey(option.Key)) is { } both)
         {
             throw new InvalidReplicationOptionException(both.Key, both.Format(changes[both.Key]), both.Allowed,
-                $"{both.Key} is both set and reset; give one of them. Nothing was changed.");
+                $"{both.Key} is both set and reset; give one of them.");
         }
         var options = new Dictionary<string, object>(current.Options, StringComparer.Ordinal);
         foreach (var option in resets) options.Remove(option.Key);
@@ -193,7 +193,7 @@ public sealed class ReplicationStore
             catch (InvalidReplicationOptionException e)
             {
                 throw new InvalidReplicationOptionException(e.Key, e.Value, e.Allowed,
-                    $"{path}: {e.Message.Replace(" Nothing was changed.", "", StringComparison.Ordinal)} Correct it with 'geosync config {name} --reset {key}' or by hand.");
+                    $"{path}: {e.Message} Correct it with 'geosync config {name} --reset {key}' or by hand.");
             }
         }
         return new ReplicationDefinition
