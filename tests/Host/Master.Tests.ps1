@@ -139,6 +139,8 @@ Describe 'geosync master and status' {
     }
 
     It 'reconnects when its child slave is killed, keeps replicating, and stops cleanly on SIGTERM' {
+        # Polled before the loop has made it, a missing --state-dir would be an error (exit 1).
+        $null = New-Item -ItemType Directory -Path $State
         $started = Start-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--slave-mode', 'child', '--interval', '0.2',
             '--timeout', '30', '--state-dir', $State
         try {
@@ -228,7 +230,8 @@ Describe 'geosync master and status' {
     }
 
     It 'status prints nothing and exits 0 when no loop has run' {
-        $r = Invoke-Geosync -ArgumentList 'status', '--state-dir', (Join-Path $Case 'none'), '--json'
+        $none = New-Item -ItemType Directory -Path (Join-Path $Case 'none')
+        $r = Invoke-Geosync -ArgumentList 'status', '--state-dir', $none.FullName, '--json'
         $r.ExitCode | Should -Be 0
         @($r.StdOut | ConvertFrom-Json) | Should -BeNullOrEmpty
     }
