@@ -17,6 +17,7 @@
     )
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
+        'Get-GeoSyncReplication'
         'Get-GeoSyncSession'
         'Get-GeoSyncStatus'
         'Get-GlusterVolumeMark'
@@ -25,8 +26,11 @@
         'Invoke-GeoSyncRsync'
         'Invoke-GeoSyncSlave'
         'Mount-GlusterAux'
+        'New-GeoSyncReplication'
+        'Remove-GeoSyncReplication'
         'Resolve-GeoSyncUrl'
         'Set-GeoSyncCheckpoint'
+        'Set-GeoSyncReplication'
         'Set-GlusterXtime'
         'Start-GeoSyncSession'
         'Stop-GeoSyncSession'

@@ -52,6 +52,12 @@ function Invoke-GeoSyncMaster {
     .PARAMETER Slave
         The slave: file:///DIR, gluster://HOST:VOL, or ssh://[USER@]HOST:(/DIR|VOL) (also [USER@]HOST:/DIR, HOST::VOL).
 
+    .PARAMETER Replication
+        The name of a replication defined with New-GeoSyncReplication (or `geosync create`): the master, the slave and
+        the options come from its stored configuration, and any option given here overrides the stored one for this
+        run. Its state file and failure ledger are kept in the replication's folder under -StateDirectory. This is
+        what a replication's supervisor runs (`geosync master --replication NAME`).
+
     .PARAMETER Name
         The name of the sessions the loop opens, for Get-GeoSyncSession; Session<Id> by default.
 
@@ -69,19 +75,20 @@ function Invoke-GeoSyncMaster {
         retries before it gives up with a terminating error. Unlimited by default; 0 with -Once.
 
     .PARAMETER StateDirectory
-        Where the loop keeps its state file: $env:GEOSYNC_STATE_DIR, else /var/lib/geosync for root, else
+        Where the loop keeps its state file (and where -Replication is looked up): $env:GEOSYNC_STATE_DIR, else /var/lib/geosync for root, else
         ~/.local/state/geosync. Created when missing. The file is named after the pair; its counters (files, bytes,
         entries created and purged) carry on from the previous run of the same pair.
 
     .PARAMETER StatePath
         The state record file to keep, instead of the pair's file in -StateDirectory: for a supervisor or a test that
-        runs the loop of a named replication (its state.json). The failure ledger goes beside it.
+        runs a pair outside the state directory. The failure ledger goes beside it. A named replication
+        (-Replication) keeps its state.json in its own folder without it.
 
     .PARAMETER CheckpointPath
         A checkpoint file (written by Set-GeoSyncCheckpoint) that the loop reads at the end of every turn: when
         LastSynced reaches the checkpoint, the loop records the completion time in its state record
         (CheckpointCompletedAt), which Wait-GeoSyncCheckpoint and Get-GeoSyncStatus read. Without it no checkpoint is
-        followed.
+        followed. A named replication (-Replication) follows its own checkpoint.json without it.
 
     .PARAMETER SyncJobs
         How many rsync processes may run at once (sync_jobs): 3, or half the processor count when that is fewer.
@@ -173,6 +180,12 @@ function Invoke-GeoSyncMaster {
         consecutive failed reconnections.
 
     .EXAMPLE
+        Invoke-GeoSyncMaster -Replication mvol-dr -Once -SyncJobs 8
+
+        Runs one turn of the replication mvol-dr as stored (New-GeoSyncReplication), with 8 rsync processes for this
+        run only; the stored configuration is unchanged.
+
+    .EXAMPLE
         Invoke-GeoSyncMaster -Master /srv/data -Slave file:///srv/copy -WhatIf
 
         A dry run: lists what the first turn would create, update and purge in /srv/copy, with the reasons, and changes
@@ -205,16 +218,21 @@ function Invoke-GeoSyncMaster {
     .LINK
         Get-GeoSyncFailure
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false, DefaultParameterSetName = 'Pair')]
     [OutputType('GeoSync.PowerShell.GeoSyncTurnResult', 'GeoSync.PowerShell.GeoSyncPlannedChange')]
     param(
-        [Parameter(Mandatory, Position = 0)]
+        [Parameter(Mandatory, Position = 0, ParameterSetName = 'Pair')]
         [ValidateNotNullOrEmpty()]
         [string] $Master,
 
-        [Parameter(Mandatory, Position = 1)]
+        [Parameter(Mandatory, Position = 1, ParameterSetName = 'Pair')]
         [ValidateNotNullOrEmpty()]
         [string] $Slave,
+
+        [Parameter(Mandatory, ParameterSetName = 'Replication')]
+        [ValidateNotNullOrEmpty()]
+        [ArgumentCompleter([GeoSync.PowerShell.ReplicationNameCompleter])]
+        [string] $Replication,
 
         [ValidateNotNullOrEmpty()]
         [string] $Name,
@@ -245,8 +263,7 @@ function Invoke-GeoSyncMaster {
         [ValidateRange(0, 86400)]
         [int] $Timeout,
 
-        [ValidateSet('Auto', 'InProcess', 'Child', 'Ssh')]
-        [string] $SlaveMode,
+        [GeoSync.Engine.Session.SlaveMode] $SlaveMode,
 
         [ValidateNotNullOrEmpty()]
         [string] $SshCommand,
@@ -290,12 +307,29 @@ function Invoke-GeoSyncMaster {
         [switch] $Force
     )
 
+    $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
+    $replicationPaths = $null
+    if ($PSCmdlet.ParameterSetName -eq 'Replication') {
+        # A named replication: its pair and options come from its config.json; what this command line gives wins
+        # (defaults < stored < command line, docs/operations.md).
+        $definition = Get-GeoSyncReplication -Name $Replication -StateDirectory $StateDirectory -ErrorAction SilentlyContinue -ErrorVariable lookupErrors
+        if (-not $definition) { $PSCmdlet.ThrowTerminatingError(@($lookupErrors)[0]) }
+        $replicationPaths = [GeoSync.Engine.Operations.ReplicationPaths]::new($StateDirectory, $Replication)
+        $Master = $definition.Master
+        $Slave = $definition.Slave
+        foreach ($stored in $definition.Options.GetEnumerator()) {
+            if ($PSBoundParameters.ContainsKey($stored.Key)) { continue }
+            Set-Variable -Name $stored.Key -Value $stored.Value
+            $PSBoundParameters[$stored.Key] = $stored.Value
+        }
+        if (-not $PSBoundParameters.ContainsKey('Name')) { $PSBoundParameters['Name'] = $Replication }
+    }
+
     $target = "$Master -> $Slave"
-    $sessionParameterNames = @(
-        'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
-        'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
-        'ConnectionTimeoutSec', 'IgnoreDeletes', 'MaxDeleteShare', 'DirectoryPruning', 'Xattrs', 'Force'
-    )
+    # The catalog's options that Start-GeoSyncSession takes; the others (Interval, MaxTurns, ...) shape the loop itself.
+    $sessionCommandParameters = $ExecutionContext.InvokeCommand.GetCommand('Start-GeoSyncSession', 'Cmdlet').Parameters
+    $sessionParameterNames = [GeoSync.Engine.Operations.ReplicationOptions]::All.ParameterName |
+        Where-Object { $sessionCommandParameters.ContainsKey($_) }
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {
         if ($PSBoundParameters.ContainsKey($parameterName)) { $sessionParameters[$parameterName] = $PSBoundParameters[$parameterName] }
@@ -335,12 +369,20 @@ function Invoke-GeoSyncMaster {
         return
     }
 
-    # The loop's files: the state record, the failure ledger beside it, and the checkpoint it follows (if any).
-    $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
-    $stateFile = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StatePath) }
-    else { Join-Path $StateDirectory ([GeoSync.Engine.Operations.MasterStateFile]::PairFileName($masterUrl.Normalized, $slaveUrl.Normalized)) }
-    $ledgerFile = [GeoSync.Engine.Master.FailureLedger]::PathForStateFile($stateFile)
-    $checkpointFile = if ($CheckpointPath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($CheckpointPath) } else { $null }
+    # The loop's files: the state record, the failure ledger, and the checkpoint it follows (if any). A named
+    # replication keeps them in its own folder (ReplicationPaths); an ad hoc pair in files named after it.
+    if ($replicationPaths) {
+        $stateFile = $replicationPaths.StateFile
+        $ledgerFile = $replicationPaths.FailureLedgerFile
+        $checkpointFile = $replicationPaths.CheckpointFile
+    }
+    else {
+        $stateFile = if ($StatePath) { $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StatePath) }
+        else { Join-Path $StateDirectory ([GeoSync.Engine.Operations.MasterStateFile]::PairFileName($masterUrl.Normalized, $slaveUrl.Normalized)) }
+        $ledgerFile = [GeoSync.Engine.Master.FailureLedger]::PathForStateFile($stateFile)
+        $checkpointFile = $null
+    }
+    if ($CheckpointPath) { $checkpointFile = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($CheckpointPath) }
 
     $null = New-Item -ItemType Directory -Path (Split-Path -Parent $stateFile) -Force
     # The failure ledger outlives the loop: the next loop retries what this one left.

@@ -5,7 +5,8 @@ namespace GeoSync.Host;
 /// <summary>What one run of <c>geosync</c> was asked to do.</summary>
 internal abstract record HostCommand;
 
-internal sealed record ShowHelpCommand : HostCommand;
+/// <summary><c>--help</c>: the whole text, or the help of one command (<c>geosync master --help</c>).</summary>
+internal sealed record ShowHelpCommand(string? Verb = null) : HostCommand;
 
 internal sealed record ShowVersionCommand : HostCommand;
 
@@ -43,13 +44,17 @@ internal static class HostCommandLine
     /// <summary>gsyncd's default for sync_jobs (App. A), which is also its number of RePCe worker threads.</summary>
     public const int DefaultSyncJobs = GeoSync.Engine.Slave.SlaveHostOptions.DefaultSyncJobs;
 
-    public const string Usage = """
-        Usage:
+    /// <summary>The script forms: <c>-c</c> and <c>-File</c>.</summary>
+    public const string ScriptHelp = """
           geosync -c <script>
               Run PowerShell script text (as pwsh -Command: further words are joined to it) in a session with the
               GeoSync module imported.
           geosync [-File] <file.ps1> [<arg>...]
               Run a script file; its arguments bind to the script's parameters as with pwsh -File.
+        """;
+
+    /// <summary><c>geosync slave --help</c>.</summary>
+    public const string SlaveHelp = """
           geosync slave <url> --listen [--timeout <seconds>] [--sync-jobs <n>] [<slave options>]
               Serve the slave primitives over RePCe on stdin/stdout, rooted at file:///DIR, or at a GlusterFS
               volume (gluster://HOST:VOL) that it mounts (client-pid -1) and enters; the mount goes away with the
@@ -63,41 +68,10 @@ internal static class HostCommandLine
               --gluster-command-dir <dir>      where glusterfs lives (default: PATH, /usr/sbin, /sbin).
               --gluster-log-file <file>        the glusterfs client's log file.
               -N                     accepted for gsyncd compatibility (the slave never daemonizes).
-          geosync master <master-url> <slave-url> [--once] [--interval <seconds>] [<master options>]
-              Replicate the master (gluster://HOST:VOL, or a directory) to the slave (file:///DIR,
-              gluster://HOST:VOL, ssh://[USER@]HOST:/DIR or ssh://[USER@]HOST::VOL) until stopped
-              (Ctrl+C or SIGTERM stop it cleanly): crawl turns, a pause after a turn that found nothing, and on a
-              failure a new session after 1, 2, 4 ... 60 s. Each turn that changed something is printed.
-              --once                 run one turn, print it and exit (failures are then not retried).
-              --dry-run              plan one turn and exit, changing nothing on the master or the slave and
-                                     writing no state file: one line per change it would make
-                                     ('create  file      a/b.txt  missing on the slave'; actions create,
-                                     update, purge, setattr) and a summary line; exit 0 once printed.
-                                     Implies --once.
-              --interval <seconds>   pause after a turn that found nothing (default 1; 0.5 allowed).
-              --max-turns <n>        exit after n turns.
-              --max-reconnects <n>   give up (exit 1) after n consecutive failures (default: never).
-              --sync-jobs <n>        rsync processes at once (default 3, or half the cores if fewer).
-              --timeout <seconds>    the slave ends itself after this long without a keep-alive; one is sent
-                                     every half of it (default 120; 0: never).
-              --ssh-port <port>      --identity-file <key>      --known-hosts-file <file>
-              --ssh-command <command>  how ssh reaches the slave host (the ssh client with options of its
-                                     own, e.g. 'ssh -F none'; default ssh).
-              --remote-command <command>  what the slave host runs (default 'geosync slave'), words
-                                     separated by blanks.
-              --slave-mode <mode>    auto (default: ssh for ssh:// slaves, else in this process),
-                                     in-process, child (a local 'geosync slave' process) or ssh.
-              --network-namespace <name|path>  run the glusterfs clients in this network namespace.
-              --ignore-deletes       keep slave entries the master no longer has.
-              --max-delete-share <0..1>  hold back a purge of more than this share of a directory's slave
-                                     entries (10 or more) in one turn, and report it (default 0.5; 1 allows any).
-              --force                allow the first sync into a slave holding entries this master did not
-                                     put there (those the master lacks are deleted); refused without it.
-              --xattrs               copy extended attributes too (the slave must run as root).
-              --state-dir <dir>      where the loop keeps its state file (default $GEOSYNC_STATE_DIR, else
-                                     /var/lib/geosync as root, else ~/.local/state/geosync).
-              --name <name>          the session name used in messages.
-              --verbose              narrate every turn, idle ones included, on stdout.
+        """;
+
+    /// <summary><c>geosync status --help</c>.</summary>
+    public const string StatusHelp = """
           geosync status [<name>] [--state-dir <dir>] [--json]
               Show every replication (or the one named) and every ad hoc 'geosync master' pair of the state
               directory: state (Created, Starting, Active, Paused, Faulty, Stopped, Failed, or Defunct when
@@ -106,17 +80,29 @@ internal static class HostCommandLine
               BytesSynced, EntriesCreated, EntriesPurged, Failures, Restarts, Checkpoint,
               CheckpointCompleted, CheckpointCompletedAt, LastError, Hint, SupervisorPid, WorkerPid, ...),
               times in UTC ISO 8601.
+        """;
+
+    /// <summary><c>geosync checkpoint --help</c>.</summary>
+    public const string CheckpointHelp = """
           geosync checkpoint <name> [now|<time>] [--wait [--timeout <seconds>]] [--state-dir <dir>]
               Set the replication's checkpoint (now by default; a time such as 2026-12-07T14:00 is local
               unless it names its offset): it completes when everything written on the master before it is
               on the slave. --wait blocks until it completes (exit 0), printing progress on stderr; with
               --timeout it gives up after that many seconds (CheckpointTimeout, exit 1). 'geosync checkpoint
               <name> --wait' waits for the checkpoint already set.
+        """;
+
+    /// <summary><c>geosync failures --help</c>.</summary>
+    public const string FailuresHelp = """
           geosync failures <master-url> <slave-url> [--state-dir <dir>] [--json]
               Show the pair's failure ledger: every path that did not reach the slave and has not arrived
               since, with its error, attempts, first and last failure, and for a persistent one a hint.
               --json prints all fields as a JSON array. Kept across turns and restarts; the entries clear
               as the paths arrive.
+        """;
+
+    /// <summary><c>geosync verify --help</c>.</summary>
+    public const string VerifyHelp = """
           geosync verify <master-url> <slave-url> [--checksum] [--repair] [--json] [<connection options>]
               Compare the whole master with the slave (a GeoSync slave: file://, gluster:// or ssh://): type,
               size, mode, owner, mtime, symlink target, and one line per difference, then a summary.
@@ -126,6 +112,10 @@ internal static class HostCommandLine
               --xattrs               the pair copies xattrs: compare files' user.* xattrs too.
               --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command,
               --slave-mode, --network-namespace   as for master.
+        """;
+
+    /// <summary>Version, help, and the exit codes of every command.</summary>
+    public const string FooterHelp = """
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -146,15 +136,41 @@ internal static class HostCommandLine
                      than --max-reconnects failures in a row);
                    3 the run finished but some entries did not reach the slave: each is listed on stderr
                      (path and reason), then their count; 'geosync failures' shows them later.
-          status   0, also when no loop is known; 1 when a record cannot be read or the named replication
-                   does not exist.
+          status   0, also when no loop is known; 1 when the state directory does not exist, a record cannot be read,
+                   or the named replication does not exist.
           checkpoint 0 set, or (--wait) completed; 1 the replication does not exist, has no checkpoint to
                    wait for, or the --timeout passed first (CheckpointTimeout).
           failures 0, also when nothing failed; 1 when the ledger cannot be read.
           verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
                    1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
-          2        the geosync command line is wrong, or the script file does not exist.
+          create, config, delete
+                   0 done; 1 the replication does not exist (or already exists, for create), is running
+                     (delete without --force), or its files cannot be read or written;
+                   2 a wrong command line: an unknown option or key, a bad value, a bad name or URL.
+          2        the geosync command line is wrong (an unknown command or option, a bad value), or the script
+                   file does not exist.
         """;
+
+    /// <summary>The whole text of <c>geosync --help</c>: every command's own help, then the exit codes.</summary>
+    public static string Usage { get; } = string.Join(Environment.NewLine,
+        "Usage:", ScriptHelp, SlaveHelp, MasterCommandLine.MasterHelp, StatusHelp, CheckpointHelp, FailuresHelp, VerifyHelp,
+        ReplicationCommandLine.Help, FooterHelp);
+
+    /// <summary>Whether a word is a command with help of its own.</summary>
+    public static bool HasOwnHelp(string word) => word is "slave" or "master" or "status" or "checkpoint" or "failures" or "verify" or "create" or "config" or "delete";
+
+    /// <summary>The help of one command (<c>geosync master --help</c>), or the whole text.</summary>
+    public static string HelpFor(string? verb) => verb switch
+    {
+        "slave" => "Usage:" + Environment.NewLine + SlaveHelp,
+        "master" => "Usage:" + Environment.NewLine + MasterCommandLine.MasterHelp,
+        "status" => "Usage:" + Environment.NewLine + StatusHelp,
+        "checkpoint" => "Usage:" + Environment.NewLine + CheckpointHelp,
+        "failures" => "Usage:" + Environment.NewLine + FailuresHelp,
+        "verify" => "Usage:" + Environment.NewLine + VerifyHelp,
+        "create" or "config" or "delete" => "Usage:" + Environment.NewLine + ReplicationCommandLine.Help,
+        _ => Usage,
+    };
 
     public static HostCommand Parse(IReadOnlyList<string> args)
     {
@@ -183,6 +199,14 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseFailures(rest);
             case "verify":
                 return VerifyCommandLine.Parse(rest);
+            case "create":
+                return ReplicationCommandLine.ParseCreate(rest);
+            case "config":
+                return ReplicationCommandLine.ParseConfig(rest);
+            case "delete":
+                return ReplicationCommandLine.ParseDelete(rest);
+            case "help":
+                return new ShowHelpCommand(rest.FirstOrDefault());
         }
 
         if (IsOption(first, "-c", "-Command", "--command"))
@@ -208,10 +232,19 @@ internal static class HostCommandLine
             throw new HostUsageException($"unknown option '{first}'");
         }
 
+        // A word that is neither a command nor a script (an existing file, or a name ending in .ps1) is a mistyped command.
+        if (!File.Exists(first) && !first.EndsWith(".ps1", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new HostUsageException(
+                $"unknown command '{first}'; the commands are {string.Join(", ", Commands)} (a script file must exist or end in .ps1)");
+        }
         return new RunScriptFileCommand(first, rest);
     }
 
-    private static ServeSlaveCommand ParseSlave(string[] args)
+    /// <summary>The command words, for the unknown-command message.</summary>
+    private static readonly string[] Commands = ["slave", "master", "status", "checkpoint", "failures", "verify", "create", "config", "delete", "help"];
+
+    private static HostCommand ParseSlave(string[] args)
     {
         string? url = null;
         var listen = false;
@@ -226,6 +259,8 @@ internal static class HostCommandLine
             var (name, inlineValue) = SplitOption(arg);
             switch (name)
             {
+                case "--help" or "-h" when inlineValue is null:
+                    return new ShowHelpCommand("slave");
                 case "--listen" when inlineValue is null:
                     listen = true;
                     break;

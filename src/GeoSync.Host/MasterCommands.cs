@@ -1,34 +1,28 @@
 using System.Globalization;
 using System.Text;
+using GeoSync.Engine.Operations;
 
 namespace GeoSync.Host;
 
-/// <summary><c>geosync master MASTER SLAVE [options]</c>: the master loop, Invoke-GeoSyncMaster in the hosted runspace.</summary>
-internal sealed record RunMasterCommand(string Master, string Slave) : HostCommand
+/// <summary>
+/// <c>geosync master MASTER SLAVE [options]</c> or <c>geosync master --replication NAME [options]</c>: the master loop,
+/// Invoke-GeoSyncMaster in the hosted runspace.
+/// </summary>
+internal sealed record RunMasterCommand : HostCommand
 {
-    public bool Once { get; init; }
+    public string? Master { get; init; }
+    public string? Slave { get; init; }
+
+    /// <summary><c>--replication NAME</c>: the pair and options come from the named replication's configuration.</summary>
+    public string? Replication { get; init; }
 
     /// <summary><c>--dry-run</c>: plan one turn and print its changes, writing nothing (implies <c>--once</c>).</summary>
     public bool DryRun { get; init; }
-    public double? IntervalSeconds { get; init; }
-    public int? MaxTurns { get; init; }
-    public int? MaxReconnects { get; init; }
-    public int? SyncJobs { get; init; }
-    public int? TimeoutSeconds { get; init; }
-    public int? SshPort { get; init; }
-    public string? SshCommand { get; init; }
-    public string? IdentityFile { get; init; }
-    public string? KnownHostsFile { get; init; }
-    public IReadOnlyList<string>? RemoteCommand { get; init; }
-    public string? SlaveMode { get; init; }
-    public string? NetworkNamespace { get; init; }
-    public bool IgnoreDeletes { get; init; }
-    public double? MaxDeleteShare { get; init; }
-    public bool Force { get; init; }
-    public bool Xattrs { get; init; }
     public string? StateDirectory { get; init; }
-    public string? Name { get; init; }
     public bool Verbose { get; init; }
+
+    /// <summary>The catalog options given on the command line, by PowerShell parameter name, in their option's type.</summary>
+    public IReadOnlyDictionary<string, object> Options { get; init; } = new Dictionary<string, object>();
 }
 
 /// <summary><c>geosync failures MASTER SLAVE [--state-dir DIR] [--json]</c>: Get-GeoSyncFailure in the hosted runspace.</summary>
@@ -48,10 +42,17 @@ internal static class MasterCommandLine
         ["ssh"] = "Ssh",
     };
 
+    /// <summary>
+    /// <c>geosync master --help</c>. The options come from the option catalog, so a new option is a flag and a help line
+    /// as soon as it is declared.
+    /// </summary>
+    public static string MasterHelp { get; } = BuildMasterHelp();
+
     public static HostCommand ParseMaster(string[] args)
     {
         var urls = new List<string>();
-        var command = new RunMasterCommand("", "");
+        var command = new RunMasterCommand();
+        var options = new Dictionary<string, object>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
@@ -60,86 +61,132 @@ internal static class MasterCommandLine
             switch (name)
             {
                 case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand();
-                case "--once" when inlineValue is null:
-                    command = command with { Once = true };
-                    break;
+                    return new ShowHelpCommand("master");
                 case "--dry-run" when inlineValue is null:
-                    command = command with { DryRun = true, Once = true };
-                    break;
-                case "--ignore-deletes" when inlineValue is null:
-                    command = command with { IgnoreDeletes = true };
-                    break;
-                case "--force" when inlineValue is null:
-                    command = command with { Force = true };
-                    break;
-                case "--xattrs" when inlineValue is null:
-                    command = command with { Xattrs = true };
+                    command = command with { DryRun = true };
                     break;
                 case "--verbose" or "-v" when inlineValue is null:
                     command = command with { Verbose = true };
                     break;
-                case "--interval":
-                    command = command with { IntervalSeconds = ParseSeconds(name, Value(ref i)) };
-                    break;
-                case "--max-turns":
-                    command = command with { MaxTurns = ParseCount("master", name, Value(ref i), minimum: 1) };
-                    break;
-                case "--max-reconnects":
-                    command = command with { MaxReconnects = ParseCount("master", name, Value(ref i), minimum: 0) };
-                    break;
-                case "--sync-jobs":
-                    command = command with { SyncJobs = ParseCount("master", name, Value(ref i), minimum: 1, maximum: 64) };
-                    break;
-                case "--timeout":
-                    command = command with { TimeoutSeconds = ParseCount("master", name, Value(ref i), minimum: 0, maximum: 86400) };
-                    break;
-                case "--ssh-port":
-                    command = command with { SshPort = ParseCount("master", name, Value(ref i), minimum: 1, maximum: 65535) };
-                    break;
-                case "--ssh-command":
-                    command = command with { SshCommand = NonEmpty(name, Value(ref i)) };
-                    break;
-                case "--identity-file":
-                    command = command with { IdentityFile = NonEmpty(name, Value(ref i)) };
-                    break;
-                case "--known-hosts-file":
-                    command = command with { KnownHostsFile = NonEmpty(name, Value(ref i)) };
-                    break;
-                case "--remote-command":
-                    command = command with { RemoteCommand = Words(name, Value(ref i)) };
-                    break;
-                case "--slave-mode":
-                    command = command with { SlaveMode = ParseSlaveMode("master", Value(ref i)) };
-                    break;
-                case "--max-delete-share":
-                    command = command with { MaxDeleteShare = ParseShare(name, Value(ref i)) };
-                    break;
-                case "--network-namespace":
-                    command = command with { NetworkNamespace = NonEmpty(name, Value(ref i)) };
-                    break;
                 case "--state-dir":
                     command = command with { StateDirectory = NonEmpty(name, Value(ref i)) };
                     break;
-                case "--name":
-                    command = command with { Name = NonEmpty(name, Value(ref i)) };
+                case "--replication":
+                    command = command with { Replication = NonEmpty(name, Value(ref i)) };
                     break;
                 default:
                     if (arg.StartsWith('-') && arg.Length > 1)
                     {
-                        throw new HostUsageException($"master: unknown option '{arg}'");
+                        var option = CatalogOption("master", name);
+                        options[option.ParameterName] = ParseOptionValue("master", option, inlineValue, args, ref i);
+                        break;
                     }
                     urls.Add(arg);
                     break;
             }
         }
+        if (command.DryRun) options["Once"] = true;
 
+        if (command.Replication is not null)
+        {
+            if (urls.Count != 0)
+            {
+                throw new HostUsageException(
+                    $"master: give the master and slave URL or --replication NAME, not both (the replication's configuration names its pair); got '{string.Join(' ', urls)}'");
+            }
+            return command with { Options = options };
+        }
         if (urls.Count != 2)
         {
             throw new HostUsageException(
-                $"master: takes the master and the slave URL (e.g. gluster://server:mvol file:///srv/copy), got {urls.Count} URL(s)");
+                $"master: takes the master and the slave URL (e.g. gluster://server:mvol file:///srv/copy), or --replication NAME, got {urls.Count} URL(s)");
         }
-        return command with { Master = urls[0], Slave = urls[1] };
+        return command with { Master = urls[0], Slave = urls[1], Options = options };
+    }
+
+    /// <summary>The catalog option a <c>--flag</c> names; an unknown flag is a usage error with the nearest flag as a suggestion.</summary>
+    internal static ReplicationOption CatalogOption(string verb, string flag)
+    {
+        if (flag.StartsWith("--", StringComparison.Ordinal) && ReplicationOptions.Find(flag[2..]) is { } option
+            && string.Equals(option.Key, flag[2..], StringComparison.Ordinal))
+        {
+            return option;
+        }
+        var suggestion = ReplicationOptions.Suggest(flag);
+        throw new HostUsageException($"{verb}: unknown option '{flag}'{(suggestion is null ? "" : $" (did you mean '--{suggestion}'?)")}");
+    }
+
+    /// <summary>The value of a catalog option's flag: none for a switch, else the next word (or the text after '=').</summary>
+    internal static object ParseOptionValue(string verb, ReplicationOption option, string? inlineValue, string[] args, ref int i)
+    {
+        if (option.Kind == ReplicationOptionKind.Switch)
+        {
+            return inlineValue is null ? true : throw new HostUsageException($"{verb}: {option.Flag} takes no value");
+        }
+        var text = inlineValue ?? NextValue(verb, args, ref i, option.Flag);
+        try
+        {
+            return option.Parse(text);
+        }
+        catch (InvalidReplicationOptionException e)
+        {
+            throw new HostUsageException($"{verb}: {option.Flag} takes {e.Allowed}, not '{text}'");
+        }
+    }
+
+    private static string BuildMasterHelp()
+    {
+        var text = new StringBuilder();
+        text.AppendLine("  geosync master <master-url> <slave-url> [--once] [--interval <seconds>] [<master options>]");
+        text.AppendLine("  geosync master --replication <name> [--state-dir <dir>] [<master options>]");
+        foreach (var line in """
+            Replicate the master (gluster://HOST:VOL, or a directory) to the slave (file:///DIR,
+            gluster://HOST:VOL, ssh://[USER@]HOST:/DIR or ssh://[USER@]HOST::VOL) until stopped
+            (Ctrl+C or SIGTERM stop it cleanly): crawl turns, a pause after a turn that found nothing, and on a
+            failure a new session after 1, 2, 4 ... 60 s. Each turn that changed something is printed.
+            With --replication, the master, the slave and the options come from the named replication
+            ('geosync create'); an option given here wins for this run. Its state file and failure ledger
+            are kept in its folder under the state directory.
+            """.Split('\n'))
+        {
+            text.Append("      ").AppendLine(line.TrimEnd());
+        }
+        Option("--replication <name>", "run the named replication (defaults < its stored configuration < this command line).");
+        Option("--dry-run", "plan one turn and exit, changing nothing on the master or the slave and writing no state file: one line per change it would make ('create  file      a/b.txt  missing on the slave'; actions create, update, purge, setattr) and a summary line; exit 0 once printed. Implies --once.");
+        Option("--state-dir <dir>", "where the loop keeps its state file and finds replications (default $GEOSYNC_STATE_DIR, else /var/lib/geosync as root, else ~/.local/state/geosync).");
+        Option("--verbose", "narrate every turn, idle ones included, on stderr.");
+        text.AppendLine("      The options below are also the keys of 'geosync create' and 'geosync config', except those marked (per run):");
+        foreach (var option in ReplicationOptions.All)
+        {
+            var defaultText = option.DefaultText ?? (option.Default is { } value && option.Kind != ReplicationOptionKind.Switch ? option.Format(value) : null);
+            Option(option.FlagUsage,
+                option.Help + (option.Kind is ReplicationOptionKind.Integer or ReplicationOptionKind.Number ? $"; {option.Allowed}" : "")
+                + (defaultText is null ? "" : $" (default {defaultText})") + (option.Stored ? "." : ". (per run)"));
+        }
+        return text.ToString().TrimEnd();
+
+        void Option(string flag, string help)
+        {
+            const int Indent = 6, Column = 29, Width = 112;
+            var line = new StringBuilder(new string(' ', Indent)).Append(flag);
+            line.Append(' ', Math.Max(2, Column - line.Length));
+            if (line.Length > Column + 1)
+            {
+                // A long flag gets its text on the next line.
+                text.AppendLine(line.ToString().TrimEnd());
+                line.Clear().Append(' ', Column);
+            }
+            foreach (var word in help.Split(' '))
+            {
+                if (line.Length + word.Length + 1 > Width && line.Length > Column)
+                {
+                    text.AppendLine(line.ToString().TrimEnd());
+                    line.Clear().Append(' ', Column);
+                }
+                line.Append(word).Append(' ');
+            }
+            text.AppendLine(line.ToString().TrimEnd());
+        }
     }
 
     public static HostCommand ParseFailures(string[] args)
@@ -153,7 +200,7 @@ internal static class MasterCommandLine
             switch (name)
             {
                 case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand();
+                    return new ShowHelpCommand("failures");
                 case "--json" when inlineValue is null:
                     json = true;
                     break;
@@ -173,52 +220,6 @@ internal static class MasterCommandLine
         return new ShowFailuresCommand(urls[0], urls[1], stateDirectory, json);
     }
 
-    /// <summary>The PowerShell the host runs for a master loop; every value is a single-quoted literal.</summary>
-    public static string ToScript(RunMasterCommand command)
-    {
-        var script = new StringBuilder("Invoke-GeoSyncMaster");
-        Add("Master", Quote(command.Master));
-        Add("Slave", Quote(command.Slave));
-        if (command.Once) Add("Once");
-        if (command.IntervalSeconds is { } interval) Add("Interval", interval.ToString("R", CultureInfo.InvariantCulture));
-        if (command.MaxTurns is { } maxTurns) Add("MaxTurns", Number(maxTurns));
-        if (command.MaxReconnects is { } maxReconnects) Add("MaxReconnects", Number(maxReconnects));
-        if (command.SyncJobs is { } syncJobs) Add("SyncJobs", Number(syncJobs));
-        if (command.TimeoutSeconds is { } timeout) Add("Timeout", Number(timeout));
-        if (command.SshCommand is { } sshCommand) Add("SshCommand", Quote(sshCommand));
-        if (command.SshPort is { } port) Add("SshPort", Number(port));
-        if (command.IdentityFile is { } identity) Add("IdentityFile", Quote(identity));
-        if (command.KnownHostsFile is { } knownHosts) Add("KnownHostsFile", Quote(knownHosts));
-        if (command.RemoteCommand is { } remote) Add("RemoteCommand", string.Join(',', remote.Select(Quote)));
-        if (command.SlaveMode is { } mode) Add("SlaveMode", Quote(mode));
-        if (command.NetworkNamespace is { } netns) Add("NetworkNamespace", Quote(netns));
-        if (command.IgnoreDeletes) Add("IgnoreDeletes");
-        if (command.MaxDeleteShare is { } share) Add("MaxDeleteShare", share.ToString("R", CultureInfo.InvariantCulture));
-        if (command.Force) Add("Force");
-        if (command.Xattrs) Add("Xattrs");
-        if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
-        if (command.Name is { } name) Add("Name", Quote(name));
-        if (command.Verbose) Add("Verbose");
-        if (command.DryRun)
-        {
-            // One line per planned change as it is found; the summary is the "What if:" line, which MasterRunner prints.
-            Add("WhatIf");
-            script.Append(" | ForEach-Object { $_.ToString() }");
-            return script.ToString();
-        }
-        // One line per busy turn, written as it happens: a table would hold rows back to size its columns, and a
-        // stopped loop would lose them.
-        script.Append(" | ForEach-Object { '{0:yyyy-MM-dd HH:mm:ss} {1} turn {2}: {3} files ({4} bytes) synced, {5} entries created, {6} purged, {7} failures, {8:0.000} s' -f ")
-            .Append("[DateTime]::Now, $_.SessionName, $_.Turn, $_.FilesSynced, $_.BytesSynced, $_.EntriesCreated, $_.EntriesPurged, $_.Failures.Count, $_.Duration.TotalSeconds }");
-        return script.ToString();
-
-        void Add(string parameter, string? value = null)
-        {
-            script.Append(" -").Append(parameter);
-            if (value is not null) script.Append(' ').Append(value);
-        }
-    }
-
     /// <summary>The PowerShell the host runs for <c>geosync failures</c>.</summary>
     public static string ToScript(ShowFailuresCommand command)
     {
@@ -234,11 +235,6 @@ internal static class MasterCommandLine
         .Replace("\u201A", "\u201A\u201A", StringComparison.Ordinal).Replace("\u201B", "\u201B\u201B", StringComparison.Ordinal) + "'";
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
-
-    private static double ParseShare(string name, string value) =>
-        double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out var share) && share is >= 0 and <= 1
-            ? share
-            : throw new HostUsageException($"master: {name} takes a share from 0 to 1 (e.g. 0.5; 1 allows any purge), not '{value}'");
 
     /// <summary>The SlaveMode value of a <c>--slave-mode</c> word.</summary>
     internal static string ParseSlaveMode(string verb, string mode) =>
@@ -278,14 +274,5 @@ internal static class MasterCommandLine
             throw new HostUsageException($"{verb}: {name} takes a whole number {range}, not '{value}'");
         }
         return count;
-    }
-
-    private static double ParseSeconds(string name, string value)
-    {
-        if (!double.TryParse(value, NumberStyles.AllowDecimalPoint, CultureInfo.InvariantCulture, out var seconds) || seconds > 3600)
-        {
-            throw new HostUsageException($"master: {name} takes seconds from 0 to 3600 (e.g. 0.5), not '{value}'");
-        }
-        return seconds;
     }
 }

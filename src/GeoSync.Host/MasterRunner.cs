@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Management.Automation;
 using System.Management.Automation.Runspaces;
 using System.Runtime.InteropServices;
@@ -23,10 +24,7 @@ internal static class MasterRunner
     private const int Fatal = 1;
     private const int NotConverged = 3;
 
-    // Wide enough that a turn row is never wrapped in a log file.
-    private const int OutputWidth = 200;
-
-    public static int Run(string script)
+    public static int Run(RunMasterCommand command)
     {
         var manifest = ScriptRunner.ModuleManifestPath;
         if (!File.Exists(manifest))
@@ -50,9 +48,14 @@ internal static class MasterRunner
         }
 
         using var shell = PowerShell.Create(runspace);
-        // A function's terminating error ends only its statement; rethrown, it ends the script and reaches Invoke as an
-        // exception, which is what sets the exit code.
-        shell.AddScript($"try {{ {script} }} catch {{ throw }}").AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", OutputWidth);
+        // The command and its parameters, bound as values: nothing the user typed becomes PowerShell source text.
+        shell.AddCommand("Invoke-GeoSyncMaster");
+        if (command.Replication is { } replication) shell.AddParameter("Replication", replication);
+        else shell.AddParameter("Master", command.Master).AddParameter("Slave", command.Slave);
+        if (command.StateDirectory is { } stateDirectory) shell.AddParameter("StateDirectory", stateDirectory);
+        foreach (var (parameter, value) in command.Options) shell.AddParameter(parameter, value);
+        if (command.Verbose) shell.AddParameter("Verbose", true);
+        if (command.DryRun) shell.AddParameter("WhatIf", true);
         shell.Streams.Warning.DataAdded += (_, e) => Console.Error.WriteLine($"WARNING: {shell.Streams.Warning[e.Index].Message}");
         shell.Streams.Verbose.DataAdded += (_, e) => Console.Error.WriteLine($"VERBOSE: {shell.Streams.Verbose[e.Index].Message}");
         var notSynced = 0;
@@ -72,9 +75,11 @@ internal static class MasterRunner
         using var output = new PSDataCollection<PSObject>();
         output.DataAdded += (_, e) =>
         {
-            // Each output line is one turn: what earlier turns failed on was retried by it.
+            // Each output line is one turn (or, in a dry run, one planned change): what earlier turns failed on was
+            // retried by it. Written as it happens: a table would hold rows back to size its columns.
             Interlocked.Exchange(ref notSynced, 0);
-            Console.Out.WriteLine(output[e.Index]);
+            var item = output[e.Index];
+            Console.Out.WriteLine(command.DryRun ? item.BaseObject.ToString() : TurnLine(item));
         };
 
         var stopping = 0;
@@ -111,6 +116,18 @@ internal static class MasterRunner
         if (count == 0) return Success;
         Console.Error.WriteLine($"geosync: {count} {(count == 1 ? "entry" : "entries")} did not reach the slave (listed above); 'geosync failures MASTER SLAVE' shows the pair's failure ledger");
         return NotConverged;
+    }
+
+    /// <summary>One turn as a log line: time, session, turn, what it synced and how long it took.</summary>
+    private static string TurnLine(PSObject turn)
+    {
+        object? Property(string name) => turn.Properties[name]?.Value;
+        var failures = Property("Failures") is Array array ? array.Length : 0;
+        var seconds = Property("Duration") is TimeSpan duration ? duration.TotalSeconds : 0;
+        return string.Format(CultureInfo.InvariantCulture,
+            "{0:yyyy-MM-dd HH:mm:ss} {1} turn {2}: {3} files ({4} bytes) synced, {5} entries created, {6} purged, {7} failures, {8:0.000} s",
+            DateTime.Now, Property("SessionName"), Property("Turn"), Property("FilesSynced"), Property("BytesSynced"),
+            Property("EntriesCreated"), Property("EntriesPurged"), failures, seconds);
     }
 
     private static string IdOf(ErrorRecord record) => record.FullyQualifiedErrorId.Split(',')[0];

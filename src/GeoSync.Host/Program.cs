@@ -16,14 +16,16 @@ internal static class Program
         catch (HostUsageException e)
         {
             Console.Error.WriteLine($"geosync: {e.Message}");
-            Console.Error.WriteLine("Run 'geosync --help' for usage.");
+            // The help of the command that was mistyped, when the first word names one.
+            var verb = args.Length > 0 && HostCommandLine.HasOwnHelp(args[0]) ? args[0] + " " : "";
+            Console.Error.WriteLine($"Run 'geosync {verb}--help' for usage.");
             return UsageError;
         }
 
         switch (command)
         {
-            case ShowHelpCommand:
-                Console.Out.WriteLine(HostCommandLine.Usage);
+            case ShowHelpCommand help:
+                Console.Out.WriteLine(HostCommandLine.HelpFor(help.Verb));
                 return 0;
             case ShowVersionCommand:
                 Console.Out.WriteLine($"geosync {ProductVersion}");
@@ -31,7 +33,13 @@ internal static class Program
             case ServeSlaveCommand slave:
                 return SlaveRunner.Run(slave);
             case RunMasterCommand master:
-                return MasterRunner.Run(MasterCommandLine.ToScript(master));
+                return MasterRunner.Run(master);
+            case CreateReplicationCommand or ConfigReplicationCommand or DeleteReplicationCommand:
+                return ReplicationCommandLine.Run(command);
+            case ShowStatusCommand { StateDirectory: { } stateDirectory } when !Directory.Exists(stateDirectory):
+                // An explicit directory that is not there is a mistake, not an empty list (the exit code --help promises).
+                Console.Error.WriteLine($"geosync: status: the state directory '{Path.GetFullPath(stateDirectory)}' does not exist");
+                return 1;
             case RunVerifyCommand verify:
                 return VerifyCommandLine.Run(verify);
             case ShowStatusCommand status:

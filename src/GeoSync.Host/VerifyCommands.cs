@@ -48,7 +48,7 @@ internal static class VerifyCommandLine
             switch (name)
             {
                 case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand();
+                    return new ShowHelpCommand("verify");
                 case "--checksum" or "-c" when inlineValue is null:
                     command = command with { Checksum = true };
                     break;

@@ -5,17 +5,35 @@ using GeoSync.Engine.Operations;
 
 namespace GeoSync.PowerShell;
 
-/// <summary>Completes -Name with the replications defined in the state directory (-StateDirectory when typed, else the default).</summary>
+/// <summary>Completes -Name with the replications defined in the state directory (-StateDirectory when already typed).</summary>
 public sealed class ReplicationNameCompleter : IArgumentCompleter
 {
     public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
         CommandAst commandAst, IDictionary fakeBoundParameters)
     {
-        var prefix = (wordToComplete ?? "").Trim('\'', '"');
-        return ReplicationPaths.ListNames(ReplicationCompletion.StateDirectoryOf(fakeBoundParameters))
-            .Where(name => name.StartsWith(prefix, StringComparison.OrdinalIgnoreCase))
-            .Select(name => new CompletionResult(name, name, CompletionResultType.ParameterValue, $"replication {name}"));
+        var stateDirectory = fakeBoundParameters?["StateDirectory"] as string;
+        var pattern = WildcardPattern.Get((wordToComplete ?? "").Trim('\'', '"') + "*", WildcardOptions.IgnoreCase);
+        IEnumerable<string> names;
+        try
+        {
+            names = ReplicationPaths.ListNames(StateDirectory.Resolve(stateDirectory)).ToArray();
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            names = [];
+        }
+        return names.Where(pattern.IsMatch).Select(name => new CompletionResult(name, name, CompletionResultType.ParameterValue, name));
     }
+}
+
+/// <summary>Completes -Reset with the options a replication stores.</summary>
+public sealed class ReplicationOptionCompleter : IArgumentCompleter
+{
+    public IEnumerable<CompletionResult> CompleteArgument(string commandName, string parameterName, string wordToComplete,
+        CommandAst commandAst, IDictionary fakeBoundParameters) =>
+        ReplicationOptions.Stored
+            .Where(option => option.ParameterName.StartsWith((wordToComplete ?? "").Trim('\'', '"'), StringComparison.OrdinalIgnoreCase))
+            .Select(option => new CompletionResult(option.ParameterName, option.ParameterName, CompletionResultType.ParameterValue, option.Help));
 }
 
 /// <summary>Completes -Master and -Slave with the URLs of the known replications and ad hoc pairs.</summary>

@@ -94,7 +94,7 @@ Describe 'geosync host' {
             $r = Invoke-Geosync $Words
             $r.ExitCode | Should -Be 2
             $r.StdErr | Should -Match ([regex]::Escape($Message))
-            $r.StdErr | Should -Match "geosync --help"
+            $r.StdErr | Should -Match "Run 'geosync (slave )?--help' for usage"
             $r.StdOut | Should -BeNullOrEmpty
         }
     }

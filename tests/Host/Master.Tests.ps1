@@ -70,17 +70,24 @@ Describe 'geosync master and status' {
             $r.StdOut | Should -Match '(?m)^\s*master\s+0 every change the last turn found reached the slave'
             $r.StdOut | Should -Match '(?m)^\s+3 the run finished but some entries did not reach the slave'
             $r.StdOut | Should -Match '(?m)^\s*geosync failures <master-url> <slave-url> \[--state-dir <dir>\] \[--json\]'
-            (Invoke-Geosync -ArgumentList 'master', '--help').StdOut | Should -Be $r.StdOut
+            # Each command's --help prints its own part of that text.
+            foreach ($verb in 'master', 'status', 'failures') {
+                $own = Invoke-Geosync -ArgumentList $verb, '--help'
+                $own.ExitCode | Should -Be 0
+                $own.StdOut | Should -Match "(?m)^\s*geosync $verb "
+                $own.StdOut | Should -Not -Match '(?m)^\s*geosync slave'
+                $r.StdOut | Should -Match ([regex]::Escape(($own.StdOut -split '\r?\n')[1]))
+            }
         }
 
         It 'rejects <Why> with exit code 2 and says what is wrong' -TestCases @(
             @{ Why = 'one URL'; Words = @('master', 'file:///a'); Message = 'master: takes the master and the slave URL.*got 1' }
             @{ Why = 'an unknown option'; Words = @('master', 'file:///a', 'file:///b', '--bogus'); Message = "master: unknown option '--bogus'" }
-            @{ Why = 'a bad slave mode'; Words = @('master', 'file:///a', 'file:///b', '--slave-mode', 'remote'); Message = "--slave-mode takes auto, in-process, child or ssh, not 'remote'" }
-            @{ Why = 'a bad interval'; Words = @('master', 'file:///a', 'file:///b', '--interval', 'soon'); Message = "--interval takes seconds from 0 to 3600.*not 'soon'" }
+            @{ Why = 'a bad slave mode'; Words = @('master', 'file:///a', 'file:///b', '--slave-mode', 'remote'); Message = "--slave-mode takes one of auto, in-process, child, ssh, not 'remote'" }
+            @{ Why = 'a bad interval'; Words = @('master', 'file:///a', 'file:///b', '--interval', 'soon'); Message = "--interval takes a number from 0 to 3600, not 'soon'" }
             @{ Why = 'a missing value'; Words = @('master', 'file:///a', 'file:///b', '--sync-jobs'); Message = 'master: --sync-jobs needs a value' }
             @{ Why = 'a port out of range'; Words = @('master', 'file:///a', 'file:///b', '--ssh-port=70000'); Message = "--ssh-port takes a whole number from 1 to 65535, not '70000'" }
-            @{ Why = 'a share above 1'; Words = @('master', 'file:///a', 'file:///b', '--max-delete-share', '1.5'); Message = "--max-delete-share takes a share from 0 to 1.*not '1.5'" }
+            @{ Why = 'a share above 1'; Words = @('master', 'file:///a', 'file:///b', '--max-delete-share', '1.5'); Message = "--max-delete-share takes a number from 0 to 1, not '1.5'" }
             @{ Why = 'a second status name'; Words = @('status', 'one', 'two'); Message = "status: unknown argument 'two'" }
             @{ Why = 'a status name that cannot be one'; Words = @('status', 'no/such'); Message = "status: 'no/such' is not a replication name" }
             @{ Why = 'a checkpoint without a name'; Words = @('checkpoint'); Message = "checkpoint: the replication's name is missing" }
@@ -92,7 +99,7 @@ Describe 'geosync master and status' {
             $r = Invoke-Geosync -ArgumentList $Words
             $r.ExitCode | Should -Be 2
             $r.StdErr | Should -Match $Message
-            $r.StdErr | Should -Match "Run 'geosync --help' for usage"
+            $r.StdErr | Should -Match "Run 'geosync (master |status |failures )?--help' for usage"
             $r.StdOut | Should -BeNullOrEmpty
         }
     }
@@ -136,6 +143,8 @@ Describe 'geosync master and status' {
     }
 
     It 'reconnects when its child slave is killed, keeps replicating, and stops cleanly on SIGTERM' {
+        # Polled before the loop has made it, a missing --state-dir would be an error (exit 1).
+        $null = New-Item -ItemType Directory -Path $State
         $started = Start-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--slave-mode', 'child', '--interval', '0.2',
             '--timeout', '30', '--state-dir', $State
         try {
@@ -225,7 +234,8 @@ Describe 'geosync master and status' {
     }
 
     It 'status prints nothing and exits 0 when no loop has run' {
-        $r = Invoke-Geosync -ArgumentList 'status', '--state-dir', (Join-Path $Case 'none'), '--json'
+        $none = New-Item -ItemType Directory -Path (Join-Path $Case 'none')
+        $r = Invoke-Geosync -ArgumentList 'status', '--state-dir', $none.FullName, '--json'
         $r.ExitCode | Should -Be 0
         @($r.StdOut | ConvertFrom-Json) | Should -BeNullOrEmpty
     }

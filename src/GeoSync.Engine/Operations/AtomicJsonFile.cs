@@ -39,6 +39,36 @@ public static class AtomicJsonFile
         }
     }
 
+    /// <summary>
+    /// Writes a record that must not exist yet: false, writing nothing, when the file is already there (also when another
+    /// process created it a moment earlier: the rename refuses to replace it).
+    /// </summary>
+    public static bool TryWriteNew<T>(string path, T value)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        System.IO.Directory.CreateDirectory(directory);
+        var temporary = $"{path}.tmp.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}";
+        try
+        {
+            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
+            {
+                JsonSerializer.Serialize(stream, value, Options);
+                stream.WriteByte((byte)'\n');
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temporary, path, overwrite: false);
+            return true;
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        finally
+        {
+            File.Delete(temporary);
+        }
+    }
+
     /// <summary>The record, or default when the file does not exist. A file that is not valid JSON throws, naming it.</summary>
     public static T? Read<T>(string path)
     {

@@ -1,0 +1,68 @@
+# The option catalog (GeoSync.Engine.Operations.ReplicationOptions) is the one declaration of the master loop's options.
+# The cmdlets declare them as static parameters (for tab completion and complete Get-Help); these tests prove each
+# command's parameters are exactly the catalog's: the same names, types, ranges and non-empty checks.
+BeforeDiscovery {
+    Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
+    $commands = @(
+        @{ Command = 'New-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Master', 'Slave', 'StateDirectory') }
+        @{ Command = 'Set-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Reset', 'PassThru', 'StateDirectory') }
+        @{ Command = 'Invoke-GeoSyncMaster'; Options = 'All'; Other = @('Master', 'Slave', 'Replication', 'StateDirectory') }
+    )
+}
+
+BeforeAll {
+    Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
+    $script:Common = [System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters
+}
+
+Describe '<Command> takes the catalog''s options' -ForEach $commands {
+    BeforeAll {
+        $script:Parameters = (Get-Command -Name $Command -Module GeoSync).Parameters
+        $script:Catalog = @([GeoSync.Engine.Operations.ReplicationOptions]::$Options)
+    }
+
+    It 'has one parameter per option and no other option-like parameter' {
+        $declared = $Parameters.Keys | Where-Object { $_ -notin $Common -and $_ -notin $Other } | Sort-Object
+        $declared | Should -Be ($Catalog.ParameterName | Sort-Object)
+    }
+
+    It 'gives each parameter the option''s type, range and non-empty check' {
+        foreach ($option in $Catalog) {
+            $parameter = $Parameters[$option.ParameterName]
+            $because = "-$($option.ParameterName) must match the catalog's $($option.Key)"
+            $expectedType = if ($option.Kind -eq 'Switch') { [switch] } else { $option.ValueType }
+            $parameter.ParameterType | Should -Be $expectedType -Because $because
+
+            $range = $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateRangeAttribute] }
+            if ($option.Kind -in 'Integer', 'Number') {
+                $range | Should -Not -BeNullOrEmpty -Because $because
+                [double] $range.MinRange | Should -Be $option.Minimum -Because $because
+                [double] $range.MaxRange | Should -Be $option.Maximum -Because $because
+            }
+            else {
+                $range | Should -BeNullOrEmpty -Because $because
+            }
+
+            $notEmpty = [bool]($parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateNotNullOrEmptyAttribute] })
+            $notEmpty | Should -Be ($option.Kind -in 'Text', 'Path', 'Words') -Because $because
+
+            # A choice is its enum type, which gives tab completion and the allowed values by itself.
+            $parameter.Attributes | Where-Object { $_ -is [System.Management.Automation.ValidateSetAttribute] } | Should -BeNullOrEmpty -Because $because
+        }
+    }
+}
+
+Describe 'geosync master flags' {
+    It 'are the catalog''s keys, each described in geosync master --help' {
+        $geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+        $help = (& $geosync master --help) -join "`n"
+        $LASTEXITCODE | Should -Be 0
+        foreach ($option in [GeoSync.Engine.Operations.ReplicationOptions]::All) {
+            $help | Should -Match "(?m)^\s+--$([regex]::Escape($option.Key))\b" -Because "--$($option.Key) must be in geosync master --help"
+        }
+        # The flags the issue found missing from geosync master.
+        foreach ($flag in '--slave-command', '--gluster-command-dir', '--gluster-log-dir', '--connection-timeout', '--directory-pruning') {
+            $help | Should -Match ([regex]::Escape($flag))
+        }
+    }
+}
