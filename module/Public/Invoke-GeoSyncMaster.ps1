@@ -136,6 +136,11 @@ function Invoke-GeoSyncMaster {
         lacks are deleted. Without it the first turn refuses with SlaveNotEmpty and the loop ends. Passed to
         Start-GeoSyncSession.
 
+    .PARAMETER HeartbeatPath
+        A file the loop touches (sets its modification time to now) at the end of every turn, and the session whenever
+        the slave answers a keep-alive: the sign of life that the replication supervisor (geosync monitor) watches to
+        tell a hung worker. Passed to Start-GeoSyncSession.
+
     .PARAMETER WhatIf
         Plans one turn and outputs the changes it would make, changing nothing on the master or the slave and writing
         no state file (a dry run; -Once is implied). The session is opened and stopped again for it.
@@ -270,14 +275,17 @@ function Invoke-GeoSyncMaster {
 
         [switch] $Xattrs,
 
-        [switch] $Force
+        [switch] $Force,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $HeartbeatPath
     )
 
     $target = "$Master -> $Slave"
     $sessionParameterNames = @(
         'Name', 'SyncJobs', 'Timeout', 'SlaveMode', 'SshCommand', 'SshPort', 'IdentityFile', 'KnownHostsFile',
         'RemoteCommand', 'SlaveCommand', 'NetworkNamespace', 'GlusterCommandDirectory', 'GlusterLogDirectory',
-        'ConnectionTimeoutSec', 'IgnoreDeletes', 'MaxDeleteShare', 'DirectoryPruning', 'Xattrs', 'Force'
+        'ConnectionTimeoutSec', 'IgnoreDeletes', 'MaxDeleteShare', 'DirectoryPruning', 'Xattrs', 'Force', 'HeartbeatPath'
     )
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {
@@ -355,8 +363,8 @@ function Invoke-GeoSyncMaster {
 
     $progressId = 7400
     $activity = "GeoSync master $target"
-    $maxDelay = 60
-    $delay = 1
+    # The reconnect waits (1, 2, 4 ... 60 s, back to 1 s after a completed turn) are the engine's one schedule.
+    $backoff = [GeoSync.Engine.Operations.BackoffSchedule]::new()
     $failures = 0
     $turnsCompleted = 0
     $firstSync = $true
@@ -370,6 +378,11 @@ function Invoke-GeoSyncMaster {
 
     try {
         Write-GeoSyncStateFile -Path $stateFile -State $state
+        if ($HeartbeatPath) {
+            $HeartbeatPath = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($HeartbeatPath)
+            $sessionParameters['HeartbeatPath'] = $HeartbeatPath
+            [GeoSync.Engine.Operations.Heartbeat]::Touch($HeartbeatPath)
+        }
         while ($true) {
             $lastError = $null
             Write-Progress -Id $progressId -Activity $activity -Status "Connecting (attempt $($failures + 1))"
@@ -420,7 +433,8 @@ function Invoke-GeoSyncMaster {
                     }
                     $turnsCompleted++
                     $failures = 0
-                    $delay = 1
+                    $backoff.Succeeded()
+                    if ($HeartbeatPath) { [GeoSync.Engine.Operations.Heartbeat]::Touch($HeartbeatPath) }
                     $state['TurnsCompleted'] = $turnsCompleted
                     $state['FilesSynced'] = $state['FilesSynced'] + $turn.FilesSynced
                     $state['BytesSynced'] = $state['BytesSynced'] + $turn.BytesSynced
@@ -493,6 +507,7 @@ function Invoke-GeoSyncMaster {
                         $exception, 'MasterReconnectsExhausted', [System.Management.Automation.ErrorCategory]::ConnectionError, $target))
             }
 
+            $delay = $backoff.Failed().TotalSeconds
             $state['State'] = 'Faulty'
             $state['SessionName'] = $null
             $state['SlaveProcessId'] = $null
@@ -501,8 +516,9 @@ function Invoke-GeoSyncMaster {
             Write-GeoSyncStateFile -Path $stateFile -State $state
             Write-Warning "Replicating $target failed: $message Reconnecting in $delay s (failure $failures in a row)."
             Write-Progress -Id $progressId -Activity $activity -Status "Faulty: reconnecting in $delay s" -CurrentOperation $message
+            # Waiting to reconnect is not a hang: the supervisor should leave a worker alone that is retrying.
+            if ($HeartbeatPath) { [GeoSync.Engine.Operations.Heartbeat]::Touch($HeartbeatPath) }
             Start-Sleep -Seconds $delay
-            $delay = [Math]::Min($delay * 2, $maxDelay)
         }
     }
     finally {

@@ -97,6 +97,8 @@ internal static class HostCommandLine
               --state-dir <dir>      where the loop keeps its state file (default $GEOSYNC_STATE_DIR, else
                                      /var/lib/geosync as root, else ~/.local/state/geosync).
               --name <name>          the session name used in messages.
+              --heartbeat-file <file>  touch this file at every turn end and keep-alive answer (the sign
+                                     of life 'geosync monitor' watches to tell a hung worker).
               --verbose              narrate every turn, idle ones included, on stdout.
           geosync status [--state-dir <dir>] [--json]
               Show every master loop whose state file is in the state directory: master, slave, state
@@ -116,6 +118,34 @@ internal static class HostCommandLine
               --xattrs               the pair copies xattrs: compare files' user.* xattrs too.
               --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command,
               --slave-mode, --network-namespace   as for master.
+          geosync start <name> [--state-dir <dir>] [--timeout <seconds>] [<monitor options>]
+              Start the replication's supervisor in the background, detached from this shell and its terminal
+              (it survives both), and return once it has started the worker (exit 1 with the log's last lines
+              when it could not; refused when a supervisor already runs for the name).
+          geosync stop <name> [--state-dir <dir>] [--timeout <seconds>]
+              Stop the worker cleanly (its session ends, the slave process ends, mounts go away) and the
+              supervisor; what is left after --timeout (default 60) is killed.
+          geosync pause <name> | geosync resume <name>   [--state-dir <dir>] [--timeout <seconds>]
+              End the worker cleanly and keep the supervisor waiting; resume starts a worker again, which goes
+              on from where the slave's xtimes say it got to.
+          geosync monitor <name> [--state-dir <dir>] [<monitor options>]
+              The supervisor in the foreground (for systemd): runs 'geosync master --replication <name>' as
+              its worker, restarts it after 1, 2, 4 ... 60 s when it dies or hangs, and follows stop, pause
+              and resume. SIGTERM or SIGINT stops it cleanly. Monitor options:
+              --hang-timeout <seconds>   a worker whose heartbeat is older is hung: killed and restarted
+                                     (default 300; keep it above the keep-alive interval, half of --timeout).
+              --stop-timeout <seconds>   how long the worker may take to stop after SIGTERM before what is
+                                     left is killed (default 30).
+              --log-max-size <bytes>     rotate the log before it grows past this (default 10485760).
+              --log-keep <n>             rotated log files kept (default 5).
+              --worker-command <command> run this instead of the worker geosync master (words separated by
+                                     blanks).
+          geosync log <name> [--state-dir <dir>] [--tail <n>] [--level verbose|info|warning|error]
+              Print the replication's log (supervisor and worker lines, UTC times), the rotated files
+              included; --tail the last n lines, --level only lines at that level or above.
+          geosync unit <name> [--state-dir <dir>]
+              Print a systemd service unit that runs 'geosync monitor <name>'
+              (e.g. geosync unit mvol-dr > /etc/systemd/system/geosync-mvol-dr.service).
           geosync --version
               Print "geosync <version>".
           geosync --help
@@ -140,6 +170,9 @@ internal static class HostCommandLine
           failures 0, also when nothing failed; 1 when the ledger cannot be read.
           verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
                    1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
+          start, stop, pause, resume, monitor, log, unit
+                   0 done; 1 the replication is not defined, is already running (start), or the command
+                     failed (the message says why).
           2        the geosync command line is wrong, or the script file does not exist.
         """;
 
@@ -168,6 +201,8 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseFailures(rest);
             case "verify":
                 return VerifyCommandLine.Parse(rest);
+            case "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log":
+                return SupervisorCommandLine.Parse(first, rest);
         }
 
         if (IsOption(first, "-c", "-Command", "--command"))

@@ -29,6 +29,9 @@ internal sealed record RunMasterCommand(string Master, string Slave) : HostComma
     public string? StateDirectory { get; init; }
     public string? Name { get; init; }
     public bool Verbose { get; init; }
+
+    /// <summary><c>--heartbeat-file</c>: touched at every turn end and keep-alive answer, for the supervisor.</summary>
+    public string? HeartbeatFile { get; init; }
 }
 
 /// <summary><c>geosync status [--state-dir DIR] [--json]</c>: Get-GeoSyncStatus in the hosted runspace.</summary>
@@ -123,6 +126,9 @@ internal static class MasterCommandLine
                     break;
                 case "--state-dir":
                     command = command with { StateDirectory = NonEmpty(name, Value(ref i)) };
+                    break;
+                case "--heartbeat-file":
+                    command = command with { HeartbeatFile = NonEmpty(name, Value(ref i)) };
                     break;
                 case "--name":
                     command = command with { Name = NonEmpty(name, Value(ref i)) };
@@ -225,6 +231,7 @@ internal static class MasterCommandLine
         if (command.Xattrs) Add("Xattrs");
         if (command.StateDirectory is { } stateDirectory) Add("StateDirectory", Quote(stateDirectory));
         if (command.Name is { } name) Add("Name", Quote(name));
+        if (command.HeartbeatFile is { } heartbeat) Add("HeartbeatPath", Quote(heartbeat));
         if (command.Verbose) Add("Verbose");
         if (command.DryRun)
         {

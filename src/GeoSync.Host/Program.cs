@@ -36,6 +36,8 @@ internal static class Program
                 return VerifyCommandLine.Run(verify);
             case ShowStatusCommand status:
                 return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(status)]));
+            case ReplicationCommand replication:
+                return SupervisorCommandLine.Run(replication);
             case ShowFailuresCommand failures:
                 return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(failures)]));
             default:
