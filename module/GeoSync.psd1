@@ -18,6 +18,7 @@
     )
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
+        'Get-GeoSyncLog'
         'Get-GeoSyncSession'
         'Get-GlusterVolumeMark'
         'Get-GlusterXtime'
@@ -26,9 +27,13 @@
         'Invoke-GeoSyncSlave'
         'Mount-GlusterAux'
         'Resolve-GeoSyncUrl'
+        'Resume-GeoSyncReplication'
         'Set-GlusterXtime'
+        'Start-GeoSyncReplication'
         'Start-GeoSyncSession'
+        'Stop-GeoSyncReplication'
         'Stop-GeoSyncSession'
+        'Suspend-GeoSyncReplication'
         'Test-GeoSyncReplica'
     )
     VariablesToExport    = @()

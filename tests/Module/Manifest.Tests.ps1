@@ -2,7 +2,7 @@ BeforeAll {
     $script:ModuleFolder = Join-Path $PSScriptRoot '../../out/GeoSync'
     $script:ManifestPath = Join-Path $ModuleFolder 'GeoSync.psd1'
     $script:ExpectedFunctions = @('Get-GeoSyncFailure', 'Get-GeoSyncStatus', 'Invoke-GeoSyncMaster')
-    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncSession', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Set-GlusterXtime', 'Start-GeoSyncSession', 'Stop-GeoSyncSession', 'Test-GeoSyncReplica')
+    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncLog', 'Get-GeoSyncSession', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'Resolve-GeoSyncUrl', 'Resume-GeoSyncReplication', 'Set-GlusterXtime', 'Start-GeoSyncReplication', 'Start-GeoSyncSession', 'Stop-GeoSyncReplication', 'Stop-GeoSyncSession', 'Suspend-GeoSyncReplication', 'Test-GeoSyncReplica')
     [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw
     $script:Version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
 }
