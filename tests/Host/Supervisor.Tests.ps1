@@ -177,6 +177,27 @@ Describe 'geosync start, monitor and the supervisor' {
         Test-Running $first.SupervisorPid | Should -BeFalse
     }
 
+    It 'stops cleanly on SIGTERM to the supervisor, and geosync stop ends the worker a killed supervisor left' {
+        (Invoke-Geosync -ArgumentList 'start', $Name, '--state-dir', $State, '--worker-command', 'sleep 600').ExitCode | Should -Be 0
+        $first = Read-Record
+        & kill -TERM $first.SupervisorPid
+        Wait-Until { -not (Test-Running $first.SupervisorPid) } 'the supervisor ends on SIGTERM' | Should -BeTrue
+        Test-Running $first.WorkerPid | Should -BeFalse
+        (Read-Record).State | Should -Be 'Stopped'
+
+        (Invoke-Geosync -ArgumentList 'start', $Name, '--state-dir', $State, '--worker-command', 'sleep 600').ExitCode | Should -Be 0
+        $second = Read-Record
+        & kill -KILL $second.SupervisorPid
+        Wait-Until { -not (Test-Running $second.SupervisorPid) } 'the supervisor is gone' | Should -BeTrue
+        Test-Running $second.WorkerPid | Should -BeTrue -Because 'a killed supervisor cannot end its worker'
+
+        $stop = Invoke-Geosync -ArgumentList 'stop', $Name, '--state-dir', $State
+        $stop.ExitCode | Should -Be 0
+        Test-Running $second.WorkerPid | Should -BeFalse
+        (Read-Record).State | Should -Be 'Stopped'
+        (Get-GeoSyncLog -Name $Name -StateDirectory $State -Level Warning).Message | Should -Contain "ending the worker (process $($second.WorkerPid)) that a killed supervisor left running"
+    }
+
     It '-WhatIf changes nothing, and a second start is refused with ReplicationRunning' {
         (Invoke-Geosync -ArgumentList 'start', $Name, '--state-dir', $State, '--worker-command', $Worker).ExitCode | Should -Be 0
         $before = Read-Record

@@ -388,9 +388,16 @@ public sealed class Supervisor : IDisposable
     }
 
     /// <summary>A worker a killed supervisor left behind would race the new one; it is ended first.</summary>
-    private void EndLeftoverWorker(SupervisorRecord? previous)
+    private void EndLeftoverWorker(SupervisorRecord? previous) =>
+        EndLeftoverWorker(previous, _options.StopTimeout, message => Log(ReplicationLogLevel.Warning, message));
+
+    /// <summary>
+    /// Ends the worker a record names if that process still runs (SIGTERM, then SIGKILL to its tree after
+    /// <paramref name="grace"/>): a supervisor that was killed leaves its worker running.
+    /// </summary>
+    internal static void EndLeftoverWorker(SupervisorRecord? record, TimeSpan grace, Action<string> log)
     {
-        if (previous is not { WorkerPid: { } pid, WorkerStartTime: { } started }) return;
+        if (record is not { WorkerPid: { } pid, WorkerStartTime: { } started }) return;
         Process leftover;
         try
         {
@@ -403,13 +410,21 @@ public sealed class Supervisor : IDisposable
         using (leftover)
         {
             // A reused pid is another program: only the process that started when the record says is ours.
-            var startedAt = new DateTimeOffset(leftover.StartTime.ToUniversalTime(), TimeSpan.Zero);
+            DateTimeOffset startedAt;
+            try
+            {
+                startedAt = new DateTimeOffset(leftover.StartTime.ToUniversalTime(), TimeSpan.Zero);
+            }
+            catch (InvalidOperationException)
+            {
+                return; // gone meanwhile
+            }
             if ((startedAt - started).Duration() > TimeSpan.FromSeconds(2)) return;
-            Log(ReplicationLogLevel.Warning, $"ending the worker (process {pid}) that the previous supervisor left running");
+            log($"ending the worker (process {pid}) that a killed supervisor left running");
             var tree = ProcessTree.Snapshot(pid);
             ProcessTree.Signal(tree.Take(1), Signum.SIGTERM);
             var waited = Stopwatch.StartNew();
-            while (tree.Take(1).Any(ProcessTree.IsAlive) && waited.Elapsed < _options.StopTimeout) Thread.Sleep(50);
+            while (tree.Take(1).Any(ProcessTree.IsAlive) && waited.Elapsed < grace) Thread.Sleep(50);
             ProcessTree.Signal(tree.Where(ProcessTree.IsAlive), Signum.SIGKILL);
         }
     }

@@ -125,7 +125,11 @@ public static class SupervisorControl
         {
             if (record is not null && record.State != SupervisorStates.Stopped)
             {
-                // The supervisor was killed earlier and could not say so.
+                // The supervisor was killed earlier and could not say so; its worker may still run.
+                using (var log = new ReplicationLog(paths.LogFile))
+                {
+                    Supervisor.EndLeftoverWorker(record, SupervisorOptions.DefaultStopTimeout, message => log.Write(ReplicationLogLevel.Warning, "stop", message));
+                }
                 record = record with { State = SupervisorStates.Stopped, WorkerPid = null, WorkerStartTime = null, Updated = DateTimeOffset.UtcNow };
                 AtomicJsonFile.Write(paths.SupervisorFile, record);
             }
