@@ -107,9 +107,7 @@ public sealed class Supervisor : IDisposable
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken = default)
     {
-        using var held = AcquireLock(_paths)
-            ?? throw new GeoSyncReplicationRunningException(_paths.Name, SupervisorControl.ReadRecord(_paths)?.SupervisorPid,
-                $"Replication '{_paths.Name}' already has a supervisor (process {SupervisorControl.ReadRecord(_paths)?.SupervisorPid.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}); stop it first with 'geosync stop {_paths.Name}'.");
+        using var held = AcquireLock(_paths) ?? throw AlreadySupervised();
 
         var previous = ReadPreviousRecord();
         using var self = Process.GetCurrentProcess();
@@ -166,7 +164,7 @@ public sealed class Supervisor : IDisposable
                         await RestartAfterAsync(backoff, DescribeExit(code), code, cancellationToken).ConfigureAwait(false);
                         break;
                     case WorkerEnding.Hung:
-                        var age = HeartbeatAge(worker);
+                        var age = HeartbeatAge();
                         Log(ReplicationLogLevel.Warning, $"the worker (process {worker.Id}) hung: no heartbeat for {age.TotalSeconds:0} s (bound {_options.HangTimeout.TotalSeconds:0} s); ending it");
                         var hungCode = StopWorker(worker);
                         worker.Dispose();
@@ -194,6 +192,13 @@ public sealed class Supervisor : IDisposable
     }
 
     public void Dispose() => _log.Dispose();
+
+    private GeoSyncReplicationRunningException AlreadySupervised()
+    {
+        var holder = ReadPreviousRecord()?.SupervisorPid;
+        return new GeoSyncReplicationRunningException(_paths.Name, holder,
+            $"Replication '{_paths.Name}' already has a supervisor (process {holder?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "unknown"}); stop it first with 'geosync stop {_paths.Name}'.");
+    }
 
     /// <summary>The supervisor lock, or null when another process holds it.</summary>
     internal static FileStream? AcquireLock(ReplicationPaths paths)
@@ -272,17 +277,16 @@ public sealed class Supervisor : IDisposable
         {
             if (worker.HasExited) return WorkerEnding.Exited;
             if (cancellationToken.IsCancellationRequested || ReadDesired() != DesiredState.Running) return WorkerEnding.AskedToStop;
-            if (HeartbeatAge(worker) > _options.HangTimeout) return WorkerEnding.Hung;
+            if (HeartbeatAge() > _options.HangTimeout) return WorkerEnding.Hung;
             await PauseAsync(_options.PollInterval, cancellationToken).ConfigureAwait(false);
         }
     }
 
     /// <summary>Time since the worker's last sign of life: its heartbeat, or its start when it has not beaten since.</summary>
-    private TimeSpan HeartbeatAge(Process worker)
+    private TimeSpan HeartbeatAge()
     {
         var lastSign = _record.WorkerStartTime ?? _clock.GetUtcNow();
         if (Heartbeat.LastBeat(_paths.HeartbeatFile) is { } beat && beat > lastSign) lastSign = beat;
-        _ = worker;
         return _clock.GetUtcNow() - lastSign;
     }
 
