@@ -266,10 +266,12 @@ Describe 'commands on replications that do not exist' {
 
 Describe 'geosync unit' {
     It 'prints a unit that runs the monitor in the foreground, restarts it on failure and passes systemd-analyze verify' {
-        $state = Join-Path $TestDrive 'unit-state'
+        # A blank in the state directory must survive systemd's own quoting.
+        $state = Join-Path $TestDrive 'unit state'
         $r = Invoke-Geosync -ArgumentList 'unit', 'mvol-dr', '--state-dir', $state
         $r.ExitCode | Should -Be 0
-        $r.StdOut | Should -Match "(?m)^ExecStart=$([regex]::Escape($Geosync)) monitor mvol-dr --state-dir $([regex]::Escape($state))$"
+        $r.StdOut | Should -Match "(?m)^ExecStart=$([regex]::Escape($Geosync)) monitor mvol-dr --state-dir `"$([regex]::Escape($state))`"$"
+        $r.StdOut | Should -Match "(?m)^Environment=`"GEOSYNC_STATE_DIR=$([regex]::Escape($state))`"$"
         $r.StdOut | Should -Match '(?m)^Restart=on-failure$'
         $r.StdOut | Should -Match '(?m)^KillMode=mixed$'
 

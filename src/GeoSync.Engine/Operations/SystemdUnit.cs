@@ -20,7 +20,7 @@ public static class SystemdUnit
             [Service]
             Type=simple
             ExecStart={command}
-            Environment=GEOSYNC_STATE_DIR={Quote(paths.StateDirectory)}
+            Environment={Quote(StateDirectory.EnvironmentVariable + "=" + paths.StateDirectory)}
             Restart=on-failure
             RestartSec=5
             KillMode=mixed
