@@ -18,6 +18,7 @@
     CmdletsToExport      = @(
         'Dismount-GlusterAux'
         'Get-GeoSyncReplication'
+        'Get-GeoSyncLog'
         'Get-GeoSyncSession'
         'Get-GeoSyncStatus'
         'Get-GlusterVolumeMark'
@@ -31,9 +32,13 @@
         'Resolve-GeoSyncUrl'
         'Set-GeoSyncCheckpoint'
         'Set-GeoSyncReplication'
+        'Resume-GeoSyncReplication'
         'Set-GlusterXtime'
+        'Start-GeoSyncReplication'
         'Start-GeoSyncSession'
+        'Stop-GeoSyncReplication'
         'Stop-GeoSyncSession'
+        'Suspend-GeoSyncReplication'
         'Test-GeoSyncReplica'
         'Wait-GeoSyncCheckpoint'
     )

@@ -6,6 +6,8 @@ declare -A package_of=(
     [python3]=python3
     [rsync]=rsync
     [getfattr]=attr
+    [systemd-analyze]=systemd
+    [setsid]=util-linux
 )
 
 missing=()

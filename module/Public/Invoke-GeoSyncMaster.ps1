@@ -154,6 +154,11 @@ function Invoke-GeoSyncMaster {
         lacks are deleted. Without it the first turn refuses with SlaveNotEmpty and the loop ends. Passed to
         Start-GeoSyncSession.
 
+    .PARAMETER HeartbeatPath
+        A file the loop touches (sets its modification time to now) at the end of every turn, and the session whenever
+        the slave answers a keep-alive: the sign of life that the replication supervisor (geosync monitor) watches to
+        tell a hung worker. Passed to Start-GeoSyncSession.
+
     .PARAMETER WhatIf
         Plans one turn and outputs the changes it would make, changing nothing on the master or the slave and writing
         no state file (a dry run; -Once is implied). The session is opened and stopped again for it.
@@ -304,7 +309,10 @@ function Invoke-GeoSyncMaster {
 
         [switch] $Xattrs,
 
-        [switch] $Force
+        [switch] $Force,
+
+        [ValidateNotNullOrEmpty()]
+        [string] $HeartbeatPath
     )
 
     $StateDirectory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
@@ -327,8 +335,9 @@ function Invoke-GeoSyncMaster {
 
     $target = "$Master -> $Slave"
     # The catalog's options that Start-GeoSyncSession takes; the others (Interval, MaxTurns, ...) shape the loop itself.
+    # Name and HeartbeatPath are the run's own, not a replication's options.
     $sessionCommandParameters = $ExecutionContext.InvokeCommand.GetCommand('Start-GeoSyncSession', 'Cmdlet').Parameters
-    $sessionParameterNames = [GeoSync.Engine.Operations.ReplicationOptions]::All.ParameterName |
+    $sessionParameterNames = @([GeoSync.Engine.Operations.ReplicationOptions]::All.ParameterName) + 'Name', 'HeartbeatPath' |
         Where-Object { $sessionCommandParameters.ContainsKey($_) }
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {
@@ -401,8 +410,8 @@ function Invoke-GeoSyncMaster {
 
     $progressId = 7400
     $activity = "GeoSync master $target"
-    $maxDelay = 60
-    $delay = 1
+    # The reconnect waits (1, 2, 4 ... 60 s, back to 1 s after a completed turn) are the engine's one schedule.
+    $backoff = [GeoSync.Engine.Operations.BackoffSchedule]::new()
     $failures = 0
     $turnsCompleted = 0
     $firstSync = $true
@@ -415,6 +424,11 @@ function Invoke-GeoSyncMaster {
 
     try {
         $state.Write()
+        if ($HeartbeatPath) {
+            $HeartbeatPath = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($HeartbeatPath)
+            $sessionParameters['HeartbeatPath'] = $HeartbeatPath
+            [GeoSync.Engine.Operations.Heartbeat]::Touch($HeartbeatPath)
+        }
         while ($true) {
             $lastError = $null
             Write-Progress -Id $progressId -Activity $activity -Status "Connecting (attempt $($failures + 1))"
@@ -462,7 +476,8 @@ function Invoke-GeoSyncMaster {
                     }
                     $turnsCompleted++
                     $failures = 0
-                    $delay = 1
+                    $backoff.Succeeded()
+                    if ($HeartbeatPath) { [GeoSync.Engine.Operations.Heartbeat]::Touch($HeartbeatPath) }
                     $busy = $turn.ChangesSeen -or $turn.Failures.Count -gt 0
                     $null = $state.CompleteTurn($session.LastTurn)
                     if ($firstSync) {
@@ -516,11 +531,13 @@ function Invoke-GeoSyncMaster {
                         $exception, 'MasterReconnectsExhausted', [System.Management.Automation.ErrorCategory]::ConnectionError, $target))
             }
 
+            $delay = $backoff.Failed().TotalSeconds
             $state.Fault($message, $errorId, [TimeSpan]::FromSeconds($delay))
             Write-Warning "Replicating $target failed: $message Reconnecting in $delay s (failure $failures in a row)."
             Write-Progress -Id $progressId -Activity $activity -Status "Faulty: reconnecting in $delay s" -CurrentOperation $message
+            # Waiting to reconnect is not a hang: the supervisor should leave a worker alone that is retrying.
+            if ($HeartbeatPath) { [GeoSync.Engine.Operations.Heartbeat]::Touch($HeartbeatPath) }
             Start-Sleep -Seconds $delay
-            $delay = [Math]::Min($delay * 2, $maxDelay)
         }
     }
     finally {

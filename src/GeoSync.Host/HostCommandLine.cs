@@ -114,6 +114,38 @@ internal static class HostCommandLine
               --slave-mode, --network-namespace   as for master.
         """;
 
+    /// <summary><c>geosync start|stop|pause|resume|monitor|log|unit --help</c>.</summary>
+    public const string SupervisorHelp = """
+          geosync start <name> [--state-dir <dir>] [--timeout <seconds>] [<monitor options>]
+              Start the replication's supervisor in the background, detached from this shell and its terminal
+              (it survives both), and return once it has started the worker (exit 1 with the log's last lines
+              when it could not; refused when a supervisor already runs for the name).
+          geosync stop <name> [--state-dir <dir>] [--timeout <seconds>]
+              Stop the worker cleanly (its session ends, the slave process ends, mounts go away) and the
+              supervisor; what is left after --timeout (default 60) is killed.
+          geosync pause <name> | geosync resume <name>   [--state-dir <dir>] [--timeout <seconds>]
+              End the worker cleanly and keep the supervisor waiting; resume starts a worker again, which goes
+              on from where the slave's xtimes say it got to.
+          geosync monitor <name> [--state-dir <dir>] [<monitor options>]
+              The supervisor in the foreground (for systemd): runs 'geosync master --replication <name>' as
+              its worker, restarts it after 1, 2, 4 ... 60 s when it dies or hangs, and follows stop, pause
+              and resume. SIGTERM or SIGINT stops it cleanly. Monitor options:
+              --hang-timeout <seconds>   a worker whose heartbeat is older is hung: killed and restarted
+                                     (default 300; keep it above the keep-alive interval, half of --timeout).
+              --stop-timeout <seconds>   how long the worker may take to stop after SIGTERM before what is
+                                     left is killed (default 30).
+              --log-max-size <bytes>     rotate the log before it grows past this (default 10485760).
+              --log-keep <n>             rotated log files kept (default 5).
+              --worker-command <command> run this instead of the worker geosync master (words separated by
+                                     blanks).
+          geosync log <name> [--state-dir <dir>] [--tail <n>] [--level verbose|info|warning|error]
+              Print the replication's log (supervisor and worker lines, UTC times), the rotated files
+              included; --tail the last n lines, --level only lines at that level or above.
+          geosync unit <name> [--state-dir <dir>]
+              Print a systemd service unit that runs 'geosync monitor <name>'
+              (e.g. geosync unit mvol-dr > /etc/systemd/system/geosync-mvol-dr.service).
+        """;
+
     /// <summary>Version, help, and the exit codes of every command.</summary>
     public const string FooterHelp = """
           geosync --version
@@ -143,6 +175,9 @@ internal static class HostCommandLine
           failures 0, also when nothing failed; 1 when the ledger cannot be read.
           verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
                    1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
+          start, stop, pause, resume, monitor, log, unit
+                   0 done; 1 the replication is not defined, is already running (start), or the command
+                     failed (the message says why).
           create, config, delete
                    0 done; 1 the replication does not exist (or already exists, for create), is running
                      (delete without --force), or its files cannot be read or written;
@@ -154,10 +189,11 @@ internal static class HostCommandLine
     /// <summary>The whole text of <c>geosync --help</c>: every command's own help, then the exit codes.</summary>
     public static string Usage { get; } = string.Join(Environment.NewLine,
         "Usage:", ScriptHelp, SlaveHelp, MasterCommandLine.MasterHelp, StatusHelp, CheckpointHelp, FailuresHelp, VerifyHelp,
-        ReplicationCommandLine.Help, FooterHelp);
+        ReplicationCommandLine.Help, SupervisorHelp, FooterHelp);
 
     /// <summary>Whether a word is a command with help of its own.</summary>
-    public static bool HasOwnHelp(string word) => word is "slave" or "master" or "status" or "checkpoint" or "failures" or "verify" or "create" or "config" or "delete";
+    public static bool HasOwnHelp(string word) => word is "slave" or "master" or "status" or "checkpoint" or "failures" or "verify" or "create" or "config" or "delete"
+        or "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log";
 
     /// <summary>The help of one command (<c>geosync master --help</c>), or the whole text.</summary>
     public static string HelpFor(string? verb) => verb switch
@@ -169,6 +205,7 @@ internal static class HostCommandLine
         "failures" => "Usage:" + Environment.NewLine + FailuresHelp,
         "verify" => "Usage:" + Environment.NewLine + VerifyHelp,
         "create" or "config" or "delete" => "Usage:" + Environment.NewLine + ReplicationCommandLine.Help,
+        "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log" => "Usage:" + Environment.NewLine + SupervisorHelp,
         _ => Usage,
     };
 
@@ -199,6 +236,8 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseFailures(rest);
             case "verify":
                 return VerifyCommandLine.Parse(rest);
+            case "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log":
+                return SupervisorCommandLine.Parse(first, rest);
             case "create":
                 return ReplicationCommandLine.ParseCreate(rest);
             case "config":
@@ -242,7 +281,7 @@ internal static class HostCommandLine
     }
 
     /// <summary>The command words, for the unknown-command message.</summary>
-    private static readonly string[] Commands = ["slave", "master", "status", "checkpoint", "failures", "verify", "create", "config", "delete", "help"];
+    private static readonly string[] Commands = ["slave", "master", "status", "checkpoint", "failures", "verify", "create", "config", "delete", "monitor", "start", "stop", "pause", "resume", "unit", "log", "help"];
 
     private static HostCommand ParseSlave(string[] args)
     {

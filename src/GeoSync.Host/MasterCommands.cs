@@ -21,6 +21,9 @@ internal sealed record RunMasterCommand : HostCommand
     public string? StateDirectory { get; init; }
     public bool Verbose { get; init; }
 
+    /// <summary><c>--heartbeat-file</c>: touched at every turn end and keep-alive answer, for the supervisor.</summary>
+    public string? HeartbeatFile { get; init; }
+
     /// <summary>The catalog options given on the command line, by PowerShell parameter name, in their option's type.</summary>
     public IReadOnlyDictionary<string, object> Options { get; init; } = new Dictionary<string, object>();
 }
@@ -73,6 +76,9 @@ internal static class MasterCommandLine
                     break;
                 case "--replication":
                     command = command with { Replication = NonEmpty(name, Value(ref i)) };
+                    break;
+                case "--heartbeat-file":
+                    command = command with { HeartbeatFile = NonEmpty(name, Value(ref i)) };
                     break;
                 default:
                     if (arg.StartsWith('-') && arg.Length > 1)
@@ -154,6 +160,7 @@ internal static class MasterCommandLine
         Option("--replication <name>", "run the named replication (defaults < its stored configuration < this command line).");
         Option("--dry-run", "plan one turn and exit, changing nothing on the master or the slave and writing no state file: one line per change it would make ('create  file      a/b.txt  missing on the slave'; actions create, update, purge, setattr) and a summary line; exit 0 once printed. Implies --once.");
         Option("--state-dir <dir>", "where the loop keeps its state file and finds replications (default $GEOSYNC_STATE_DIR, else /var/lib/geosync as root, else ~/.local/state/geosync).");
+        Option("--heartbeat-file <file>", "touch this file at every turn end and keep-alive answer: the sign of life 'geosync monitor' watches to tell a hung worker.");
         Option("--verbose", "narrate every turn, idle ones included, on stderr.");
         text.AppendLine("      The options below are also the keys of 'geosync create' and 'geosync config', except those marked (per run):");
         foreach (var option in ReplicationOptions.All)

@@ -53,6 +53,7 @@ internal static class MasterRunner
         if (command.Replication is { } replication) shell.AddParameter("Replication", replication);
         else shell.AddParameter("Master", command.Master).AddParameter("Slave", command.Slave);
         if (command.StateDirectory is { } stateDirectory) shell.AddParameter("StateDirectory", stateDirectory);
+        if (command.HeartbeatFile is { } heartbeat) shell.AddParameter("HeartbeatPath", heartbeat);
         foreach (var (parameter, value) in command.Options) shell.AddParameter(parameter, value);
         if (command.Verbose) shell.AddParameter("Verbose", true);
         if (command.DryRun) shell.AddParameter("WhatIf", true);

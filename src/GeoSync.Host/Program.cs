@@ -46,6 +46,8 @@ internal static class Program
                 return StatusCommandLine.Run(status);
             case CheckpointCommand checkpoint:
                 return StatusCommandLine.Run(checkpoint);
+            case ReplicationCommand replication:
+                return SupervisorCommandLine.Run(replication);
             case ShowFailuresCommand failures:
                 return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(failures)]));
             default:

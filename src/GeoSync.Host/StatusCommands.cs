@@ -41,7 +41,7 @@ internal static class StatusCommandLine
             switch (option)
             {
                 case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand();
+                    return new ShowHelpCommand("status");
                 case "--json" when inlineValue is null:
                     json = true;
                     break;
@@ -68,7 +68,7 @@ internal static class StatusCommandLine
             switch (option)
             {
                 case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand();
+                    return new ShowHelpCommand("checkpoint");
                 case "--wait" when inlineValue is null:
                     wait = true;
                     break;

@@ -128,6 +128,14 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     public string? FailureLedgerPath { get; set; }
 
     /// <summary>
+    /// A file whose modification time is set to now whenever the slave answers a keep-alive: the sign of life a
+    /// supervisor watches to tell a hung worker (Invoke-GeoSyncMaster -HeartbeatPath passes it on).
+    /// </summary>
+    [Parameter]
+    [ValidateNotNullOrEmpty]
+    public string? HeartbeatPath { get; set; }
+
+    /// <summary>
     /// Allow the session's first sync into a slave that holds entries this master did not put there; the entries the
     /// master lacks are deleted. Without it the first turn refuses with SlaveNotEmpty.
     /// </summary>
@@ -158,6 +166,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             GlusterLogDirectory = ProviderPath(GlusterLogDirectory),
             ConnectionTimeout = TimeSpan.FromSeconds(ConnectionTimeoutSec),
             FailureLedgerPath = ProviderPath(FailureLedgerPath),
+            HeartbeatPath = ProviderPath(HeartbeatPath),
             // Only the opening is narrated here; Invoke-GeoSyncCrawl listens while a turn runs.
             Log = (level, text) =>
             {

@@ -53,6 +53,9 @@ public sealed partial record ReplicationPaths
     /// <summary>The checkpoint the administrator set (the worker records its completion in its state record).</summary>
     public string CheckpointFile => Path.Combine(Directory, "checkpoint.json");
 
+    /// <summary>Held (an exclusive lock) by the replication's supervisor for its whole life: one supervisor per name.</summary>
+    public string SupervisorLockFile => Path.Combine(Directory, "supervisor.lock");
+
     /// <summary>The folder of the replication's log and its rotated predecessors.</summary>
     public string LogDirectory => Path.Combine(Directory, "log");
 

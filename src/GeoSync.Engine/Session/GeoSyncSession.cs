@@ -1,3 +1,4 @@
+using GeoSync.Engine.Operations;
 using GeoSync.Engine.Master;
 using GeoSync.Engine.Slave;
 using GeoSync.Engine.Transport;
@@ -676,6 +677,18 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         await _slave!.CallAsync("keep_alive", [payload], TimeSpan.FromSeconds(_options.TimeoutSeconds), cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _keepAlives);
         lock (_gate) _lastKeepAlive = DateTimeOffset.Now;
+        if (_options.HeartbeatPath is { } heartbeat)
+        {
+            try
+            {
+                Heartbeat.Touch(heartbeat);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // A missed beat only makes the supervisor look closer; the session itself is fine.
+                Log(SessionLogLevel.Warning, $"could not touch the heartbeat file {heartbeat}: {e.Message}");
+            }
+        }
     }
 
     private async Task WatchSlaveAsync(SlaveEndpoint slave)

@@ -148,6 +148,12 @@ public sealed record SessionOptions
     /// </summary>
     public string? FailureLedgerPath { get; init; }
 
+    /// <summary>
+    /// A file whose modification time is set to now whenever the slave answers a keep-alive: the worker's sign of life
+    /// that a supervisor watches (<see cref="GeoSync.Engine.Operations.Heartbeat"/>). Null: none is kept.
+    /// </summary>
+    public string? HeartbeatPath { get; init; }
+
     /// <summary>Receives the session's log (opening, keep-alives, the crawl, the slave's stderr), from any thread.</summary>
     public Action<SessionLogLevel, string>? Log { get; init; }
 

@@ -115,7 +115,8 @@ internal static class ProcessTree
             ulong.Parse(fields[19], CultureInfo.InvariantCulture));
     }
 
-    private static void Signal(List<Member> members, Signum signal)
+    /// <summary>Signals each member that is still the process that was found.</summary>
+    public static void Signal(IEnumerable<Member> members, Signum signal)
     {
         foreach (var member in members)
         {
