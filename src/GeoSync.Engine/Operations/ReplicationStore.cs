@@ -50,13 +50,6 @@ public sealed class GeoSyncReplicationExistsException(string name, string config
     public string Name { get; } = name;
 }
 
-/// <summary>The replication is running (its supervisor or a master loop is alive), so it was not removed.</summary>
-public sealed class GeoSyncReplicationRunningException(string name, string reason)
-    : GeoSyncException($"Replication '{name}' is running ({reason}); stop it first ('geosync stop {name}' or Stop-GeoSyncReplication), or remove it anyway with --force / -Force.")
-{
-    public string Name { get; } = name;
-}
-
 /// <summary>
 /// The replication store: config.json of each named replication under the state directory, validated against the option
 /// catalog before anything is written, and written atomically.
@@ -151,7 +144,8 @@ public sealed class ReplicationStore
         if (!File.Exists(paths.ConfigFile)) throw new GeoSyncReplicationNotFoundException(name, StateDirectory);
         if (!force && ReplicationActivity.RunningReason(paths) is { } reason)
         {
-            throw new GeoSyncReplicationRunningException(name, reason);
+            throw new GeoSyncReplicationRunningException(name, null,
+                $"Replication '{name}' is running ({reason}); stop it first ('geosync stop {name}' or Stop-GeoSyncReplication), or remove it anyway with --force / -Force.");
         }
         // The config goes first: a half-removed folder is no longer listed as a replication.
         File.Delete(paths.ConfigFile);
