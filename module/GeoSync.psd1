@@ -40,6 +40,7 @@
         'Stop-GeoSyncSession'
         'Suspend-GeoSyncReplication'
         'Test-GeoSyncReplica'
+        'Test-GeoSyncReplication'
         'Wait-GeoSyncCheckpoint'
     )
     VariablesToExport    = @()

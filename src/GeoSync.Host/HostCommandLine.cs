@@ -175,6 +175,7 @@ internal static class HostCommandLine
           failures 0, also when nothing failed; 1 when the ledger cannot be read.
           verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
                    1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
+          check    0 no check failed; 1 a check failed, or the replication does not exist.
           start, stop, pause, resume, monitor, log, unit
                    0 done; 1 the replication is not defined, is already running (start), or the command
                      failed (the message says why).
@@ -189,10 +190,10 @@ internal static class HostCommandLine
     /// <summary>The whole text of <c>geosync --help</c>: every command's own help, then the exit codes.</summary>
     public static string Usage { get; } = string.Join(Environment.NewLine,
         "Usage:", ScriptHelp, SlaveHelp, MasterCommandLine.MasterHelp, StatusHelp, CheckpointHelp, FailuresHelp, VerifyHelp,
-        ReplicationCommandLine.Help, SupervisorHelp, FooterHelp);
+        ReplicationCommandLine.Help, PreflightCommandLine.Help, SupervisorHelp, FooterHelp);
 
     /// <summary>Whether a word is a command with help of its own.</summary>
-    public static bool HasOwnHelp(string word) => word is "slave" or "master" or "status" or "checkpoint" or "failures" or "verify" or "create" or "config" or "delete"
+    public static bool HasOwnHelp(string word) => word is "slave" or "master" or "status" or "checkpoint" or "failures" or "verify" or "create" or "config" or "delete" or "check"
         or "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log";
 
     /// <summary>The help of one command (<c>geosync master --help</c>), or the whole text.</summary>
@@ -205,6 +206,7 @@ internal static class HostCommandLine
         "failures" => "Usage:" + Environment.NewLine + FailuresHelp,
         "verify" => "Usage:" + Environment.NewLine + VerifyHelp,
         "create" or "config" or "delete" => "Usage:" + Environment.NewLine + ReplicationCommandLine.Help,
+        "check" => "Usage:" + Environment.NewLine + PreflightCommandLine.Help,
         "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log" => "Usage:" + Environment.NewLine + SupervisorHelp,
         _ => Usage,
     };
@@ -236,6 +238,8 @@ internal static class HostCommandLine
                 return MasterCommandLine.ParseFailures(rest);
             case "verify":
                 return VerifyCommandLine.Parse(rest);
+            case "check":
+                return PreflightCommandLine.Parse(rest);
             case "monitor" or "start" or "stop" or "pause" or "resume" or "unit" or "log":
                 return SupervisorCommandLine.Parse(first, rest);
             case "create":
@@ -281,7 +285,7 @@ internal static class HostCommandLine
     }
 
     /// <summary>The command words, for the unknown-command message.</summary>
-    private static readonly string[] Commands = ["slave", "master", "status", "checkpoint", "failures", "verify", "create", "config", "delete", "monitor", "start", "stop", "pause", "resume", "unit", "log", "help"];
+    private static readonly string[] Commands = ["slave", "master", "status", "checkpoint", "failures", "verify", "create", "config", "delete", "check", "monitor", "start", "stop", "pause", "resume", "unit", "log", "help"];
 
     private static HostCommand ParseSlave(string[] args)
     {

@@ -46,6 +46,8 @@ internal static class Program
                 return StatusCommandLine.Run(status);
             case CheckpointCommand checkpoint:
                 return StatusCommandLine.Run(checkpoint);
+            case CheckReplicationCommand check:
+                return PreflightCommandLine.Run(check);
             case ReplicationCommand replication:
                 return SupervisorCommandLine.Run(replication);
             case ShowFailuresCommand failures:

@@ -2,7 +2,7 @@ BeforeAll {
     $script:ModuleFolder = Join-Path $PSScriptRoot '../../out/GeoSync'
     $script:ManifestPath = Join-Path $ModuleFolder 'GeoSync.psd1'
     $script:ExpectedFunctions = @('Get-GeoSyncFailure', 'Invoke-GeoSyncMaster')
-    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncLog', 'Get-GeoSyncReplication', 'Get-GeoSyncSession', 'Get-GeoSyncStatus', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'New-GeoSyncReplication', 'Remove-GeoSyncReplication', 'Resolve-GeoSyncUrl', 'Resume-GeoSyncReplication', 'Set-GeoSyncCheckpoint', 'Set-GeoSyncReplication', 'Set-GlusterXtime', 'Start-GeoSyncReplication', 'Start-GeoSyncSession', 'Stop-GeoSyncReplication', 'Stop-GeoSyncSession', 'Suspend-GeoSyncReplication', 'Test-GeoSyncReplica', 'Wait-GeoSyncCheckpoint')
+    $script:Expected = @('Dismount-GlusterAux', 'Get-GeoSyncLog', 'Get-GeoSyncReplication', 'Get-GeoSyncSession', 'Get-GeoSyncStatus', 'Get-GlusterVolumeMark', 'Get-GlusterXtime', 'Invoke-GeoSyncCrawl', 'Invoke-GeoSyncRsync', 'Invoke-GeoSyncSlave', 'Mount-GlusterAux', 'New-GeoSyncReplication', 'Remove-GeoSyncReplication', 'Resolve-GeoSyncUrl', 'Resume-GeoSyncReplication', 'Set-GeoSyncCheckpoint', 'Set-GeoSyncReplication', 'Set-GlusterXtime', 'Start-GeoSyncReplication', 'Start-GeoSyncSession', 'Stop-GeoSyncReplication', 'Stop-GeoSyncSession', 'Suspend-GeoSyncReplication', 'Test-GeoSyncReplica', 'Test-GeoSyncReplication', 'Wait-GeoSyncCheckpoint')
     [xml] $props = Get-Content -LiteralPath (Join-Path $PSScriptRoot '../../Directory.Build.props') -Raw
     $script:Version = $props.Project.PropertyGroup.ModuleVersion | Where-Object { $_ } | Select-Object -First 1
 }

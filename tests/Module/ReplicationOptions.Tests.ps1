@@ -6,7 +6,7 @@ BeforeDiscovery {
     $commands = @(
         @{ Command = 'New-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Master', 'Slave', 'StateDirectory') }
         @{ Command = 'Set-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Reset', 'PassThru', 'StateDirectory') }
-        @{ Command = 'Invoke-GeoSyncMaster'; Options = 'All'; Other = @('Master', 'Slave', 'Replication', 'StateDirectory') }
+        @{ Command = 'Invoke-GeoSyncMaster'; Options = 'All'; Other = @('Master', 'Slave', 'Replication', 'StateDirectory', 'StatePath', 'CheckpointPath', 'HeartbeatPath') }
     )
 }
 

@@ -25,10 +25,7 @@ public static class SupervisorControl
     /// heartbeat the supervisor watches. The one place that names the worker's command line.
     /// </summary>
     public static IReadOnlyList<string> WorkerArgv(string geosyncExecutable, ReplicationPaths paths) =>
-    [
-        geosyncExecutable, "master", "--replication", paths.Name, "--state-dir", paths.StateDirectory,
-        "--heartbeat-file", paths.HeartbeatFile,
-    ];
+        [geosyncExecutable, .. ReplicationWorker.Arguments(paths), "--heartbeat-file", paths.HeartbeatFile];
 
     /// <summary>The supervisor's own command line (what <see cref="Start"/> detaches and a systemd unit runs).</summary>
     public static IReadOnlyList<string> MonitorArgv(string geosyncExecutable, ReplicationPaths paths) =>

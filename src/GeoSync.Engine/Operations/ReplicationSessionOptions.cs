@@ -1,0 +1,82 @@
+using System.Globalization;
+using GeoSync.Engine.Session;
+using GeoSync.Engine.Transport;
+
+namespace GeoSync.Engine.Operations;
+
+/// <summary>
+/// The session a named replication opens, from its stored definition: what the preflight and verify of a replication
+/// connect with, so they reach the master and the slave exactly as its worker does (docs/operations.md).
+/// </summary>
+public static class ReplicationSessionOptions
+{
+    /// <summary>Catalog options that shape the loop, not the session.</summary>
+    public static readonly IReadOnlySet<string> LoopOnlyKeys = new HashSet<string>(StringComparer.Ordinal)
+    {
+        "interval", "once", "max-turns", "max-reconnects", "name",
+    };
+
+    /// <summary>The session options of <paramref name="definition"/>; <paramref name="defaultSlaveCommand"/> runs a local slave (slave mode child).</summary>
+    public static SessionOptions From(ReplicationDefinition definition, IReadOnlyList<string> defaultSlaveCommand)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        var options = new SessionOptions
+        {
+            Master = definition.Master,
+            Slave = definition.Slave,
+            Name = definition.Name,
+            AllowDirectoryMaster = true,
+            SlaveCommand = defaultSlaveCommand,
+        };
+        var ssh = options.Ssh;
+        foreach (var (key, value) in definition.Options)
+        {
+            if (LoopOnlyKeys.Contains(key)) continue;
+            options = key switch
+            {
+                "sync-jobs" => options with { SyncJobs = Int(value) },
+                "timeout" => options with { TimeoutSeconds = Int(value) },
+                "connection-timeout" => options with { ConnectionTimeout = TimeSpan.FromSeconds(Int(value)) },
+                "slave-mode" => options with { SlaveMode = Enum<SlaveMode>(value) },
+                "slave-command" => options with { SlaveCommand = Words(value) },
+                "network-namespace" => options with { NetworkNamespace = Text(value) },
+                "gluster-command-dir" => options with { GlusterCommandDirectory = Text(value) },
+                "gluster-log-dir" => options with { GlusterLogDirectory = Text(value) },
+                "ignore-deletes" => options with { IgnoreDeletes = Switch(value) },
+                "max-delete-share" => options with { MaxDeleteShare = Convert.ToDouble(value, CultureInfo.InvariantCulture) },
+                "directory-pruning" => options with { DirectoryPruning = Enum<DirectoryPruning>(value) },
+                "xattrs" => options with { Xattrs = Switch(value) },
+                "force" => options with { Force = Switch(value) },
+                "ssh-command" or "ssh-port" or "identity-file" or "known-hosts-file" or "remote-command" => options,
+                _ => throw new GeoSyncException($"the option '{key}' of replication '{definition.Name}' has no meaning for its session; this is a GeoSync bug"),
+            };
+            ssh = key switch
+            {
+                "ssh-command" => ssh with { SshCommand = Text(value) },
+                "ssh-port" => ssh with { Port = Int(value) },
+                "identity-file" => ssh with { IdentityFile = Text(value) },
+                "known-hosts-file" => ssh with { KnownHostsFile = Text(value) },
+                "remote-command" => ssh with { RemoteCommand = Words(value) },
+                _ => ssh,
+            };
+        }
+        return options with { Ssh = ssh };
+    }
+
+    private static int Int(object value) => Convert.ToInt32(value, CultureInfo.InvariantCulture);
+
+    private static string Text(object value) => Convert.ToString(value, CultureInfo.InvariantCulture) ?? "";
+
+    private static bool Switch(object value) => Convert.ToBoolean(value, CultureInfo.InvariantCulture);
+
+    private static string[] Words(object value) => value switch
+    {
+        string[] words => words,
+        IEnumerable<string> words => words.ToArray(),
+        System.Collections.IEnumerable items => items.Cast<object>().Select(Text).ToArray(),
+        _ => [Text(value)],
+    };
+
+    private static T Enum<T>(object value) where T : struct, Enum =>
+        value is T typed ? typed : System.Enum.Parse<T>(Text(value), ignoreCase: true);
+}
