@@ -161,7 +161,7 @@ Describe 'Test-GeoSyncReplica' {
         $out = $session | Test-GeoSyncReplica -ErrorVariable failures -ErrorAction SilentlyContinue
         $out | Should -BeNullOrEmpty
         $failures | Should -HaveCount 1
-        $failures[0].FullyQualifiedErrorId | Should -BeLike 'ReplicaVerifyFailed,*'
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'SessionStopped,*'
     }
 
     It 'refuses a slave without the verify methods (GlusterFS gsyncd) with a clear error' {
