@@ -60,14 +60,11 @@ internal static class SlaveClaim
             return;
         }
 
-        var foreign = (await slave.EntriesAsync(Root, cancellationToken).ConfigureAwait(false))
-            .Where(name => !GlusterInternalNames.IsInternal(name))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        if (foreign.Count > 0 && !force) throw NotEmpty(slaveUrl, foreign, masterEntries);
-        if (foreign.Count > 0)
+        var content = await SlaveContentCount.CountAsync(slave, masterEntries, clock, cancellationToken).ConfigureAwait(false);
+        if (!content.IsEmpty && !force) throw NotEmpty(slaveUrl, content);
+        if (!content.IsEmpty)
         {
-            log(SessionLogLevel.Warning, $"the slave {slaveUrl} holds {foreign.Count} entries this master did not put there; " +
+            log(SessionLogLevel.Warning, $"the slave {slaveUrl} holds {SlaveContentCount.Describe(content.Total, content.Complete)} this master did not put there; " +
                 "replicating into it anyway, as -Force/--force says: entries the master lacks will be deleted");
         }
 
@@ -97,18 +94,17 @@ internal static class SlaveClaim
         }
     }
 
-    private static GeoSyncSessionException NotEmpty(string slaveUrl, IReadOnlyList<string> entries, IReadOnlyCollection<string> masterEntries)
+    private static GeoSyncSessionException NotEmpty(string slaveUrl, SlaveContentCount content)
     {
-        var onMaster = masterEntries as IReadOnlySet<string> ?? masterEntries.ToHashSet(StringComparer.Ordinal);
-        var doomed = entries.Where(name => !onMaster.Contains(name)).ToList();
-        var shown = doomed.Count > 0 ? doomed : entries;
+        var shown = content.Doomed.Count > 0 ? content.Doomed : content.Shared;
         var names = string.Join(", ", shown.Take(NamesShown).Select(n => $"'{n}'")) + (shown.Count > NamesShown ? ", ..." : "");
         var message = new StringBuilder()
-            .Append($"the slave {slaveUrl} is not empty and this master never synced to it: its root holds {entries.Count} ")
-            .Append(entries.Count == 1 ? "entry" : "entries")
-            .Append(doomed.Count > 0
-                ? $", {doomed.Count} of them not on the master, which a first sync would delete ({names})."
-                : $" ({names}), which a first sync would overwrite.")
+            .Append($"the slave {slaveUrl} is not empty and this master never synced to it: it holds {SlaveContentCount.Describe(content.Total, content.Complete)}")
+            .Append(content.Doomed.Count > 0
+                ? $"; a first sync would delete {SlaveContentCount.Describe(content.DoomedTotal, content.DoomedComplete, "of them")}: " +
+                    $"{content.Doomed.Count} root {(content.Doomed.Count == 1 ? "entry" : "entries")} the master lacks ({names})" +
+                    (content.DoomedTotal > content.Doomed.Count ? " and everything below them." : ".")
+                : $", below root entries the master has too ({names}), which a first sync would overwrite where they differ.")
             .Append(" Nothing was written. To replicate into it anyway, run again with -Force (--force); --dry-run (-WhatIf) shows what would change. ")
             .Append("Or give an empty slave directory.")
             .ToString();
