@@ -1,3 +1,5 @@
+using System.Text;
+using GeoSync.Engine.Verify;
 using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.Engine.Master;
@@ -25,6 +27,17 @@ public sealed class GlusterMasterTree : LocalMasterTree, IMasterXtimes
     public Guid VolumeId { get; }
 
     public override IMasterXtimes Xtimes => this;
+
+    /// <summary>
+    /// statx with AT_STATX_FORCE_SYNC: FUSE asks the client for the attributes instead of answering from its cache, and
+    /// on a change in size or mtime drops the file's cached pages (the client's auto_inval_data); rsync's stat and reads
+    /// after it see the file at least as it was then. The result itself is not needed: lstat reports errors.
+    /// </summary>
+    public void RefreshAttributes(string path)
+    {
+        var name = Encoding.UTF8.GetBytes(FullPath(path) + "\0");
+        _ = NativeEntries.Stat(NativeEntries.AtFdCwd, name, NativeEntries.AtSymlinkNoFollow | NativeEntries.AtStatxForceSync, out _);
+    }
 
     public XtimeReading Read(string path)
     {
