@@ -1,6 +1,6 @@
-using System.Text;
 using GeoSync.Engine.Verify;
 using GeoSync.Engine.Xattrs;
+using Mono.Unix;
 
 namespace GeoSync.Engine.Master;
 
@@ -29,13 +29,14 @@ public sealed class GlusterMasterTree : LocalMasterTree, IMasterXtimes
     public override IMasterXtimes Xtimes => this;
 
     /// <summary>
-    /// statx with AT_STATX_FORCE_SYNC: FUSE asks the client for the attributes instead of answering from its cache, and
-    /// on a change in size or mtime drops the file's cached pages (the client's auto_inval_data); rsync's stat and reads
-    /// after it see the file at least as it was then. The result itself is not needed: lstat reports errors.
+    /// statx with AT_STATX_FORCE_SYNC: FUSE asks the client for the attributes instead of answering from its cache, so
+    /// rsync's stat after it sees the file at least as it was then (and the mount's --fopen-keep-cache=off makes its
+    /// open drop cached pages). The result itself is not needed: the lstat that follows reports errors.
     /// </summary>
     public void RefreshAttributes(string path)
     {
-        var name = Encoding.UTF8.GetBytes(FullPath(path) + "\0");
+        // The bytes Mono.Posix would pass for this path (names that are not UTF-8 included).
+        var name = UnixEncoding.Instance.GetBytes(FullPath(path) + "\0");
         _ = NativeEntries.Stat(NativeEntries.AtFdCwd, name, NativeEntries.AtSymlinkNoFollow | NativeEntries.AtStatxForceSync, out _);
     }
 
