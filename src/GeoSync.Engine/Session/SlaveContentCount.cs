@@ -62,8 +62,13 @@ internal sealed class SlaveContentCount
         ArgumentNullException.ThrowIfNull(clock);
         var walker = new Walker(slave, clock, maxEntries, maxTime ?? MaxTime, cancellationToken);
         var root = new List<(string Name, bool? IsDirectory)>();
-        // The root must be listable: a slave that cannot show what it holds is not taken for empty.
-        foreach (var entry in await walker.ListAsync(".", throwOnError: true).ConfigureAwait(false) ?? [])
+        // The root must be listable: a slave that cannot show what it holds is not taken for empty. The usual slave is
+        // empty: one `entries` call, as gsyncd's own check makes; types are asked for only when there is something.
+        var names = await slave.EntriesAsync(".", cancellationToken).ConfigureAwait(false);
+        var listing = names.Any(n => !GlusterInternalNames.IsInternal(n))
+            ? await walker.ListAsync(".", throwOnError: true).ConfigureAwait(false) ?? []
+            : [];
+        foreach (var entry in listing)
         {
             if (GlusterInternalNames.IsInternal(entry.Name)) continue;
             if (entry.Name == LostAndFound && entry.IsDirectory != false && await walker.IsEmptyOrUnreadableAsync(LostAndFound).ConfigureAwait(false)) continue;
