@@ -27,13 +27,15 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
     private readonly CancellationTokenSource _cancellation = new();
     private readonly PipelineQueue _queue = new();
 
+    // Master and Slave take no pipeline input by property name: a piped session has both properties, and binding them
+    // (the default set wins) opened a second session without the piped one's options (its network namespace, slave mode).
     /// <summary>The master: gluster://HOST:VOL (or HOST:VOL, :VOL), or a directory (file:///DIR or /DIR).</summary>
-    [Parameter(Mandatory = true, Position = 0, ParameterSetName = UrlSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 0, ParameterSetName = UrlSet)]
     [ValidateNotNullOrEmpty]
     public string Master { get; set; } = "";
 
     /// <summary>The slave: file:///DIR, gluster://HOST:VOL, or ssh://[USER@]HOST:(/DIR|VOL); it must run GeoSync's slave.</summary>
-    [Parameter(Mandatory = true, Position = 1, ParameterSetName = UrlSet, ValueFromPipelineByPropertyName = true)]
+    [Parameter(Mandatory = true, Position = 1, ParameterSetName = UrlSet)]
     [ValidateNotNullOrEmpty]
     public string Slave { get; set; } = "";
 

@@ -190,7 +190,7 @@ Describe 'geosync master refuses a first sync into a slave that holds someone el
         $refused = Invoke-Geosync -ArgumentList 'master', "file://$Master", "file://$Slave", '--once', '--state-dir', $State
 
         $refused.ExitCode | Should -Be 1 -Because $refused.StdOut
-        $refused.StdErr | Should -Match "the slave file://$([regex]::Escape($Slave)) is not empty and this master never synced to it: its root holds 3 entries, 2 of them not on the master, which a first sync would delete \('photos', 'precious\.doc'\)"
+        $refused.StdErr | Should -Match "the slave file://$([regex]::Escape($Slave)) is not empty and this master never synced to it: it holds 3 entries; a first sync would delete 2 of them: 2 root entries the master lacks \('photos', 'precious\.doc'\)\."
         $refused.StdErr | Should -Match '--force'
         $refused.StdErr | Should -Match 'SlaveNotEmpty'
         Get-TreeListing -Root $Master | Should -Be $beforeMaster

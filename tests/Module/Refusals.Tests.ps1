@@ -57,7 +57,7 @@ Describe 'the first turn into a slave holding someone else''s entries' {
             $refusal | Should -Not -BeNullOrEmpty -Because '-ErrorAction SilentlyContinue does not silence a refusal'
             $refusal.FullyQualifiedErrorId | Should -Be 'SlaveNotEmpty,GeoSync.PowerShell.Commands.InvokeGeoSyncCrawlCommand'
             $refusal.CategoryInfo.Category | Should -Be 'ResourceExists'
-            $refusal.Exception.Message | Should -Match "holds 1 entry, 1 of them not on the master, which a first sync would delete \('theirs\.txt'\)"
+            $refusal.Exception.Message | Should -Match "it holds 1 entry; a first sync would delete 1 of them: 1 root entry the master lacks \('theirs\.txt'\)\."
             $session.State | Should -Be 'Active'
             Get-TreeListing -Root $pair.Slave | Should -Be $before
         }

@@ -148,6 +148,22 @@ Describe 'Test-GeoSyncReplica' {
         "$($session.State)" | Should -Be 'Active'
     }
 
+    # A session has Master and Slave properties: they must not bind by name and open a second session without the piped
+    # one's options (its network namespace, its xattrs), which is how the GlusterFS verify test failed to mount.
+    It 'verifies a piped session with the options it was opened with (-Xattrs), and a stopped one is an error, not a new session' {
+        $pair = New-Replica
+        setfattr -n user.colour -v blue (Join-Path $pair.Master 'a.txt')
+        $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave -Xattrs -Timeout 0
+        $r = Split-Result ($session | Test-GeoSyncReplica)
+        $r.Differences.Kind | Should -Be 'Xattr' -Because 'the piped session copies xattrs, so its verify compares them'
+
+        $session | Stop-GeoSyncSession
+        $out = $session | Test-GeoSyncReplica -ErrorVariable failures -ErrorAction SilentlyContinue
+        $out | Should -BeNullOrEmpty
+        $failures | Should -HaveCount 1
+        $failures[0].FullyQualifiedErrorId | Should -BeLike 'SessionStopped,*'
+    }
+
     It 'refuses a slave without the verify methods (GlusterFS gsyncd) with a clear error' {
         $pair = New-Replica
         $peer = Join-Path $TestDrive 'gsyncd-like.py'

@@ -215,6 +215,8 @@ internal sealed class CrawlTurn
             var unchanged = slaveXtime is Xtime parentMark && childMark <= parentMark;
             if (unchanged && _prune) continue;
 
+            // Changed since the slave's mark: what is sent must be at least as new as the xtime just read.
+            if (knownStat is null && !unchanged) _xtimes!.RefreshAttributes(child);
             var stat = knownStat ?? LstatMaster(child);
             if (stat is null)
             {

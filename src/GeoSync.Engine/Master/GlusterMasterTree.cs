@@ -1,4 +1,6 @@
+using GeoSync.Engine.Verify;
 using GeoSync.Engine.Xattrs;
+using Mono.Unix;
 
 namespace GeoSync.Engine.Master;
 
@@ -25,6 +27,18 @@ public sealed class GlusterMasterTree : LocalMasterTree, IMasterXtimes
     public Guid VolumeId { get; }
 
     public override IMasterXtimes Xtimes => this;
+
+    /// <summary>
+    /// statx with AT_STATX_FORCE_SYNC: FUSE asks the client for the attributes instead of answering from its cache, so
+    /// rsync's stat after it sees the file at least as it was then (and the mount's --fopen-keep-cache=off makes its
+    /// open drop cached pages). The result itself is not needed: the lstat that follows reports errors.
+    /// </summary>
+    public void RefreshAttributes(string path)
+    {
+        // The bytes Mono.Posix would pass for this path (names that are not UTF-8 included).
+        var name = UnixEncoding.Instance.GetBytes(FullPath(path) + "\0");
+        _ = NativeEntries.Stat(NativeEntries.AtFdCwd, name, NativeEntries.AtSymlinkNoFollow | NativeEntries.AtStatxForceSync, out _);
+    }
 
     public XtimeReading Read(string path)
     {

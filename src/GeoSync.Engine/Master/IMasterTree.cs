@@ -41,4 +41,13 @@ public interface IMasterXtimes
 
     /// <summary>Stamps the path (the §5.3 fix-up of a never-indexed entry).</summary>
     void Write(string path, Xtime value);
+
+    /// <summary>
+    /// Makes what is read of the path from now on (its lstat, rsync's reads) at least as new as an xtime read before:
+    /// an aux mount that caches attributes would otherwise let rsync copy an older size and data, which the crawl then
+    /// stamps with the newer xtime (docs/gluster-notes.md, "Coherent reads"). Nothing to do where nothing is cached.
+    /// </summary>
+    void RefreshAttributes(string path)
+    {
+    }
 }

@@ -25,11 +25,12 @@ public sealed partial class GeoSyncSession
     public async Task<(SlaveClaimStatus Status, GeoSyncSessionException? Refusal)> InspectSlaveClaimAsync(CancellationToken cancellationToken = default)
     {
         lock (_gate) ThrowUnlessActive();
-        var status = await SlaveClaim.InspectAsync(SlaveChannel(), ClaimId(), _volumeInfo?.VolumeId, Slave.Normalized, Log, cancellationToken)
-            .ConfigureAwait(false);
-        if (status.Claimed || status.ForeignEntries.Count == 0) return (status, null);
         var masterEntries = _masterTree!.Entries(".").ToHashSet(StringComparer.Ordinal);
-        return (status, SlaveClaim.Refusal(Slave.Normalized, status.ForeignEntries, masterEntries));
+        var (claimed, content) = await SlaveClaim.InspectAsync(SlaveChannel(), ClaimId(), _volumeInfo?.VolumeId, masterEntries, Slave.Normalized,
+            TimeProvider.System, Log, cancellationToken).ConfigureAwait(false);
+        if (claimed) return (new SlaveClaimStatus(Claimed: true, Empty: false), null);
+        if (content!.IsEmpty) return (new SlaveClaimStatus(Claimed: false, Empty: true), null);
+        return (new SlaveClaimStatus(Claimed: false, Empty: false), SlaveClaim.Refusal(Slave.Normalized, content));
     }
 
     /// <summary>

@@ -6,8 +6,8 @@ using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.Engine.Session;
 
-/// <summary>What a slave root is to a master: already its replica, or holding these entries (none: empty).</summary>
-public sealed record SlaveClaimStatus(bool Claimed, IReadOnlyList<string> ForeignEntries);
+/// <summary>What a slave root is to a master: already its replica, or empty, or holding someone else's entries.</summary>
+public sealed record SlaveClaimStatus(bool Claimed, bool Empty);
 
 /// <summary>
 /// The claim a master lays on its slave's root before its first write (docs/sessions.md, "What a session refuses"): an
@@ -49,14 +49,12 @@ internal static class SlaveClaim
     public static async Task EnsureAsync(ISlaveChannel slave, Guid claim, Guid? masterVolume, IReadOnlyCollection<string> masterEntries,
         bool force, string slaveUrl, TimeProvider clock, Action<SessionLogLevel, string> log, CancellationToken cancellationToken)
     {
-        ArgumentNullException.ThrowIfNull(masterEntries);
-        var status = await InspectAsync(slave, claim, masterVolume, slaveUrl, log, cancellationToken).ConfigureAwait(false);
-        if (status.Claimed) return;
-        var foreign = status.ForeignEntries;
-        if (foreign.Count > 0 && !force) throw NotEmpty(slaveUrl, foreign, masterEntries);
-        if (foreign.Count > 0)
+        var (claimed, content) = await InspectAsync(slave, claim, masterVolume, masterEntries, slaveUrl, clock, log, cancellationToken).ConfigureAwait(false);
+        if (claimed) return;
+        if (!content!.IsEmpty && !force) throw NotEmpty(slaveUrl, content);
+        if (!content.IsEmpty)
         {
-            log(SessionLogLevel.Warning, $"the slave {slaveUrl} holds {foreign.Count} entries this master did not put there; " +
+            log(SessionLogLevel.Warning, $"the slave {slaveUrl} holds {SlaveContentCount.Describe(content.Total, content.Complete)} this master did not put there; " +
                 "replicating into it anyway, as -Force/--force says: entries the master lacks will be deleted");
         }
 
@@ -76,34 +74,31 @@ internal static class SlaveClaim
 
     /// <summary>
     /// Reads, writing nothing, whether the slave root is this master's already (its claim, or the master volume's xtime)
-    /// and, when it is not, which entries it holds (GlusterFS-internal names aside). The preflight asks this too.
+    /// and, when it is not, what it holds (GlusterFS-internal names aside). The preflight asks this too.
     /// </summary>
-    public static async Task<SlaveClaimStatus> InspectAsync(ISlaveChannel slave, Guid claim, Guid? masterVolume, string slaveUrl,
-        Action<SessionLogLevel, string> log, CancellationToken cancellationToken)
+    public static async Task<(bool Claimed, SlaveContentCount? Content)> InspectAsync(ISlaveChannel slave, Guid claim, Guid? masterVolume,
+        IReadOnlyCollection<string> masterEntries, string slaveUrl, TimeProvider clock, Action<SessionLogLevel, string> log,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(slave);
+        ArgumentNullException.ThrowIfNull(masterEntries);
         ArgumentNullException.ThrowIfNull(log);
         var claimToken = XattrNames.FormatUuid(claim);
         if (await HasXtimeAsync(slave, claimToken, cancellationToken).ConfigureAwait(false))
         {
             log(SessionLogLevel.Debug, $"the slave {slaveUrl} carries this master's claim {claimToken}");
-            return new SlaveClaimStatus(Claimed: true, []);
+            return (true, null);
         }
         if (masterVolume is Guid volume && await HasXtimeAsync(slave, XattrNames.FormatUuid(volume), cancellationToken).ConfigureAwait(false))
         {
             log(SessionLogLevel.Debug, $"the slave {slaveUrl} carries master volume {XattrNames.FormatUuid(volume)}'s xtime: synced by this master before");
-            return new SlaveClaimStatus(Claimed: true, []);
+            return (true, null);
         }
-        var foreign = (await slave.EntriesAsync(Root, cancellationToken).ConfigureAwait(false))
-            .Where(name => !GlusterInternalNames.IsInternal(name))
-            .Order(StringComparer.Ordinal)
-            .ToList();
-        return new SlaveClaimStatus(Claimed: false, foreign);
+        return (false, await SlaveContentCount.CountAsync(slave, masterEntries, clock, cancellationToken).ConfigureAwait(false));
     }
 
-    /// <summary>The refusal a first sync into a slave holding <paramref name="entries"/> meets.</summary>
-    public static GeoSyncSessionException Refusal(string slaveUrl, IReadOnlyList<string> entries, IReadOnlyCollection<string> masterEntries) =>
-        NotEmpty(slaveUrl, entries, masterEntries);
+    /// <summary>The refusal a first sync into a slave holding <paramref name="content"/> meets.</summary>
+    public static GeoSyncSessionException Refusal(string slaveUrl, SlaveContentCount content) => NotEmpty(slaveUrl, content);
 
     private static async Task<bool> HasXtimeAsync(ISlaveChannel slave, string uuid, CancellationToken cancellationToken)
     {
@@ -118,18 +113,17 @@ internal static class SlaveClaim
         }
     }
 
-    private static GeoSyncSessionException NotEmpty(string slaveUrl, IReadOnlyList<string> entries, IReadOnlyCollection<string> masterEntries)
+    private static GeoSyncSessionException NotEmpty(string slaveUrl, SlaveContentCount content)
     {
-        var onMaster = masterEntries as IReadOnlySet<string> ?? masterEntries.ToHashSet(StringComparer.Ordinal);
-        var doomed = entries.Where(name => !onMaster.Contains(name)).ToList();
-        var shown = doomed.Count > 0 ? doomed : entries;
+        var shown = content.Doomed.Count > 0 ? content.Doomed : content.Shared;
         var names = string.Join(", ", shown.Take(NamesShown).Select(n => $"'{n}'")) + (shown.Count > NamesShown ? ", ..." : "");
         var message = new StringBuilder()
-            .Append($"the slave {slaveUrl} is not empty and this master never synced to it: its root holds {entries.Count} ")
-            .Append(entries.Count == 1 ? "entry" : "entries")
-            .Append(doomed.Count > 0
-                ? $", {doomed.Count} of them not on the master, which a first sync would delete ({names})."
-                : $" ({names}), which a first sync would overwrite.")
+            .Append($"the slave {slaveUrl} is not empty and this master never synced to it: it holds {SlaveContentCount.Describe(content.Total, content.Complete)}")
+            .Append(content.Doomed.Count > 0
+                ? $"; a first sync would delete {SlaveContentCount.Describe(content.DoomedTotal, content.DoomedComplete, "of them")}: " +
+                    $"{content.Doomed.Count} root {(content.Doomed.Count == 1 ? "entry" : "entries")} the master lacks ({names})" +
+                    (content.DoomedTotal > content.Doomed.Count ? " and everything below them." : ".")
+                : $", below root entries the master has too ({names}), which a first sync would overwrite where they differ.")
             .Append(" Nothing was written. To replicate into it anyway, run again with -Force (--force); --dry-run (-WhatIf) shows what would change. ")
             .Append("Or give an empty slave directory.")
             .ToString();

@@ -13,6 +13,8 @@ internal static class NativeEntries
 {
     public const int AtSymlinkNoFollow = 0x100;
     public const int AtEmptyPath = 0x1000;
+    public const int AtStatxForceSync = 0x2000;
+    public const int AtFdCwd = -100;
     public const uint StatxBasicStats = 0x7FF;
 
     private const int DirentHeader = 19; // d_ino (8), d_off (8), d_reclen (2), d_type (1)

@@ -66,8 +66,7 @@ public sealed class SlaveClaimTests : IDisposable
         var refused = await Assert.ThrowsAsync<GeoSyncSessionException>(() => EnsureAsync(false, null, "shared.txt", "mine.txt"));
 
         Assert.Equal(SessionFailure.SlaveNotEmpty, refused.Reason);
-        Assert.Contains("holds 3 entries, 2 of them not on the master", refused.Message);
-        Assert.Contains("'keep.txt', 'photos'", refused.Message);
+        Assert.Contains("it holds 3 entries; a first sync would delete 2 of them: 2 root entries the master lacks ('keep.txt', 'photos').", refused.Message);
         Assert.Contains("--force", refused.Message);
         Assert.Contains("--dry-run", refused.Message);
         Assert.Null(ClaimMark());
@@ -81,9 +80,94 @@ public sealed class SlaveClaimTests : IDisposable
 
         var refused = await Assert.ThrowsAsync<GeoSyncSessionException>(() => EnsureAsync());
 
-        Assert.Contains("holds 8 entries, 8 of them", refused.Message);
+        Assert.Contains("it holds 8 entries; a first sync would delete 8 of them: 8 root entries", refused.Message);
         Assert.Contains("'f4', ...", refused.Message);
         Assert.DoesNotContain("'f5'", refused.Message);
+    }
+
+    [Fact]
+    public async Task ARefusalCountsTheWholeTreeAndHowMuchOfItAFirstSyncWouldDelete()
+    {
+        _slave.CreateFile("keep.txt", "theirs");
+        for (var d = 0; d < 2; d++)
+        {
+            _slave.CreateDirectory($"photos/{d}");
+            for (var f = 0; f < 3; f++) _slave.CreateFile($"photos/{d}/{f}.jpg", "x");
+        }
+        _slave.CreateDirectory("docs");
+        _slave.CreateFile("docs/a.txt", "theirs");
+        _slave.CreateFile("docs/b.txt", "theirs");
+
+        var refused = await Assert.ThrowsAsync<GeoSyncSessionException>(() => EnsureAsync(false, null, "docs"));
+
+        // keep.txt, photos, its 2 directories and 6 files: 10; docs and its 2 files: 3.
+        Assert.Contains("it holds 13 entries; a first sync would delete 10 of them: 2 root entries the master lacks ('keep.txt', 'photos') and everything below them.", refused.Message);
+    }
+
+    [Fact]
+    public async Task ARefusalOfEntriesTheMasterHasTooSaysTheyWouldBeOverwritten()
+    {
+        _slave.CreateDirectory("docs");
+        _slave.CreateFile("docs/a.txt", "theirs");
+
+        var refused = await Assert.ThrowsAsync<GeoSyncSessionException>(() => EnsureAsync(false, null, "docs"));
+
+        Assert.Contains("it holds 2 entries, below root entries the master has too ('docs'), which a first sync would overwrite where they differ.", refused.Message);
+    }
+
+    [Fact]
+    public async Task TheCountStopsAtItsLimitsAndSaysAtLeast()
+    {
+        for (var d = 0; d < 10; d++)
+        {
+            _slave.CreateDirectory($"d{d}");
+            for (var f = 0; f < 10; f++) _slave.CreateFile($"d{d}/{f}", "x");
+        }
+
+        var byCount = await SlaveContentCount.CountAsync(Channel(), [], _clock, default, maxEntries: 25);
+        Assert.False(byCount.Complete);
+        Assert.InRange(byCount.Total, 25, 109);
+        Assert.StartsWith("at least ", SlaveContentCount.Describe(byCount.Total, byCount.Complete), StringComparison.Ordinal);
+
+        var byTime = await SlaveContentCount.CountAsync(Channel(), [], _clock, default, maxTime: TimeSpan.Zero);
+        Assert.False(byTime.Complete);
+        Assert.Equal(10, byTime.Total);
+        Assert.Equal(10, byTime.Doomed.Count);
+
+        var whole = await SlaveContentCount.CountAsync(Channel(), [], _clock, default);
+        Assert.True(whole.Complete);
+        Assert.Equal(110, whole.Total);
+        Assert.Equal("110 entries", SlaveContentCount.Describe(whole.Total, whole.Complete));
+    }
+
+    [Fact]
+    public async Task AnEmptyLostAndFoundAtTheRootIsNoContentButAFullOneIs()
+    {
+        _slave.CreateDirectory("lost+found");
+
+        await EnsureAsync();
+        Assert.NotNull(ClaimMark());
+
+        var other = SlaveClaim.ForDirectory("machine-b", "/other");
+        _slave.CreateFile("lost+found/#1234", "recovered");
+        var refused = await Assert.ThrowsAsync<GeoSyncSessionException>(() =>
+            SlaveClaim.EnsureAsync(Channel(), other, null, [], false, SlaveUrl, _clock, (_, _) => { }, default));
+        Assert.Contains("it holds 2 entries; a first sync would delete 2 of them: 1 root entry the master lacks ('lost+found')", refused.Message);
+    }
+
+    [Fact]
+    public async Task ASlaveWithoutLstatEntriesIsCountedByName()
+    {
+        _slave.CreateDirectory("photos/2024");
+        _slave.CreateFile("photos/2024/a.jpg", "x");
+        _slave.CreateFile("photos/2024/b.jpg", "x");
+        _slave.CreateSymlink("latest", "photos/2024/b.jpg");
+
+        var count = await SlaveContentCount.CountAsync(new NoLstatEntriesChannel(Channel()), [], _clock, default);
+
+        Assert.True(count.Complete);
+        Assert.Equal(5, count.Total);
+        Assert.Equal(["latest", "photos"], count.Doomed);
     }
 
     [Fact]
@@ -94,7 +178,7 @@ public sealed class SlaveClaimTests : IDisposable
         await EnsureAsync(force: true);
 
         Assert.NotNull(ClaimMark());
-        Assert.Contains(_log, e => e.Level == SessionLogLevel.Warning && e.Message.Contains("1 entries this master did not put there"));
+        Assert.Contains(_log, e => e.Level == SessionLogLevel.Warning && e.Message.Contains("holds 1 entry this master did not put there"));
     }
 
     [Fact]
@@ -142,6 +226,20 @@ public sealed class SlaveClaimTests : IDisposable
         await SlaveClaim.EnsureAsync(channel, _claim, null, [], false, SlaveUrl, _clock, (l, m) => _log.Enqueue((l, m)), default);
 
         Assert.Contains(_log, e => e.Level == SessionLogLevel.Warning && e.Message.Contains("cannot keep this master's claim"));
+    }
+
+    /// <summary>A GlusterFS gsyncd slave: no lstat_entries.</summary>
+    private sealed class NoLstatEntriesChannel(ISlaveChannel inner) : ISlaveChannel
+    {
+        public Task<IReadOnlyList<string>> EntriesAsync(string path, CancellationToken cancellationToken = default) => inner.EntriesAsync(path, cancellationToken);
+        public Task<IReadOnlyList<SlaveEntry>> LstatEntriesAsync(string path, CancellationToken cancellationToken = default) =>
+            throw new RemoteAttributeException("lstat_entries", new PyException("exceptions", "AttributeError", new PyTuple("lstat_entries")));
+        public Task PurgeAsync(string path, IReadOnlyCollection<string>? entries = null, CancellationToken cancellationToken = default) => inner.PurgeAsync(path, entries, cancellationToken);
+        public Task MkdirAsync(string path, CancellationToken cancellationToken = default) => inner.MkdirAsync(path, cancellationToken);
+        public Task SymlinkAsync(string target, string path, CancellationToken cancellationToken = default) => inner.SymlinkAsync(target, path, cancellationToken);
+        public Task<XtimeReading> XtimeAsync(string path, string uuid, CancellationToken cancellationToken = default) => inner.XtimeAsync(path, uuid, cancellationToken);
+        public Task SetXtimeAsync(string path, string uuid, Xtime value, CancellationToken cancellationToken = default) => inner.SetXtimeAsync(path, uuid, value, cancellationToken);
+        public Task SetattrAsync(string path, SlaveAttributes attributes, CancellationToken cancellationToken = default) => inner.SetattrAsync(path, attributes, cancellationToken);
     }
 
     /// <summary>A slave whose file system has no extended attributes: xtime and set_xtime fail with EOPNOTSUPP.</summary>

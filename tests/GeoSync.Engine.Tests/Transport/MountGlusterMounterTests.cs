@@ -47,7 +47,7 @@ public class MountGlusterMounterTests
         Assert.Equal(
             ["/usr/bin/nsenter", "--net=/var/run/netns/tb", "--", "/usr/sbin/glusterfs",
                 "--xlator-option=*-dht.assert-no-child-down=true", $"--log-file={LogFile}", "--volfile-server=10.1.1.2",
-                "--volfile-id=mvol", "--client-pid=-1", "--attribute-timeout=0", "--entry-timeout=0", "--fopen-keep-cache=off", TempMount],
+                "--volfile-id=mvol", "--client-pid=-1", "--fopen-keep-cache=off", TempMount],
             runner.ClientProcess!.Argv);
         Assert.Equal(["/usr/bin/setsid", "/usr/bin/bash", Guard, MountInfo, "remove-dir", "/usr/bin/umount", "-l", "{}"],
             runner.Guard.Argv);
@@ -119,7 +119,7 @@ public class MountGlusterMounterTests
 
         Assert.Equal(
             ["/usr/sbin/glusterfs", "--xlator-option=*-dht.assert-no-child-down=true", "--log-level=DEBUG",
-                $"--log-file={LogFile}", "--volfile-server=10.1.1.2", "--volfile-id=mvol", "--client-pid=-1", "--attribute-timeout=0", "--entry-timeout=0", "--fopen-keep-cache=off", TempMount],
+                $"--log-file={LogFile}", "--volfile-server=10.1.1.2", "--volfile-id=mvol", "--client-pid=-1", "--fopen-keep-cache=off", TempMount],
             runner.ClientProcess!.Argv);
     }
 

@@ -40,9 +40,11 @@ internal static class GlusterMountArgv
     public static List<string> DirectMount(string glusterfs, GlusterMountOptions options, string? logFile, string mountPoint) =>
         [glusterfs,
             .. ClientParams(options.GlusterParams, options.LogLevel, logFile, options.Server, options.Volume).Select(p => "--" + p),
-            // Reads coherent with other clients: a file's xtime is read fresh, so its size and data must be too, or a
-            // copy made from the kernel's cache is stamped with the newer xtime and never sent again (docs/faults.md).
-            "--attribute-timeout=0", "--entry-timeout=0", "--fopen-keep-cache=off",
+            // No page cache kept across opens: rsync reads what the volume holds when it opens a file. Attributes stay
+            // cached (the crawl's lstat answers from what the listing brought, rsync resolves names without round trips);
+            // an entry the crawl sends because its xtime moved has them refreshed first (IMasterXtimes.RefreshAttributes),
+            // so a copy is never older than the xtime it is stamped with (docs/gluster-notes.md, "Coherent reads").
+            "--fopen-keep-cache=off",
             mountPoint];
 
     /// <summary>The source name of the read-only underlay in the mount table.</summary>

@@ -1,0 +1,169 @@
+# Test-GeoSyncReplica and `geosync verify` on the real GlusterFS testbed: a volume master (read through its aux mount)
+# against a directory slave and against a volume slave (svol, in process). Changes to the master go through a NORMAL
+# mount, so the marker stamps xtimes as it does for users; changes to svol go through an aux view of it (client-pid -1),
+# as a user's repair or accident would. Run under the testbed lock (flock -o /var/tmp/geosync-tb.lock).
+BeforeDiscovery {
+    . (Join-Path $PSScriptRoot 'Testbed.ps1')
+    $script:SkipGluster = Test-SkipGlusterTest
+}
+
+BeforeAll {
+    . (Join-Path $PSScriptRoot 'Testbed.ps1')
+    Import-Module (Resolve-Path (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')).Path -Force
+    $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+
+    function Split-Result($Output) {
+        [pscustomobject]@{
+            Differences = @($Output | Where-Object { $_ -is [GeoSync.PowerShell.GeoSyncReplicaDifference] })
+            Summaries   = @($Output | Where-Object { $_ -is [GeoSync.PowerShell.GeoSyncReplicaSummary] })
+        }
+    }
+
+    function Invoke-Geosync {
+        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 120)
+        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
+        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardInput = $true
+        $info.RedirectStandardOutput = $true
+        $info.RedirectStandardError = $true
+        $process = [System.Diagnostics.Process]::Start($info)
+        $process.StandardInput.Close()
+        $out = $process.StandardOutput.ReadToEndAsync()
+        $err = $process.StandardError.ReadToEndAsync()
+        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) { $process.Kill($true); throw "geosync did not exit within $TimeoutSeconds s" }
+        $process.WaitForExit()
+        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
+    }
+
+    # Rewrites a file with other bytes of the same length and puts its mtime back: only a checksum sees the change.
+    function Set-SameSizeContent([string] $Path) {
+        $time = (Get-Item -LiteralPath $Path).LastWriteTimeUtc
+        $bytes = [IO.File]::ReadAllBytes($Path)
+        $bytes[0] = $bytes[0] -bxor 1
+        [IO.File]::WriteAllBytes($Path, $bytes)
+        (Get-Item -LiteralPath $Path).LastWriteTimeUtc = $time
+    }
+}
+
+Describe 'Test-GeoSyncReplica on GlusterFS' -Tag 'Gluster' -Skip:$SkipGluster {
+    BeforeAll {
+        $script:Tb = Import-GlusterTestbed
+        $script:Normal = Mount-TestbedVolume -Testbed $Tb -Volume $Tb.MVOL -Name "verify-normal-$PID"
+        $script:SvolView = Mount-GlusterAux -Volume $Tb.SVOL -Server $Tb.SERVER -NetworkNamespace $Tb.NETNS `
+            -LogFile (Join-Path $Tb.LOG_DIR "verify-svol-view-$PID.log")
+        # Session mount points go to a directory of this run inside the testbed, where `testbed.sh down` finds leftovers.
+        $script:Tmp = (New-Item -ItemType Directory -Path (Join-Path $Tb.MOUNT_DIR "verify-tmp-$PID") -Force).FullName
+        $script:SavedTmpDir = $env:TMPDIR
+        $env:TMPDIR = $Tmp
+
+        $script:MasterUrl = "gluster://$($Tb.SERVER):$($Tb.MVOL)"
+        $script:SvolUrl = "gluster://$($Tb.SERVER):$($Tb.SVOL)"
+        $script:Gluster = @{ NetworkNamespace = $Tb.NETNS; GlusterLogDirectory = $Tb.LOG_DIR }
+        $script:Tree = "verify-$PID"
+        $null = New-Item -ItemType Directory -Path (Join-Path $Normal "$Tree/sub") -Force
+        foreach ($i in 1..20) { Set-Content -LiteralPath (Join-Path $Normal "$Tree/sub/f$i.txt") -Value "file $i" -NoNewline }
+        Set-Content -LiteralPath (Join-Path $Normal "$Tree/top.txt") -Value 'top' -NoNewline
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $Normal "$Tree/link") -Target 'top.txt'
+    }
+
+    AfterAll {
+        Get-GeoSyncSession | Stop-GeoSyncSession
+        if ($Normal -and ((Get-FuseMount).MountPoint -contains $Normal)) {
+            Remove-Item -LiteralPath (Join-Path $Normal $Tree) -Recurse -Force -ErrorAction SilentlyContinue
+            # One turn takes this run's tree off svol too.
+            Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster -Timeout 0 | Invoke-GeoSyncCrawl -Confirm:$false | Out-Null
+            Get-GeoSyncSession | Stop-GeoSyncSession
+        }
+        Dismount-TestbedVolume -MountPoint $Normal
+        if ($SvolView) { $SvolView | Dismount-GlusterAux }
+        $env:TMPDIR = $SavedTmpDir
+        if ($Tmp -and (Test-Path -LiteralPath $Tmp)) { [IO.Directory]::Delete($Tmp) }
+    }
+
+    It 'verifies a volume against a directory slave, finds and repairs a slave-side change without writing an xtime' {
+        $slave = (New-Item -ItemType Directory -Path (Join-Path $TestDrive 'mvol-copy')).FullName
+        $session = Start-GeoSyncSession -Master $MasterUrl -Slave $slave @Gluster -Timeout 0
+        try {
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
+            $clean = Split-Result ($session | Test-GeoSyncReplica -Checksum)
+            $clean.Differences | Should -BeNullOrEmpty
+            $clean.Summaries[0].EntriesCompared | Should -BeGreaterOrEqual 24
+
+            # Changed behind the master's back: the xtimes say nothing changed, so a crawl turn would not notice.
+            Set-SameSizeContent -Path (Join-Path $slave "$Tree/sub/f7.txt")
+            Remove-Item -LiteralPath (Join-Path $slave "$Tree/top.txt")
+            & touch -r (Join-Path $Normal $Tree) (Join-Path $slave $Tree)
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0 -Because 'the crawl trusts the xtimes'
+            $marks = Get-GlusterXtime -LiteralPath $slave, (Join-Path $slave $Tree) -VolumeId $Tb.MVOL_ID
+
+            $r = Split-Result ($session | Test-GeoSyncReplica -Checksum -Repair -Confirm:$false)
+            $before = @($r.Differences | Where-Object { -not $_.AfterRepair })
+            ($before | ForEach-Object { "$($_.Kind) $($_.Path)" } | Sort-Object) | Should -Be @("Content $Tree/sub/f7.txt", "Missing $Tree/top.txt")
+            $r.Summaries[-1].AfterRepair | Should -BeTrue
+            $r.Summaries[-1].Matches | Should -BeTrue
+            Get-Content -LiteralPath (Join-Path $slave "$Tree/sub/f7.txt") -Raw | Should -Be 'file 7'
+
+            $after = Get-GlusterXtime -LiteralPath $slave, (Join-Path $slave $Tree) -VolumeId $Tb.MVOL_ID
+            $after.Xtime | Should -Be $marks.Xtime -Because 'the repair crawl writes no xtime'
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).FilesSynced | Should -Be 0
+        }
+        finally {
+            $session | Stop-GeoSyncSession
+        }
+    }
+
+    # The session is piped in: Test-GeoSyncReplica must verify through it (its network namespace), not open another one.
+    It 'verifies a volume against a volume slave, the slave listing and hashing through its own aux mount' {
+        $session = Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster -Timeout 0
+        try {
+            ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue
+            $clean = Split-Result ($session | Test-GeoSyncReplica -Checksum)
+            $clean.Differences | Should -BeNullOrEmpty -Because 'the volumes'' own root entries (.glusterfs-anonymous-inode-*) are no difference'
+            $clean.Summaries[0].BytesHashed | Should -BeGreaterThan 0
+
+            Remove-Item -LiteralPath (Join-Path $SvolView.MountPoint "$Tree/sub/f3.txt")
+            $found = Split-Result ($session | Test-GeoSyncReplica)
+            ($found.Differences | Where-Object Path -EQ "$Tree/sub/f3.txt").Kind | Should -Be 'Missing'
+
+            $r = Split-Result ($session | Test-GeoSyncReplica -Repair -Confirm:$false)
+            $r.Summaries[-1].Matches | Should -BeTrue
+            Test-Path -LiteralPath (Join-Path $SvolView.MountPoint "$Tree/sub/f3.txt") | Should -BeTrue
+        }
+        finally {
+            $session | Stop-GeoSyncSession
+        }
+    }
+
+    It 'geosync verify gluster:// against gluster://: exit 0 when clean, 4 naming a removed and a changed file, --checksum for same size and mtime, --repair converges' {
+        $session = Start-GeoSyncSession -Master $MasterUrl -Slave $SvolUrl @Gluster -Timeout 0
+        try { ($session | Invoke-GeoSyncCrawl -Confirm:$false).Converged | Should -BeTrue } finally { $session | Stop-GeoSyncSession }
+        $verify = 'verify', $MasterUrl, $SvolUrl, '--network-namespace', $Tb.NETNS
+
+        $clean = Invoke-Geosync -ArgumentList ($verify + '--checksum')
+        $clean.ExitCode | Should -Be 0 -Because "$($clean.StdOut) $($clean.StdErr)"
+        $clean.StdOut.Trim() | Should -Match '^\d+ entries compared, 0 differences, [1-9]\d* bytes hashed'
+
+        $onSlave = Join-Path $SvolView.MountPoint $Tree
+        Remove-Item -LiteralPath (Join-Path $onSlave 'sub/f11.txt')
+        Set-SameSizeContent -Path (Join-Path $onSlave 'sub/f12.txt')
+        # The removal changed the directory's mtime; put it back so that the file is the one difference.
+        & touch -r (Join-Path $Normal "$Tree/sub") (Join-Path $onSlave 'sub')
+        $attributes = Invoke-Geosync -ArgumentList $verify
+        $attributes.ExitCode | Should -Be 4 -Because "$($attributes.StdOut) $($attributes.StdErr)"
+        $attributes.StdOut | Should -Match "(?m)^Missing $Tree/sub/f11\.txt \(file\)$"
+        $attributes.StdOut | Should -Not -Match "f12\.txt" -Because 'size and mtime are equal: only a checksum sees the change'
+        $attributes.StdOut | Should -Match '(?m)^\d+ entries compared, 1 differences'
+
+        $content = Invoke-Geosync -ArgumentList ($verify + '--checksum')
+        $content.ExitCode | Should -Be 4
+        $content.StdOut | Should -Match "(?m)^Content $Tree/sub/f12\.txt: master xxh128:[0-9a-f]{12}, slave xxh128:[0-9a-f]{12}$"
+        $content.StdOut | Should -Match "(?m)^Missing $Tree/sub/f11\.txt"
+
+        $repaired = Invoke-Geosync -ArgumentList ($verify + '--checksum', '--repair')
+        $repaired.ExitCode | Should -Be 0 -Because "$($repaired.StdOut) $($repaired.StdErr)"
+        $repaired.StdOut | Should -Match '(?m)^after repair: \d+ entries compared, 0 differences'
+        Get-Content -LiteralPath (Join-Path $onSlave 'sub/f11.txt') -Raw | Should -Be 'file 11'
+        Get-Content -LiteralPath (Join-Path $onSlave 'sub/f12.txt') -Raw | Should -Be 'file 12'
+        (Invoke-Geosync -ArgumentList ($verify + '--checksum')).ExitCode | Should -Be 0
+    }
+}
