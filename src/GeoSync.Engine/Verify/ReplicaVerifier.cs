@@ -197,9 +197,8 @@ public sealed class ReplicaVerifier
             else
             {
                 var (ours, theirs) = (master[m++], slave[s++]);
-                var childPath = Join(path, ours.Name);
-                if (CompareEntry(childPath, ours, theirs, result) && _options.Checksum) toHash.Add(ours);
-                if (ours.Type == ReplicaEntryType.Directory && theirs.Type == ReplicaEntryType.Directory) result.Subdirectories.Add(childPath);
+                if (CompareEntry(path, ours, theirs, result) && _options.Checksum) toHash.Add(ours);
+                if (ours.Type == ReplicaEntryType.Directory && theirs.Type == ReplicaEntryType.Directory) result.Subdirectories.Add(Join(path, ours.Name));
             }
         }
 
@@ -213,46 +212,52 @@ public sealed class ReplicaVerifier
     }
 
     /// <summary>The entries to compare, sorted by name, without a GlusterFS volume's own root entries when a volume is involved.</summary>
-    private List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries) => entries
-        .Where(e => path != Root || !_options.SkipGlusterInternalNames || !Master.GlusterInternalNames.IsInternal(e.Name))
-        .OrderBy(e => e.Name, StringComparer.Ordinal)
-        .ToList();
+    private List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries)
+    {
+        var comparable = new List<ReplicaEntry>(entries);
+        if (path == Root && _options.SkipGlusterInternalNames) comparable.RemoveAll(e => Master.GlusterInternalNames.IsInternal(e.Name));
+        comparable.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return comparable;
+    }
 
-    /// <summary>Adds the attribute differences of an entry both sides have; true when it is a file whose content can still differ.</summary>
-    private bool CompareEntry(string path, ReplicaEntry master, ReplicaEntry slave, DirectoryComparison result)
+    /// <summary>
+    /// Adds the attribute differences of an entry both sides have in <paramref name="directory"/>; true when it is a file
+    /// whose content can still differ. The entry's path is only built for a difference: most entries have none.
+    /// </summary>
+    private bool CompareEntry(string directory, ReplicaEntry master, ReplicaEntry slave, DirectoryComparison result)
     {
         if (master.Type != slave.Type || master.DeviceNumber != slave.DeviceNumber)
         {
-            result.Add(path, DifferenceKind.Type, master.Describe(), slave.Describe());
+            result.Add(Join(directory, master.Name), DifferenceKind.Type, master.Describe(), slave.Describe());
             return false;
         }
         var sameSize = true;
         if (master.Type == ReplicaEntryType.Regular && master.Size != slave.Size)
         {
-            result.Add(path, DifferenceKind.Size, Number(master.Size), Number(slave.Size));
+            result.Add(Join(directory, master.Name), DifferenceKind.Size, Number(master.Size), Number(slave.Size));
             sameSize = false;
         }
         // Linux symlinks have no mode of their own.
         if (master.Type != ReplicaEntryType.Symlink && master.Mode != slave.Mode)
         {
-            result.Add(path, DifferenceKind.Mode, Octal(master.Mode), Octal(slave.Mode));
+            result.Add(Join(directory, master.Name), DifferenceKind.Mode, Octal(master.Mode), Octal(slave.Mode));
         }
         if (master.Uid != slave.Uid || master.Gid != slave.Gid)
         {
-            result.Add(path, DifferenceKind.Owner, Owner(master), Owner(slave));
+            result.Add(Join(directory, master.Name), DifferenceKind.Owner, Owner(master), Owner(slave));
         }
         // A symlink's own times are not replicated (the crawl sets only its owner): see docs/verify.md.
         if (master.Type != ReplicaEntryType.Symlink && Math.Abs(master.ModifyTimeNs - slave.ModifyTimeNs) >= TimeToleranceNs)
         {
-            result.Add(path, DifferenceKind.Mtime, Time(master.ModifyTimeNs), Time(slave.ModifyTimeNs));
+            result.Add(Join(directory, master.Name), DifferenceKind.Mtime, Time(master.ModifyTimeNs), Time(slave.ModifyTimeNs));
         }
         if (master.Type == ReplicaEntryType.Symlink && !string.Equals(master.LinkTarget, slave.LinkTarget, StringComparison.Ordinal))
         {
-            result.Add(path, DifferenceKind.Link, master.LinkTarget, slave.LinkTarget);
+            result.Add(Join(directory, master.Name), DifferenceKind.Link, master.LinkTarget, slave.LinkTarget);
         }
         if (_options.Xattrs && master.Type == ReplicaEntryType.Regular && XattrDifference(master, slave) is var (ours, theirs))
         {
-            result.Add(path, DifferenceKind.Xattr, ours, theirs);
+            result.Add(Join(directory, master.Name), DifferenceKind.Xattr, ours, theirs);
         }
         return master.Type == ReplicaEntryType.Regular && sameSize;
     }
