@@ -19,10 +19,10 @@ public sealed record ReplicaVerifyOptions
     public bool SkipGlusterInternalNames { get; init; }
 
     /// <summary>Directories compared at once (each lists both sides in parallel, and hashes on both).</summary>
-    public int Parallelism { get; init; } = 4;
+    public int Parallelism { get; init; } = 8;
 
     /// <summary>Subdirectories whose comparison starts before the walk reaches them; bounds memory per level of the tree.</summary>
-    public int Lookahead { get; init; } = 8;
+    public int Lookahead { get; init; } = 16;
 
     /// <summary>Files per hashing round trip; each side hashes a round in parallel.</summary>
     public int HashBatchFiles { get; init; } = 256;
@@ -153,8 +153,9 @@ public sealed class ReplicaVerifier
     private async Task<DirectoryComparison> CompareAsync(string path, CancellationToken cancellationToken)
     {
         var result = new DirectoryComparison();
-        var masterListing = _master.ListAsync(path, cancellationToken);
+        // The slave's call first: a local side lists on this thread, while the slave's runs.
         var slaveListing = _slave.ListAsync(path, cancellationToken);
+        var masterListing = _master.ListAsync(path, cancellationToken);
         IReadOnlyList<ReplicaEntry>? masterEntries = null, slaveEntries = null;
         try
         {
@@ -282,8 +283,8 @@ public sealed class ReplicaVerifier
     private async Task HashRoundAsync(string path, List<ReplicaEntry> files, DirectoryComparison result, CancellationToken cancellationToken)
     {
         var names = files.Select(f => f.Name).ToList();
-        var masterDigests = _master.HashAsync(path, names, cancellationToken);
         var slaveDigests = _slave.HashAsync(path, names, cancellationToken);
+        var masterDigests = _master.HashAsync(path, names, cancellationToken);
         IReadOnlyList<EntryDigest> ours, theirs;
         try
         {
