@@ -9,7 +9,9 @@
     -ContentChanges files rewritten with other bytes of the same size and mtime, which only a checksum finds). Then for
     -Rounds rounds it runs, interleaved and alternating which goes first:
       - `geosync verify file://M file://S` and `rsync -an --delete -i M/ S/`;
-      - `geosync verify file://M file://S --checksum` and `rsync -anc --delete -i M/ S/`.
+      - `geosync verify file://M file://S --checksum` and `rsync -anc --delete -i M/ S/`;
+      - with -Ssh, the same two over ssh to a loopback sshd (tests/fixtures/sshd): `geosync verify file://M
+        ssh://root@127.0.0.1:S` with `geosync slave` as the remote command, and rsync with `-e ssh` to 127.0.0.1:S/.
     Each geosync run is a whole process (start, session, comparison), as a user or cron runs it. Both tools read warm
     caches (the tree was just written and copied). It prints the median times and the median of the paired ratios
     GeoSync / rsync (each round's GeoSync run over the rsync run next to it, so a machine whose speed drifts moves both;
@@ -24,6 +26,8 @@
     Slave files rewritten with the same size and mtime (3).
 .PARAMETER Rounds
     Paired runs of each comparison (5).
+.PARAMETER Ssh
+    Also compare over ssh to a throw-away loopback sshd (needs root and openssh, as the ssh tests do).
 .PARAMETER WorkDirectory
     Where the trees are built (a directory on a disk, not tmpfs, by default under /var/tmp).
 .EXAMPLE
@@ -36,6 +40,7 @@ param(
     [ValidateRange(1, 1073741824)] [int] $FileSize = 4096,
     [ValidateRange(1, 100)] [int] $ContentChanges = 3,
     [ValidateRange(1, 50)] [int] $Rounds = 5,
+    [switch] $Ssh,
     [string] $WorkDirectory = "/var/tmp/geosync-verify-bench-$PID",
     [string] $Geosync = (Join-Path $PSScriptRoot '../../out/geosync/geosync')
 )
@@ -44,6 +49,8 @@ $ErrorActionPreference = 'Stop'
 Set-StrictMode -Version Latest
 
 $Geosync = (Resolve-Path -LiteralPath $Geosync).Path
+$fixture = Join-Path $PSScriptRoot '../fixtures/sshd/sshd-fixture.sh'
+$sshd = @{}
 $master = Join-Path $WorkDirectory 'master'
 $slave = Join-Path $WorkDirectory 'slave'
 $perDirectory = [Math]::Ceiling($Files / $Directories)
@@ -103,6 +110,20 @@ done
         @{ Name = 'attributes'; Geosync = @('verify', "file://$master", "file://$slave"); Rsync = @('-an', '--delete', '-i', "$master/", "$slave/"); Expected = $plainDifferences }
         @{ Name = 'checksum'; Geosync = @('verify', "file://$master", "file://$slave", '--checksum'); Rsync = @('-anc', '--delete', '-i', "$master/", "$slave/"); Expected = $checksumDifferences }
     )
+    if ($Ssh) {
+        foreach ($line in (& bash $fixture start)) {
+            if ($line -match '^GEOSYNC_SSHD_(\w+)=(.*)$') { $sshd[$Matches[1]] = $Matches[2].Trim("'") }
+        }
+        if (-not $sshd.Contains('HOME')) { throw "the sshd fixture did not start ($fixture start); it needs root and openssh" }
+        $sshOptions = @('--ssh-command', 'ssh -F none', '--ssh-port', $sshd.PORT, '--identity-file', $sshd.CLIENT_KEY,
+            '--known-hosts-file', $sshd.KNOWN_HOSTS, '--remote-command', "$Geosync slave")
+        $rsyncShell = "ssh -F none -p $($sshd.PORT) -i $($sshd.CLIENT_KEY) -o UserKnownHostsFile=$($sshd.KNOWN_HOSTS) -o BatchMode=yes"
+        $sshSlave = "ssh://root@127.0.0.1:$slave"
+        $comparisons += @(
+            @{ Name = 'attributes, ssh'; Geosync = @('verify', "file://$master", $sshSlave) + $sshOptions; Rsync = @('-an', '--delete', '-i', '-e', $rsyncShell, "$master/", "root@127.0.0.1:$slave/"); Expected = $plainDifferences }
+            @{ Name = 'checksum, ssh'; Geosync = @('verify', "file://$master", $sshSlave, '--checksum') + $sshOptions; Rsync = @('-anc', '--delete', '-i', '-e', $rsyncShell, "$master/", "root@127.0.0.1:$slave/"); Expected = $checksumDifferences }
+        )
+    }
     $loadAtStart = (Get-Content /proc/loadavg).Split(' ')[0..2] -join ' '
     $report = foreach ($comparison in $comparisons) {
         $pairs = foreach ($round in 1..$Rounds) {
@@ -126,5 +147,6 @@ done
     $report | Format-Table -AutoSize | Out-String -Width 200 | Write-Host
 }
 finally {
+    if ($sshd.Contains('HOME')) { & bash $fixture stop $sshd.HOME 2>$null }
     if (Test-Path -LiteralPath $WorkDirectory) { Remove-Item -LiteralPath $WorkDirectory -Recurse -Force }
 }

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Text;
+using System.Text.Unicode;
 using Mono.Unix;
 
 namespace GeoSync.Engine.Slave;
@@ -16,6 +17,8 @@ internal static class WireText
     /// <summary>Wire text (UTF-8 with surrogate escapes) to the name's bytes.</summary>
     public static byte[] ToBytes(string text)
     {
+        // Text without surrogates (nearly every name) is plain UTF-8; the loop below is for escapes and pairs.
+        if (!HasSurrogates(text)) return Encoding.UTF8.GetBytes(text);
         var bytes = new ArrayBufferWriter<byte>(Math.Max(1, text.Length));
         var utf8 = new byte[4];
         for (var i = 0; i < text.Length;)
@@ -41,6 +44,8 @@ internal static class WireText
     /// <summary>A name's bytes to wire text: UTF-8, each undecodable byte as a surrogate escape (Python's surrogateescape).</summary>
     public static string ToText(ReadOnlySpan<byte> bytes)
     {
+        // Valid UTF-8 (nearly every name) decodes as it is; only invalid bytes need escapes.
+        if (Utf8.IsValid(bytes)) return Encoding.UTF8.GetString(bytes);
         var text = new StringBuilder(bytes.Length);
         Span<char> chars = stackalloc char[2];
         while (!bytes.IsEmpty)
@@ -59,6 +64,9 @@ internal static class WireText
         }
         return text.ToString();
     }
+
+    /// <summary>True when the text holds a UTF-16 surrogate: a pair (a character beyond the BMP) or an escaped byte.</summary>
+    public static bool HasSurrogates(string text) => text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') >= 0;
 
     /// <summary>Bytes to the string form Mono.Posix marshals back to exactly these bytes.</summary>
     public static string ToNative(ReadOnlySpan<byte> bytes) => UnixEncoding.Instance.GetString(bytes.ToArray());

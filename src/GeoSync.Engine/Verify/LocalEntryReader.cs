@@ -24,7 +24,8 @@ internal static class LocalEntryReader
 
     private const int PermissionBits = 0xFFF;
     private const int ReadBufferSize = 1 << 16;
-    private const OpenFlags FileNoFollow = OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK;
+    private static readonly int FileNoFollow =
+        NativeEntries.NativeOpenFlags(OpenFlags.O_RDONLY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC | OpenFlags.O_NONBLOCK);
 
     private static readonly PosixXattrStore XattrStore = new();
 
@@ -47,10 +48,10 @@ internal static class LocalEntryReader
         var failed = NativeEntries.ReadNames(dir.Fd, names);
         if (failed < 0) throw Failure(path, null, NativeConvert.ToErrno(-failed));
         var entries = new List<ReplicaEntry>(names.Count);
-        foreach (var bytes in names)
+        foreach (var cName in names)
         {
+            var bytes = cName.AsSpan(0, cName.Length - 1);
             var name = WireText.ToText(bytes);
-            var cName = NativeEntries.CString(bytes);
             var errno = NativeEntries.Stat(dir.Fd, cName, NativeEntries.AtSymlinkNoFollow, out var stat);
             if (errno != 0)
             {
@@ -122,7 +123,7 @@ internal static class LocalEntryReader
 
     private static EntryDigest HashOne(OpenDirectory dir, string name)
     {
-        var fd = NativeEntries.OpenAt(dir.Fd, NativeEntries.CString(WireText.ToBytes(name)), FileNoFollow);
+        var fd = NativeEntries.OpenAt(dir.Fd, NativeEntries.CString(name), FileNoFollow);
         if (fd < 0) return new EntryDigest(name, null, -fd);
         try
         {

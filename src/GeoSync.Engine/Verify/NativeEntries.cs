@@ -1,4 +1,6 @@
 using System.Runtime.InteropServices;
+using System.Text;
+using GeoSync.Engine.Slave;
 using Mono.Unix.Native;
 
 namespace GeoSync.Engine.Verify;
@@ -19,10 +21,17 @@ internal static class NativeEntries
 
     private const int DirentHeader = 19; // d_ino (8), d_off (8), d_reclen (2), d_type (1)
 
-    /// <summary>The names in an open directory as bytes (without . and ..); -errno on failure.</summary>
+    // getdents64's buffer, one per thread: a verify lists thousands of directories.
+    [ThreadStatic]
+    private static byte[]? t_direntBuffer;
+
+    /// <summary>
+    /// The names in an open directory (without . and ..), each NUL-terminated as the *at calls take it, so a name costs
+    /// one array; 0, or -errno on failure.
+    /// </summary>
     public static int ReadNames(int directoryFd, List<byte[]> names)
     {
-        var buffer = new byte[32 * 1024];
+        var buffer = t_direntBuffer ??= new byte[32 * 1024];
         while (true)
         {
             var length = getdents64(directoryFd, buffer, buffer.Length);
@@ -32,8 +41,8 @@ internal static class NativeEntries
             {
                 var recordLength = BitConverter.ToUInt16(buffer, offset + 16);
                 var name = buffer.AsSpan(offset + DirentHeader, recordLength - DirentHeader);
-                name = name[..name.IndexOf((byte)0)];
-                if (!(name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))) names.Add(name.ToArray());
+                name = name[..(name.IndexOf((byte)0) + 1)];
+                if (!(name.SequenceEqual(".\0"u8) || name.SequenceEqual("..\0"u8))) names.Add(name.ToArray());
                 offset += recordLength;
             }
         }
@@ -43,10 +52,13 @@ internal static class NativeEntries
     public static int Stat(int directoryFd, byte[] name, int flags, out StatxBuffer stat) =>
         statx(directoryFd, name, flags, StatxBasicStats, out stat) == 0 ? 0 : Marshal.GetLastPInvokeError();
 
-    /// <summary>openat with Mono's flags converted to this architecture's; the descriptor, or -errno.</summary>
-    public static int OpenAt(int directoryFd, byte[] name, OpenFlags flags)
+    /// <summary>Mono's open flags as this architecture's openat takes them (converted once, not per file).</summary>
+    public static int NativeOpenFlags(OpenFlags flags) => NativeConvert.FromOpenFlags(flags);
+
+    /// <summary>openat with flags from <see cref="NativeOpenFlags"/>; the descriptor, or -errno.</summary>
+    public static int OpenAt(int directoryFd, byte[] name, int nativeFlags)
     {
-        var fd = openat(directoryFd, name, NativeConvert.FromOpenFlags(flags));
+        var fd = openat(directoryFd, name, nativeFlags);
         return fd >= 0 ? fd : -Marshal.GetLastPInvokeError();
     }
 
@@ -63,6 +75,15 @@ internal static class NativeEntries
     }
 
     public static void Close(int fd) => _ = close(fd);
+
+    /// <summary>A name in wire text as the NUL-terminated bytes the C calls expect, in one array when it needs no escapes.</summary>
+    public static byte[] CString(string wireName)
+    {
+        if (WireText.HasSurrogates(wireName)) return CString(WireText.ToBytes(wireName));
+        var bytes = new byte[Encoding.UTF8.GetByteCount(wireName) + 1];
+        Encoding.UTF8.GetBytes(wireName, bytes);
+        return bytes;
+    }
 
     /// <summary>A name with the NUL the C calls expect.</summary>
     public static byte[] CString(ReadOnlySpan<byte> name)

@@ -19,10 +19,10 @@ public sealed record ReplicaVerifyOptions
     public bool SkipGlusterInternalNames { get; init; }
 
     /// <summary>Directories compared at once (each lists both sides in parallel, and hashes on both).</summary>
-    public int Parallelism { get; init; } = 4;
+    public int Parallelism { get; init; } = 8;
 
     /// <summary>Subdirectories whose comparison starts before the walk reaches them; bounds memory per level of the tree.</summary>
-    public int Lookahead { get; init; } = 8;
+    public int Lookahead { get; init; } = 16;
 
     /// <summary>Files per hashing round trip; each side hashes a round in parallel.</summary>
     public int HashBatchFiles { get; init; } = 256;
@@ -153,8 +153,9 @@ public sealed class ReplicaVerifier
     private async Task<DirectoryComparison> CompareAsync(string path, CancellationToken cancellationToken)
     {
         var result = new DirectoryComparison();
-        var masterListing = _master.ListAsync(path, cancellationToken);
+        // The slave's call first: a local side lists on this thread, while the slave's runs.
         var slaveListing = _slave.ListAsync(path, cancellationToken);
+        var masterListing = _master.ListAsync(path, cancellationToken);
         IReadOnlyList<ReplicaEntry>? masterEntries = null, slaveEntries = null;
         try
         {
@@ -197,9 +198,8 @@ public sealed class ReplicaVerifier
             else
             {
                 var (ours, theirs) = (master[m++], slave[s++]);
-                var childPath = Join(path, ours.Name);
-                if (CompareEntry(childPath, ours, theirs, result) && _options.Checksum) toHash.Add(ours);
-                if (ours.Type == ReplicaEntryType.Directory && theirs.Type == ReplicaEntryType.Directory) result.Subdirectories.Add(childPath);
+                if (CompareEntry(path, ours, theirs, result) && _options.Checksum) toHash.Add(ours);
+                if (ours.Type == ReplicaEntryType.Directory && theirs.Type == ReplicaEntryType.Directory) result.Subdirectories.Add(Join(path, ours.Name));
             }
         }
 
@@ -213,46 +213,52 @@ public sealed class ReplicaVerifier
     }
 
     /// <summary>The entries to compare, sorted by name, without a GlusterFS volume's own root entries when a volume is involved.</summary>
-    private List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries) => entries
-        .Where(e => path != Root || !_options.SkipGlusterInternalNames || !Master.GlusterInternalNames.IsInternal(e.Name))
-        .OrderBy(e => e.Name, StringComparer.Ordinal)
-        .ToList();
+    private List<ReplicaEntry> Comparable(string path, IReadOnlyList<ReplicaEntry> entries)
+    {
+        var comparable = new List<ReplicaEntry>(entries);
+        if (path == Root && _options.SkipGlusterInternalNames) comparable.RemoveAll(e => Master.GlusterInternalNames.IsInternal(e.Name));
+        comparable.Sort(static (a, b) => string.CompareOrdinal(a.Name, b.Name));
+        return comparable;
+    }
 
-    /// <summary>Adds the attribute differences of an entry both sides have; true when it is a file whose content can still differ.</summary>
-    private bool CompareEntry(string path, ReplicaEntry master, ReplicaEntry slave, DirectoryComparison result)
+    /// <summary>
+    /// Adds the attribute differences of an entry both sides have in <paramref name="directory"/>; true when it is a file
+    /// whose content can still differ. The entry's path is only built for a difference: most entries have none.
+    /// </summary>
+    private bool CompareEntry(string directory, ReplicaEntry master, ReplicaEntry slave, DirectoryComparison result)
     {
         if (master.Type != slave.Type || master.DeviceNumber != slave.DeviceNumber)
         {
-            result.Add(path, DifferenceKind.Type, master.Describe(), slave.Describe());
+            result.Add(Join(directory, master.Name), DifferenceKind.Type, master.Describe(), slave.Describe());
             return false;
         }
         var sameSize = true;
         if (master.Type == ReplicaEntryType.Regular && master.Size != slave.Size)
         {
-            result.Add(path, DifferenceKind.Size, Number(master.Size), Number(slave.Size));
+            result.Add(Join(directory, master.Name), DifferenceKind.Size, Number(master.Size), Number(slave.Size));
             sameSize = false;
         }
         // Linux symlinks have no mode of their own.
         if (master.Type != ReplicaEntryType.Symlink && master.Mode != slave.Mode)
         {
-            result.Add(path, DifferenceKind.Mode, Octal(master.Mode), Octal(slave.Mode));
+            result.Add(Join(directory, master.Name), DifferenceKind.Mode, Octal(master.Mode), Octal(slave.Mode));
         }
         if (master.Uid != slave.Uid || master.Gid != slave.Gid)
         {
-            result.Add(path, DifferenceKind.Owner, Owner(master), Owner(slave));
+            result.Add(Join(directory, master.Name), DifferenceKind.Owner, Owner(master), Owner(slave));
         }
         // A symlink's own times are not replicated (the crawl sets only its owner): see docs/verify.md.
         if (master.Type != ReplicaEntryType.Symlink && Math.Abs(master.ModifyTimeNs - slave.ModifyTimeNs) >= TimeToleranceNs)
         {
-            result.Add(path, DifferenceKind.Mtime, Time(master.ModifyTimeNs), Time(slave.ModifyTimeNs));
+            result.Add(Join(directory, master.Name), DifferenceKind.Mtime, Time(master.ModifyTimeNs), Time(slave.ModifyTimeNs));
         }
         if (master.Type == ReplicaEntryType.Symlink && !string.Equals(master.LinkTarget, slave.LinkTarget, StringComparison.Ordinal))
         {
-            result.Add(path, DifferenceKind.Link, master.LinkTarget, slave.LinkTarget);
+            result.Add(Join(directory, master.Name), DifferenceKind.Link, master.LinkTarget, slave.LinkTarget);
         }
         if (_options.Xattrs && master.Type == ReplicaEntryType.Regular && XattrDifference(master, slave) is var (ours, theirs))
         {
-            result.Add(path, DifferenceKind.Xattr, ours, theirs);
+            result.Add(Join(directory, master.Name), DifferenceKind.Xattr, ours, theirs);
         }
         return master.Type == ReplicaEntryType.Regular && sameSize;
     }
@@ -277,8 +283,8 @@ public sealed class ReplicaVerifier
     private async Task HashRoundAsync(string path, List<ReplicaEntry> files, DirectoryComparison result, CancellationToken cancellationToken)
     {
         var names = files.Select(f => f.Name).ToList();
-        var masterDigests = _master.HashAsync(path, names, cancellationToken);
         var slaveDigests = _slave.HashAsync(path, names, cancellationToken);
+        var masterDigests = _master.HashAsync(path, names, cancellationToken);
         IReadOnlyList<EntryDigest> ours, theirs;
         try
         {
