@@ -30,9 +30,10 @@ Describe 'the heartbeat file' {
     It 'Invoke-GeoSyncMaster -HeartbeatPath touches it at every turn end' {
         $state = Join-Path $TestDrive "state$([guid]::NewGuid().ToString('n'))"
         $before = [DateTime]::UtcNow
-        # -Timeout 0: no keep-alives, so the loop alone touches it: when it starts and after each of the three turns,
-        # which a second's pause after each idle turn spreads over two seconds or more.
-        $null = Invoke-GeoSyncMaster -Master $Master -Slave "file://$Slave" -StateDirectory $state -HeartbeatPath $Heartbeat -Timeout 0 -MaxTurns 3 -Interval 1 -Confirm:$false
+        # -Timeout 0: no keep-alives, so the loop alone touches it: when it starts and after each of the four turns. The
+        # first turn copies a.txt and is followed at once by the next; turns 2 and 3 find nothing and are each followed
+        # by a second's pause, so the last turn ends two seconds or more after the start.
+        $null = Invoke-GeoSyncMaster -Master $Master -Slave "file://$Slave" -StateDirectory $state -HeartbeatPath $Heartbeat -Timeout 0 -MaxTurns 4 -Interval 1 -Confirm:$false
         $lastBeat = (Get-Item -LiteralPath $Heartbeat).LastWriteTimeUtc
         ($lastBeat - $before).TotalSeconds | Should -BeGreaterThan 1.9 -Because 'the last turn end touched it, not only the start'
         Test-Path -LiteralPath (Join-Path $Slave 'a.txt') | Should -BeTrue
