@@ -31,8 +31,8 @@ Describe 'the heartbeat file' {
         $state = Join-Path $TestDrive "state$([guid]::NewGuid().ToString('n'))"
         $before = [DateTime]::UtcNow
         # -Timeout 0: no keep-alives, so the loop alone touches it: when it starts and after each of the four turns. The
-        # first turn sends a.txt and the next follows at once; a second's pause after each of the next two idle turns
-        # puts the last turn's end two seconds or more after the start.
+        # first turn copies a.txt and is followed at once by the next; turns 2 and 3 find nothing and are each followed
+        # by a second's pause, so the last turn ends two seconds or more after the start.
         $null = Invoke-GeoSyncMaster -Master $Master -Slave "file://$Slave" -StateDirectory $state -HeartbeatPath $Heartbeat -Timeout 0 -MaxTurns 4 -Interval 1 -Confirm:$false
         $lastBeat = (Get-Item -LiteralPath $Heartbeat).LastWriteTimeUtc
         ($lastBeat - $before).TotalSeconds | Should -BeGreaterThan 1.9 -Because 'the last turn end touched it, not only the start'
