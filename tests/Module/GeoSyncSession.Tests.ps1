@@ -319,10 +319,22 @@ Describe 'Get-GeoSyncSession and Stop-GeoSyncSession' {
         $failures[0].FullyQualifiedErrorId | Should -Be "SessionNotFound,$StopId"
     }
 
-    It 'shows Id, Name, State, Master, Slave and MasterVolumeId in the table view' {
-        $table = $S1 | Format-Table | Out-String -Width 400
-        $table | Should -Match 'Id\s+Name\s+State\s+Master\s+Slave\s+MasterVolumeId'
-        $table | Should -Match "alpha-1\s+Active\s+file://"
+    It 'shows Id, Name, State, Master and Slave in a table that fits 80 columns with the URLs whole' {
+        $table = $S1, $S2 | Format-Table | Out-String -Width 80
+        $lines = @($table -split '\r?\n')
+        $lines | Where-Object Length -GT 80 | Should -BeNullOrEmpty
+        $table | Should -Not -Match '…' -Because 'a long URL wraps instead of losing its end'
+        $header = $lines.IndexOf(($lines | Where-Object { $_ -match '^\s*Id\s+Name\s+State\s+Master\s+Slave\s*$' }))
+        $header | Should -BeGreaterOrEqual 0
+        $table | Should -Match 'alpha-1\s+Active\s+file://'
+        # The Master column read down (its wrapped pieces joined) holds each session's whole URL; so does Slave's.
+        $masterAt = $lines[$header].IndexOf('Master')
+        $slaveAt = $lines[$header].IndexOf('Slave')
+        $rows = $lines[($header + 2)..($lines.Count - 1)] | Where-Object { $_.Trim() }
+        $masters = -join ($rows | ForEach-Object { $_.Substring($masterAt, [Math]::Min($slaveAt, $_.Length) - $masterAt).Trim() })
+        $slaves = -join ($rows | Where-Object Length -GT $slaveAt | ForEach-Object { $_.Substring($slaveAt).Trim() })
+        $masters | Should -Be ($S1.Master.Normalized + $S2.Master.Normalized)
+        $slaves | Should -Be ($S1.Slave.Normalized + $S2.Slave.Normalized)
     }
 }
 

@@ -86,6 +86,21 @@ Describe 'GeoSync format views' {
         $views[0].Control.Headers.Count | Should -BeIn (4..6)
     }
 
+    It 'shows a turn''s failures and held purges whole at 80 columns, in tables and in a turn result''s list' {
+        $reason = 'rsync: [receiver] mkstemp "/mnt/backup/photos/2024/.beach-0001.jpg.XXXX" failed: No space left on device (28)'
+        $failure = [GeoSync.Engine.Master.CrawlFailure]::new('photos/2024/beach-0001.jpg', $reason, 3, $true)
+        $held = [GeoSync.Engine.Master.HeldPurge]::new('photos/2023', 412, 500)
+        foreach ($text in ($failure | Format-Table | Out-String -Width 80), ($held | Format-Table | Out-String -Width 80)) {
+            $text -split '\r?\n' | Where-Object Length -GT 80 | Should -BeNullOrEmpty
+            $text | Should -Not -Match '…'
+        }
+        ($failure | Format-Table | Out-String -Width 80) -replace '\s+', '' | Should -Match ([regex]::Escape(($reason -replace '\s+', '')))
+        ($held | Format-Table | Out-String -Width 80) | Should -Match 'photos/2023\s+412\s+500\s+82\s?%'
+        # In a list (Format-List of a turn result) each element is its ToString: one readable line, not a record dump.
+        "$failure" | Should -Be "photos/2024/beach-0001.jpg (3 turns, persistent): $reason"
+        "$held" | Should -Be 'photos/2023: purge of 412 of 500 slave entries held back'
+    }
+
     It 'shows the full six-digit xtime in the GlusterXtime table' {
         $file = Join-Path $TestDrive 'view.txt'
         Set-Content -LiteralPath $file -Value 'v'

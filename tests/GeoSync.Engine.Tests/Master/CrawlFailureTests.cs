@@ -228,4 +228,14 @@ public sealed class CrawlFailureTests : CrawlHarness
         Assert.Equal(0, result.FilesSynced);
         Assert.Equal(new Xtime?(), SlaveXtime("."));
     }
+
+    [Fact]
+    public void FailuresAndHeldPurgesReadAsOneLineForPeopleNotAsRecordDumps()
+    {
+        Assert.Equal("a/b.txt (1 turn): No space left on device",
+            new CrawlFailure("a/b.txt", "No space left on device", 1, IsPersistent: false).ToString());
+        Assert.Equal("a/b.txt (3 turns, persistent): No space left on device",
+            new CrawlFailure("a/b.txt", "No space left on device", 3, IsPersistent: true) { Errno = 28 }.ToString());
+        Assert.Equal("photos/2023: purge of 412 of 500 slave entries held back", new HeldPurge("photos/2023", 412, 500).ToString());
+    }
 }
