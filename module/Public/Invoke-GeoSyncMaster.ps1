@@ -194,7 +194,7 @@ function Invoke-GeoSyncMaster {
     .LINK
         Get-GeoSyncFailure
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false)]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false, HelpUri = 'https://geosync.invalid/help/Invoke-GeoSyncMaster')]
     [OutputType('GeoSync.PowerShell.GeoSyncTurnResult', 'GeoSync.PowerShell.GeoSyncPlannedChange')]
     param(
         [Parameter(Mandatory, Position = 0)]

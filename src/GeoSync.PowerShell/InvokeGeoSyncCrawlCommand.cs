@@ -14,7 +14,9 @@ namespace GeoSync.PowerShell.Commands;
 /// purges from the slave what the master lacks. With -WhatIf the turn is a dry run that writes nothing and outputs the
 /// changes it would make (docs/master-loop.md, "Dry run").
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncCrawl", DefaultParameterSetName = SessionSet, SupportsShouldProcess = true,
+[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncCrawl",
+    HelpUri = HelpLinks.Commands + "Invoke-GeoSyncCrawl",
+    DefaultParameterSetName = SessionSet, SupportsShouldProcess = true,
     ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(GeoSyncTurnResult), typeof(GeoSyncPlannedChange))]
 public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable

@@ -13,7 +13,9 @@ namespace GeoSync.PowerShell.Commands;
 /// Invoke-GeoSyncRsync: syncs files, named relative to a source directory, into a local or ssh destination with parallel
 /// batched rsync runs (gsyncd's sync jobs, §5.6 and §6.2 of the specification).
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncRsync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncRsync",
+    HelpUri = HelpLinks.Commands + "Invoke-GeoSyncRsync",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GeoSyncRsyncResult), typeof(GeoSyncRsyncSummary))]
 public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 {
