@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using GeoSync.Engine.Master;
@@ -104,7 +105,7 @@ internal static class SlaveClaim
         var shown = doomed.Count > 0 ? doomed : entries;
         var names = string.Join(", ", shown.Take(NamesShown).Select(n => $"'{n}'")) + (shown.Count > NamesShown ? ", ..." : "");
         var message = new StringBuilder()
-            .Append($"the slave {slaveUrl} is not empty and this master never synced to it: its root holds {entries.Count} ")
+            .Append(CultureInfo.InvariantCulture, $"the slave {slaveUrl} is not empty and this master never synced to it: its root holds {entries.Count} ")
             .Append(entries.Count == 1 ? "entry" : "entries")
             .Append(doomed.Count > 0
                 ? $", {doomed.Count} of them not on the master, which a first sync would delete ({names})."
