@@ -1,4 +1,4 @@
-# The state file of a master loop (gsyncd's state file, spec §7.1, with GeoSync's additions): one JSON file per master and
+# The state file of a master loop (gsyncd's state file, docs/master-loop.md, "The state file", with GeoSync's additions): one JSON file per master and
 # slave pair in a state directory, replaced atomically on every change, so `geosync status` (Get-GeoSyncStatus) never reads
 # a half-written file. A lock file next to it is held for the loop's life, so two loops never replicate the same pair.
 

@@ -5,7 +5,7 @@ function Get-GeoSyncStatus {
 
     .DESCRIPTION
         Every Invoke-GeoSyncMaster loop (and so every `geosync master`) keeps a state file for its master and slave pair
-        in a state directory (gsyncd's state file, spec §7.1). Get-GeoSyncStatus reads them and writes one object per
+        in a state directory (gsyncd's state file, docs/master-loop.md, "The state file"). Get-GeoSyncStatus reads them and writes one object per
         pair: Master, Slave, State, the loop's process, counts, the last turn that did something and the last error.
 
         States: Starting (no session connected yet), Active (a session runs turns), Faulty (the last session failed; the

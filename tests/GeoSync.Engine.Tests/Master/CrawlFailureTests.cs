@@ -76,7 +76,7 @@ public sealed class CrawlFailureTests : CrawlHarness
         var crawler = await SyncSampleTreeAsync();
         File.WriteAllText(MasterDir.Combine("docs/readme.md"), "changed readme");
         Changed("docs/readme.md", "docs/deep/note");
-        // Unreadable: not the 8 bytes of an xtime. 3.3 only warned and marked the parent anyway (§9 #9).
+        // Unreadable: not the 8 bytes of an xtime. 3.3 only warned and marked the parent anyway (docs/gsyncd-flaws.md, #9).
         Xattrs.Set(MasterFull("docs/deep/note"), XtimeName, [1, 2, 3]);
         var deepBefore = SlaveXtime("docs/deep");
 
