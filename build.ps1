@@ -44,8 +44,9 @@ function Get-ModuleVersion {
 
 function Get-ReleaseNotes {
     param([string] $Version)
-    $changelog = Get-Content -LiteralPath (Join-Path $root 'CHANGELOG.md') -Raw
-    $match = [regex]::Match($changelog, "(?ms)^## \[?$([regex]::Escape($Version))\]?[^\n]*\n(.*?)(?=^## |\z)")
+    # For users: docs/release-notes.md, one section per version (CHANGELOG.md is the developers' record).
+    $notes = Get-Content -LiteralPath (Join-Path $root 'docs/release-notes.md') -Raw
+    $match = [regex]::Match($notes, "(?ms)^## \[?$([regex]::Escape($Version))\]?[^\n]*\n(.*?)(?=^## |\z)")
     if ($match.Success) { $match.Groups[1].Value.Trim() } else { '' }
 }
 

@@ -48,6 +48,10 @@
     PrivateData          = @{
         PSData = @{
             Tags         = @('GlusterFS', 'geo-replication', 'rsync', 'Linux')
+            # One base for every link (src/GeoSync.PowerShell/HelpLinks.cs says why it is a reserved .invalid name).
+            ProjectUri   = 'https://geosync.invalid/'
+            LicenseUri   = 'https://geosync.invalid/LICENSE'
+            # What changed for users, from docs/release-notes.md (CHANGELOG.md is the developers' record).
             ReleaseNotes = '{{ReleaseNotes}}'
         }
     }

@@ -57,7 +57,7 @@ function Get-GeoSyncFailure {
     .LINK
         Get-GeoSyncStatus
     #>
-    [CmdletBinding(PositionalBinding = $false)]
+    [CmdletBinding(PositionalBinding = $false, HelpUri = 'https://geosync.invalid/help/Get-GeoSyncFailure')]
     [OutputType('GeoSync.Failure')]
     param(
         [Parameter(Position = 0)]

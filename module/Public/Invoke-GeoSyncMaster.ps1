@@ -4,7 +4,7 @@ function Invoke-GeoSyncMaster {
         Replicates a master to a slave until stopped: opens a session, runs crawl turns, and reconnects when it fails.
 
     .DESCRIPTION
-        Invoke-GeoSyncMaster is the master loop of geo-replication (gsyncd's monitor and worker, spec §5 and §7). It
+        Invoke-GeoSyncMaster is the master loop of geo-replication (gsyncd's monitor and worker; see docs/master-loop.md). It
         opens a session with Start-GeoSyncSession and runs crawl turns with Invoke-GeoSyncCrawl, one after the other.
         When a turn found the slave up to date, it waits -Interval seconds before the next one (1 s, the cadence of
         gsyncd's root crawl); a turn that found changes is followed at once by the next. The session's keep-alive runs
@@ -30,7 +30,7 @@ function Invoke-GeoSyncMaster {
         retried every turn until they arrive; Get-GeoSyncFailure lists them. `geosync master --once` exits 3 when its
         turn wrote such errors, 0 when everything arrived, and 1 on a terminating error.
 
-        The loop keeps a state file (gsyncd's state file, spec §7.1) in -StateDirectory: the state (Starting, Active,
+        The loop keeps a state file (gsyncd's state file, docs/master-loop.md, "The state file") in -StateDirectory: the state (Starting, Active,
         Faulty, Stopped, Failed), the process, the session, counts, the last turn and the last error, replaced atomically
         on every change. Get-GeoSyncStatus and `geosync status` read these files. A lock next to the file keeps a second
         loop from replicating the same pair at the same time.
@@ -223,7 +223,8 @@ function Invoke-GeoSyncMaster {
     .LINK
         Get-GeoSyncFailure
     #>
-    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false, DefaultParameterSetName = 'Pair')]
+    [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'Medium', PositionalBinding = $false, DefaultParameterSetName = 'Pair',
+        HelpUri = 'https://geosync.invalid/help/Invoke-GeoSyncMaster')]
     [OutputType('GeoSync.PowerShell.GeoSyncTurnResult', 'GeoSync.PowerShell.GeoSyncPlannedChange')]
     param(
         [Parameter(Mandatory, Position = 0, ParameterSetName = 'Pair')]

@@ -22,7 +22,7 @@ internal sealed record ServeSlaveCommand(string Url, int? TimeoutSeconds, int Sy
     /// <summary>The master volume's uuid (<c>--session-owner</c>), for the log.</summary>
     public string? SessionOwner { get; init; }
 
-    /// <summary><c>--use-rsync-xattrs</c>: the master's rsync carries the xattrs, which needs a privileged slave (§4.5).</summary>
+    /// <summary><c>--use-rsync-xattrs</c>: the master's rsync carries the xattrs, which needs a privileged slave (docs/protocol.md, "Transport").</summary>
     public bool UseRsyncXattrs { get; init; }
 
     /// <summary>The network namespace the glusterfs client of a gluster:// slave runs in.</summary>

@@ -4,7 +4,9 @@ using GeoSync.Engine;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Dismount-GlusterAux: lazily unmounts auxiliary mounts this session made and removes their temporary directories.</summary>
-[Cmdlet(VerbsData.Dismount, "GlusterAux", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsData.Dismount, "GlusterAux",
+    HelpUri = HelpLinks.Commands + "Dismount-GlusterAux",
+    DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(void))]
 public sealed class DismountGlusterAuxCommand : PSCmdlet
 {

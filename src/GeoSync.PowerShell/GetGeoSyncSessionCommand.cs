@@ -4,7 +4,8 @@ using GeoSync.Engine.Session;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Get-GeoSyncSession: the sessions Start-GeoSyncSession opened in this PowerShell session, all or by id or name.</summary>
-[Cmdlet(VerbsCommon.Get, "GeoSyncSession", DefaultParameterSetName = NameSet)]
+[Cmdlet(VerbsCommon.Get, "GeoSyncSession",
+    HelpUri = HelpLinks.Commands + "Get-GeoSyncSession", DefaultParameterSetName = NameSet)]
 [OutputType(typeof(GeoSyncSession))]
 public sealed class GetGeoSyncSessionCommand : PSCmdlet
 {

@@ -5,7 +5,8 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Get-GlusterVolumeMark: reads a volume root's own volume mark, or the foreign marks masters left on a slave.</summary>
-[Cmdlet(VerbsCommon.Get, "GlusterVolumeMark", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "GlusterVolumeMark",
+    HelpUri = HelpLinks.Commands + "Get-GlusterVolumeMark", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(GlusterVolumeMark))]
 public sealed class GetGlusterVolumeMarkCommand : GlusterXattrCommand
 {

@@ -5,7 +5,8 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Get-GlusterXtime: reads the xtime a volume's marker (or gsyncd) stored on files and directories.</summary>
-[Cmdlet(VerbsCommon.Get, "GlusterXtime", DefaultParameterSetName = PathSet)]
+[Cmdlet(VerbsCommon.Get, "GlusterXtime",
+    HelpUri = HelpLinks.Commands + "Get-GlusterXtime", DefaultParameterSetName = PathSet)]
 [OutputType(typeof(GlusterXtime))]
 public sealed class GetGlusterXtimeCommand : GlusterXattrCommand
 {

@@ -14,7 +14,9 @@ namespace GeoSync.PowerShell.Commands;
 /// purges from the slave what the master lacks. With -WhatIf the turn is a dry run that writes nothing and outputs the
 /// changes it would make (docs/master-loop.md, "Dry run").
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncCrawl", DefaultParameterSetName = SessionSet, SupportsShouldProcess = true,
+[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncCrawl",
+    HelpUri = HelpLinks.Commands + "Invoke-GeoSyncCrawl",
+    DefaultParameterSetName = SessionSet, SupportsShouldProcess = true,
     ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(GeoSyncTurnResult), typeof(GeoSyncPlannedChange))]
 public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
@@ -95,7 +97,8 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
         if (!whatIf && !ShouldProcess(target, Replicate)) return;
 
         WriteVerbose($"{(whatIf ? "Planning a turn (dry run)" : "Crawling")} {session.Master} -> {session.Slave} (session {session.Name}).");
-        var progress = new ProgressRecord(ProgressActivityId, $"GeoSync {(whatIf ? "dry run" : "crawl")} of session {session.Name}", "Starting the turn");
+        var activity = $"GeoSync {(whatIf ? "dry run" : "crawl")} of session {session.Name}";
+        var expectedDirectories = ExpectedDirectories(session);
         var lastShown = (TurnProgress?)null;
         var throttle = Stopwatch.StartNew();
         var elapsed = Stopwatch.StartNew();
@@ -106,7 +109,9 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             try
             {
                 if (whatIf) plan = Plan(session, ShowProgress);
-                else result = _queue.Await(this, session.RunTurnAsync(_cancellation.Token), ShowProgress);
+                // On a worker, as the dry run: a walk whose calls all complete at once (an in-process slave) would
+                // otherwise run to its end inside RunTurnAsync on this thread, with no progress and no Ctrl+C until then.
+                else result = _queue.Await(this, Task.Run(() => session.RunTurnAsync(_cancellation.Token), _cancellation.Token), ShowProgress);
             }
             catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
             {
@@ -124,8 +129,7 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             }
             finally
             {
-                progress.RecordType = ProgressRecordType.Completed;
-                WriteProgress(progress);
+                WriteProgress(new ProgressRecord(ProgressActivityId, activity, "Done") { RecordType = ProgressRecordType.Completed });
             }
         }
 
@@ -148,10 +152,18 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
 
         void ShowProgress()
         {
-            // The first state at once, then on change at most once per interval.
+            // The first state at once, then on change at most once per interval. Each write is a new record: a host that
+            // keeps the records it was given (a captured progress stream) must see each state, not N times the last one.
             if (session.CurrentTurn is not { } now || now == lastShown || (lastShown is not null && throttle.Elapsed < ProgressInterval)) return;
             lastShown = now;
             throttle.Restart();
+            var progress = new ProgressRecord(ProgressActivityId, activity, "Starting the turn");
+            if (expectedDirectories is { } total)
+            {
+                var (percent, secondsRemaining) = Estimate(now.DirectoriesScanned, total, elapsed.Elapsed);
+                progress.PercentComplete = percent;
+                progress.SecondsRemaining = secondsRemaining;
+            }
             if (whatIf)
             {
                 progress.StatusDescription = $"{now.DirectoriesScanned} directories compared; nothing is written";
@@ -161,9 +173,34 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
             var seconds = Math.Max(elapsed.Elapsed.TotalSeconds, 0.001);
             progress.StatusDescription = string.Create(CultureInfo.InvariantCulture,
                 $"Turn {now.Turn}: {now.FilesSynced} files ({now.BytesSynced} bytes) synced, {now.FilesSynced / seconds:F0} files/s, {now.BytesSynced / seconds / (1024 * 1024):F1} MiB/s");
-            progress.CurrentOperation = $"{now.DirectoriesScanned} directories scanned, {now.EntriesCreated} entries created, {now.EntriesPurged} purged";
+            progress.CurrentOperation = expectedDirectories is { } expected
+                ? $"{now.DirectoriesScanned} of about {expected} directories scanned, {now.EntriesCreated} entries created, {now.EntriesPurged} purged"
+                : $"{now.DirectoriesScanned} directories scanned, {now.EntriesCreated} entries created, {now.EntriesPurged} purged";
             WriteProgress(progress);
         }
+    }
+
+    /// <summary>
+    /// How many directories this turn will list, when that is known: the previous turn's count, if every turn lists every
+    /// directory (a master compared entry by entry, not pruned by xtime). Then the tree's size changes only by what was
+    /// made or removed since. A pruned turn lists only what changed, so its last count says nothing about this one; and
+    /// a session's first turn has nothing to go by. Bytes are no measure: what a turn copies is what changed, unknown
+    /// until the walk found it (docs/master-loop.md, "Progress").
+    /// </summary>
+    private static long? ExpectedDirectories(GeoSyncSession session) =>
+        !session.PrunesByDirectoryXtime && session.LastTurn is { DirectoriesScanned: > 0 } last ? last.DirectoriesScanned : null;
+
+    /// <summary>
+    /// The share of the expected directories listed so far, held at 99 until the turn ends (the tree may have grown, and
+    /// files are still in flight after the last listing), and the time left at the rate so far (-1: not yet known).
+    /// </summary>
+    internal static (int Percent, int SecondsRemaining) Estimate(long scanned, long expected, TimeSpan elapsed)
+    {
+        if (scanned <= 0) return (0, -1);
+        var percent = (int)Math.Min(99, scanned * 100 / expected);
+        if (scanned >= expected) return (percent, -1);
+        var remaining = elapsed.TotalSeconds / scanned * (expected - scanned);
+        return (percent, (int)Math.Ceiling(remaining));
     }
 
     /// <summary>

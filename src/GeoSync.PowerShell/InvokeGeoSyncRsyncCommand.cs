@@ -11,9 +11,11 @@ namespace GeoSync.PowerShell.Commands;
 
 /// <summary>
 /// Invoke-GeoSyncRsync: syncs files, named relative to a source directory, into a local or ssh destination with parallel
-/// batched rsync runs (gsyncd's sync jobs, §5.6 and §6.2 of the specification).
+/// batched rsync runs (gsyncd's sync jobs: docs/master-loop.md, "The crawl"; the rsync argv: docs/protocol.md, "Transport").
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncRsync", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncRsync",
+    HelpUri = HelpLinks.Commands + "Invoke-GeoSyncRsync",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GeoSyncRsyncResult), typeof(GeoSyncRsyncSummary))]
 public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 {
@@ -280,7 +282,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         var rsyncTarget = target!;
         if (rsyncTarget is SshTarget && ControlPath is null)
         {
-            // §6.4: a private directory per invocation keeps the socket path short and unguessable; removed in Dispose.
+            // A private directory per invocation (docs/protocol.md, "Transport") keeps the socket path short and unguessable; removed in Dispose.
             // %C is ssh's fixed-length hash of the connection, as the session's own transport names its socket.
             controlDirectory = Directory.CreateTempSubdirectory("gsyncd-aux-ssh-");
             rsyncTarget = SshTargetFor(IOPath.Combine(controlDirectory.FullName, "%C"));
@@ -310,7 +312,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         return new Syncer(client, syncerOptions, report => messages.Add(new BatchDone(report)), stopping.Token);
     }
 
-    /// <summary>Writes what the workers posted (STYLE rule 10), blocking while more than <paramref name="untilBelow"/> files are pending.</summary>
+    /// <summary>Writes what the workers posted (only the pipeline thread writes; docs/ARCHITECTURE.md, "The rooms"), blocking while more than <paramref name="untilBelow"/> files are pending.</summary>
     private void Drain(int untilBelow)
     {
         while (true)

@@ -9,7 +9,9 @@ namespace GeoSync.PowerShell.Commands;
 /// process's stdin and stdout until the master closes its end or stops sending keep-alives — what <c>geosync slave URL
 /// --listen</c> does, for hosts where pwsh runs the slave. Logs go to stderr in gsyncd's format.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncSlave", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Invoke, "GeoSyncSlave",
+    HelpUri = HelpLinks.Commands + "Invoke-GeoSyncSlave",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 public sealed class InvokeGeoSyncSlaveCommand : PSCmdlet, IDisposable
 {
     private readonly CancellationTokenSource _cancellation = new();

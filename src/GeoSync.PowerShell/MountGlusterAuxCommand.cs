@@ -9,7 +9,9 @@ namespace GeoSync.PowerShell.Commands;
 /// Mount-GlusterAux: mounts a GlusterFS volume the way gsyncd does (client-pid -1, so its own writes stamp no xtime),
 /// directly or through glusterd's mountbroker, and returns once the mount answers.
 /// </summary>
-[Cmdlet(VerbsData.Mount, "GlusterAux", DefaultParameterSetName = DirectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsData.Mount, "GlusterAux",
+    HelpUri = HelpLinks.Commands + "Mount-GlusterAux",
+    DefaultParameterSetName = DirectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(GlusterAuxMount))]
 public sealed class MountGlusterAuxCommand : PSCmdlet, IDisposable
 {

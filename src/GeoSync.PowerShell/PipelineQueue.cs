@@ -5,7 +5,7 @@ using GeoSync.Engine.Session;
 namespace GeoSync.PowerShell;
 
 /// <summary>
-/// Engine messages from any thread, written by the pipeline thread only (STYLE rule 10): the cmdlet waits for engine
+/// Engine messages from any thread, written by the pipeline thread only (docs/ARCHITECTURE.md, "The rooms"): the cmdlet waits for engine
 /// tasks through <see cref="Await{T}"/>, which drains the queue (and runs a tick, e.g. progress) while it waits.
 /// </summary>
 internal sealed class PipelineQueue

@@ -5,7 +5,7 @@ using GeoSync.Engine.Urls;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Resolve-GeoSyncUrl: parses gsyncd URLs and shows their normalized, canonical and remote-side forms.</summary>
-[Cmdlet(VerbsDiagnostic.Resolve, "GeoSyncUrl")]
+[Cmdlet(VerbsDiagnostic.Resolve, "GeoSyncUrl", HelpUri = HelpLinks.Commands + "Resolve-GeoSyncUrl")]
 [OutputType(typeof(GeoSyncUrlInfo))]
 public sealed class ResolveGeoSyncUrlCommand : PSCmdlet, IDisposable
 {

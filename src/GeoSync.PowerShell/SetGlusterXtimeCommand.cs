@@ -5,7 +5,9 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Set-GlusterXtime: writes a volume's xtime on files and directories (the symlink itself, never its target).</summary>
-[Cmdlet(VerbsCommon.Set, "GlusterXtime", DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Set, "GlusterXtime",
+    HelpUri = HelpLinks.Commands + "Set-GlusterXtime",
+    DefaultParameterSetName = PathSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GlusterXtime))]
 public sealed class SetGlusterXtimeCommand : GlusterXattrCommand
 {

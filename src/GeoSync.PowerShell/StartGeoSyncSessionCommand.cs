@@ -10,7 +10,9 @@ namespace GeoSync.PowerShell.Commands;
 /// Start-GeoSyncSession: connects a master (a GlusterFS volume through an aux mount, or a directory) with a slave (in
 /// this process, a local geosync slave child, or over ssh) and returns the session, ready for Invoke-GeoSyncCrawl.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "GeoSyncSession", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsLifecycle.Start, "GeoSyncSession",
+    HelpUri = HelpLinks.Commands + "Start-GeoSyncSession",
+    SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
 [OutputType(typeof(GeoSyncSession))]
 public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
 {

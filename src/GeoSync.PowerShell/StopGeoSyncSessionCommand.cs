@@ -8,7 +8,9 @@ namespace GeoSync.PowerShell.Commands;
 /// Stop-GeoSyncSession: stops sessions — the keep-alive and any running turn end, the slave exits, the aux mounts are
 /// unmounted — and removes them from the session list.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Stop, "GeoSyncSession", DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Stop, "GeoSyncSession",
+    HelpUri = HelpLinks.Commands + "Stop-GeoSyncSession",
+    DefaultParameterSetName = InputObjectSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
 [OutputType(typeof(GeoSyncSession))]
 public sealed class StopGeoSyncSessionCommand : PSCmdlet
 {

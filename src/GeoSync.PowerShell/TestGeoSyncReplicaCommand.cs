@@ -15,7 +15,9 @@ namespace GeoSync.PowerShell.Commands;
 /// xattrs when the session copies them, and with -Checksum the content, hashed on each side's own host — and writes each
 /// difference, then a summary. -Repair makes the slave match through the sync path and verifies again.
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "GeoSyncReplica", DefaultParameterSetName = UrlSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsDiagnostic.Test, "GeoSyncReplica",
+    HelpUri = HelpLinks.Commands + "Test-GeoSyncReplica",
+    DefaultParameterSetName = UrlSet, SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
 [OutputType(typeof(GeoSyncReplicaDifference), typeof(GeoSyncReplicaSummary))]
 public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
 {

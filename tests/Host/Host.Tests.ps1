@@ -293,7 +293,7 @@ param([string] $Name, [int] $Count, [switch] $Loud, [Parameter(ValueFromRemainin
 Describe 'geosync slave' {
     BeforeAll {
         $script:Driver = Join-Path $PSScriptRoot '../interop/slave_session.py'
-        # One §6.1 log line: [YYYY-MM-DD HH:MM:SS.uuuuuu] <L> [<module>(slave):<line>:<function>] <Class>: <msg>
+        # One gsyncd-format log line (docs/protocol.md, "Transport"): [YYYY-MM-DD HH:MM:SS.uuuuuu] <L> [<module>(slave):<line>:<function>] <Class>: <msg>
         $script:LogLine = '^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{6}\] [DIWE] \[\w+\(slave\):\d+:\w+\] \w+: .+$'
         # The pickle of struct.pack('!II', 1700000000, 123456): the xtime the calls scenario sets.
         $script:SetXtimeHex = '6553f1000001e240'

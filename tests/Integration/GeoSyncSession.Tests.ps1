@@ -152,7 +152,7 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             $Session.MasterVolumeId | Should -Be ([guid]$Tb.MVOL_ID)
             "$($Session.SlaveMode)" | Should -Be 'InProcess'
             $Session.KeepAlivesSent | Should -BeGreaterOrEqual 1
-            # The keep-alive left the master's mark on the slave root, expiring one timeout from now (§4.4, §5.2). Read by
+            # The keep-alive left the master's mark on the slave root, expiring one timeout from now (docs/protocol.md, "Extended attributes: names and layouts"; docs/master-loop.md, "The crawl"). Read by
             # name: GlusterFS 10.3 leaves volume-mark.* out of listxattr.
             $name = "trusted.glusterfs.volume-mark.$($Tb.MVOL_ID)"
             $hex = "$(& getfattr --absolute-names -n $name -e hex $SvolView.MountPoint 2>$null)" -replace "(?s).*$([regex]::Escape($name))=0x([0-9a-f]+).*", '$1'

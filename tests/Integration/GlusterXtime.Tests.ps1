@@ -124,7 +124,7 @@ Describe 'Set-GlusterXtime on a live slave volume' -Tag 'Gluster' -Skip:$SkipGlu
 }
 
 Describe 'xtime on a distributed volume' -Tag 'Gluster' -Skip:$SkipGluster {
-    # GlusterFS 3.3 answered a directory's xtime on a distributed volume as the newest over its subvolumes (spec §4.6).
+    # GlusterFS 3.3 answered a directory's xtime on a distributed volume as the newest over its subvolumes (docs/protocol.md, "Extended attributes: names and layouts").
     # GlusterFS 10.3 does not: through a client-pid -1 mount each read is answered by one brick, not always the newest
     # (docs/gluster-notes.md). This test pins what 10.3 does, so a change in either direction is noticed.
     It "answers a directory's xtime with one of its bricks' xtimes, not always the newest" {

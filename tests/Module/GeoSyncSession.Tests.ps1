@@ -173,6 +173,45 @@ Describe 'Invoke-GeoSyncCrawl' {
         ($verbose.Message -join "`n") | Should -Match 'turn 1: \d+ directories scanned'
     }
 
+    It 'writes each progress update as a new record, with percent and time left once the previous turn gave the total' {
+        $pair = New-Pair
+        # Enough directories that a turn lists them for more than one progress interval (1 s) on any machine.
+        foreach ($i in 1..80) { foreach ($j in 1..40) { $null = [IO.Directory]::CreateDirectory((Join-Path $pair.Master "d$i/e$j")) } }
+        $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
+        $progressOf = {
+            $ps = [powershell]::Create()
+            try {
+                $null = $ps.AddCommand('Import-Module').AddParameter('Name', $ManifestPath).AddStatement()
+                $null = $ps.AddCommand('Invoke-GeoSyncCrawl').AddParameter('Session', $session).AddParameter('Confirm', $false)
+                $null = $ps.Invoke()
+                $ps.HadErrors | Should -BeFalse
+                , @($ps.Streams.Progress)
+            }
+            finally {
+                $ps.Dispose()
+            }
+        }
+
+        # The first turn has nothing to measure against: no percentage, no time left.
+        $first = & $progressOf
+        "$($first[-1].RecordType)" | Should -Be 'Completed'
+        @($first | Where-Object { $_.PercentComplete -ne -1 }) | Should -BeNullOrEmpty
+
+        # The second lists the same 3282 directories the first did (80 x 40, their 80 parents, New-Pair's sub and the root):
+        # a directory master is not pruned by xtime.
+        $second = & $progressOf
+        "$($second[-1].RecordType)" | Should -Be 'Completed'
+        $running = @($second | Where-Object { "$($_.RecordType)" -eq 'Processing' })
+        $running.Count | Should -BeGreaterOrEqual 2 -Because 'a turn of several seconds shows its progress more than once'
+        foreach ($i in 1..($running.Count - 1)) {
+            [object]::ReferenceEquals($running[$i], $running[$i - 1]) | Should -BeFalse -Because 'each update is a record of its own'
+            $running[$i].PercentComplete | Should -BeGreaterThan $running[$i - 1].PercentComplete
+        }
+        $running[-1].PercentComplete | Should -BeLessOrEqual 99
+        $running[-1].SecondsRemaining | Should -BeGreaterOrEqual 0
+        $running[-1].CurrentOperation | Should -Match '^\d+ of about 3282 directories scanned'
+    }
+
     It 'reports a stopped session as SessionStopped and goes on with the next session' {
         $a = New-Pair
         $b = New-Pair
@@ -215,7 +254,9 @@ Describe 'Invoke-GeoSyncCrawl' {
             $ps.Stop()
             $clock.Elapsed.TotalSeconds | Should -BeLessThan 3
             $async.IsCompleted | Should -BeTrue
-            "$($ps.Streams.Progress[-1].RecordType)" | Should -Be 'Completed'
+            # No Completed record: a stopping pipeline refuses every write (PipelineStoppedException), and the host drops
+            # a console host clears its progress display when the command ends. What was written stays as written.
+            $ps.Streams.Progress[0].StatusDescription | Should -Be 'Turn 1: 0 files (0 bytes) synced, 0 files/s, 0.0 MiB/s'
         }
         finally {
             $ps.Dispose()
@@ -278,10 +319,22 @@ Describe 'Get-GeoSyncSession and Stop-GeoSyncSession' {
         $failures[0].FullyQualifiedErrorId | Should -Be "SessionNotFound,$StopId"
     }
 
-    It 'shows Id, Name, State, Master, Slave and MasterVolumeId in the table view' {
-        $table = $S1 | Format-Table | Out-String -Width 400
-        $table | Should -Match 'Id\s+Name\s+State\s+Master\s+Slave\s+MasterVolumeId'
-        $table | Should -Match "alpha-1\s+Active\s+file://"
+    It 'shows Id, Name, State, Master and Slave in a table that fits 80 columns with the URLs whole' {
+        $table = $S1, $S2 | Format-Table | Out-String -Width 80
+        $lines = @($table -split '\r?\n')
+        $lines | Where-Object Length -GT 80 | Should -BeNullOrEmpty
+        $table | Should -Not -Match '…' -Because 'a long URL wraps instead of losing its end'
+        $header = $lines.IndexOf(($lines | Where-Object { $_ -match '^\s*Id\s+Name\s+State\s+Master\s+Slave\s*$' }))
+        $header | Should -BeGreaterOrEqual 0
+        $table | Should -Match 'alpha-1\s+Active\s+file://'
+        # The Master column read down (its wrapped pieces joined) holds each session's whole URL; so does Slave's.
+        $masterAt = $lines[$header].IndexOf('Master')
+        $slaveAt = $lines[$header].IndexOf('Slave')
+        $rows = $lines[($header + 2)..($lines.Count - 1)] | Where-Object { $_.Trim() }
+        $masters = -join ($rows | ForEach-Object { $_.Substring($masterAt, [Math]::Min($slaveAt, $_.Length) - $masterAt).Trim() })
+        $slaves = -join ($rows | Where-Object Length -GT $slaveAt | ForEach-Object { $_.Substring($slaveAt).Trim() })
+        $masters | Should -Be ($S1.Master.Normalized + $S2.Master.Normalized)
+        $slaves | Should -Be ($S1.Slave.Normalized + $S2.Slave.Normalized)
     }
 }
 

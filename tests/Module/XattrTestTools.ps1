@@ -37,7 +37,7 @@ function ConvertTo-XtimeHex {
     '{0:X8}{1:X8}' -f $Seconds, $Microseconds
 }
 
-# A volume mark as hex: 27 bytes, or 31 with an expiry (spec §4.4).
+# A volume mark as hex: 27 bytes, or 31 with an expiry (docs/protocol.md, "Extended attributes: names and layouts").
 function ConvertTo-VolumeMarkHex {
     param(
         [guid] $VolumeId,

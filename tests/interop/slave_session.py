@@ -266,7 +266,7 @@ def python2_request(method, *args, rid=None):
     return b'\x80\x02(' + rid + short_binstring(method) + b''.join(short_binstring(a) for a in args) + b't.'
 
 
-# The rid of the spec's example frame (§3.2): BININT2 1234, text INT 140000000000, BINFLOAT 1700000000.5.
+# The rid of the spec's example frame (docs/protocol.md, "RePCe framing and messages"): BININT2 1234, text INT 140000000000, BINFLOAT 1700000000.5.
 SPEC_RID = b'M\xd2\x04I140000000000\nG' + struct.pack('>d', 1700000000.5) + b'\x87'
 
 

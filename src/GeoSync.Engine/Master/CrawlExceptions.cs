@@ -3,7 +3,7 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// The slave holds a newer xtime than the master for the same path (§5.4): the master's clock stepped back, or another
+/// The slave holds a newer xtime than the master for the same path (docs/master-loop.md, "The crawl"): the master's clock stepped back, or another
 /// master writes to this slave. Syncing on would never converge, so the crawl stops and names the path.
 /// </summary>
 public sealed class GeoSyncTimestampCorruptionException : GeoSyncException

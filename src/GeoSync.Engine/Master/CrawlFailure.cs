@@ -20,6 +20,13 @@ public sealed record CrawlFailure(string Path, string Reason, int Attempts, bool
 
     /// <summary>What an administrator can do about it; for persistent failures only (a single failure may clear by itself).</summary>
     public string? Hint => IsPersistent ? FailureCauses.Hint(Cause) : null;
+
+    /// <summary>
+    /// One line for people (a turn result's Failures in a list, an interpolated string): the path, for how many turns it
+    /// failed, and why. The record's generated text (every property, braces and all) read badly there.
+    /// </summary>
+    public override string ToString() =>
+        $"{Path} ({Attempts} {(Attempts == 1 ? "turn" : "turns")}{(IsPersistent ? ", persistent" : "")}): {Reason}";
 }
 
 /// <summary>The kinds of per-entry failure an administrator acts on differently.</summary>

@@ -102,7 +102,7 @@ internal sealed class CrawlTurn
     }
 
     /// <summary>
-    /// §5.4 for one directory of a GlusterFS master: compare its master xtime with the slave's, prune when equal, else
+    /// One directory of a GlusterFS master (docs/master-loop.md, "The crawl"): compare its master xtime with the slave's, prune when equal, else
     /// list both sides, purge what the master lost, and visit each child whose master xtime beats this directory's slave
     /// xtime. The directory is marked with the master xtime read before any data moved.
     /// </summary>
@@ -207,11 +207,11 @@ internal sealed class CrawlTurn
             var (childXtime, problem) = AmendedMasterXtime(child);
             if (childXtime is not Xtime childMark)
             {
-                // 3.3 only warned here and marked the parent anyway, losing the change for good (§9 #9).
+                // 3.3 only warned here and marked the parent anyway, losing the change for good (docs/gsyncd-flaws.md, #9).
                 jobs.Add(Fail(child, $"irregular xtime on the master: {problem}"));
                 continue;
             }
-            // Pruning compares with this directory's slave xtime, not the child's own (§5.4).
+            // Pruning compares with this directory's slave xtime, not the child's own (docs/master-loop.md, "The crawl").
             var unchanged = slaveXtime is Xtime parentMark && childMark <= parentMark;
             if (unchanged && _prune) continue;
 
@@ -251,7 +251,7 @@ internal sealed class CrawlTurn
             return FinishDirectoryAsync(path, jobs, null, null, cancellationToken);
         }
         _counters.SawChanges();
-        // The root keeps its own owner and mode on the slave (§5.4: only its xtime is set).
+        // The root keeps its own owner and mode on the slave (docs/master-loop.md, "The crawl": only its xtime is set).
         var attributes = masterStat is null ? null : SlaveAttributes.OfDirectory(masterStat);
         var mark = slaveXtime is Xtime previous && previous > masterXtime ? previous : masterXtime;
         return FinishDirectoryAsync(path, jobs, mark, attributes, cancellationToken);
@@ -422,7 +422,7 @@ internal sealed class CrawlTurn
         }
     }
 
-    /// <summary>symlink + setattr(own) + set_xtime (§5.5); an entry of another type in its place is replaced by the slave.</summary>
+    /// <summary>symlink + setattr(own) + set_xtime (docs/master-loop.md, "The crawl"); an entry of another type in its place is replaced by the slave.</summary>
     private async Task<Task<bool>> CopySymlinkAsync(string path, EntryStat stat, Xtime? mark, CancellationToken cancellationToken)
     {
         try
@@ -559,7 +559,7 @@ internal sealed class CrawlTurn
     }
 
     /// <summary>
-    /// Lists the slave directory. One that is missing or not a directory is recreated and listed once more (§5.4); other
+    /// Lists the slave directory. One that is missing or not a directory is recreated and listed once more (docs/master-loop.md, "The crawl"); other
     /// errors only fail the directory — purging on, say, EACCES would destroy a subtree that is merely unreadable.
     /// </summary>
     private async Task<SlaveListing?> ListSlaveAsync(string path, CancellationToken cancellationToken)
@@ -656,7 +656,7 @@ internal sealed class CrawlTurn
     }
 
     /// <summary>
-    /// §5.3 on the master: a never-stamped entry, or one stamped before the volume mark, is stamped now so that it is
+    /// Amending on the master (docs/master-loop.md, "The crawl"): a never-stamped entry, or one stamped before the volume mark, is stamped now so that it is
     /// synced. Returns the xtime, or why there is none (the entry vanished, the attribute is unreadable).
     /// </summary>
     private (Xtime? Value, string? Problem) AmendedMasterXtime(string path)
@@ -686,7 +686,7 @@ internal sealed class CrawlTurn
         return (now, null);
     }
 
-    /// <summary>An xtime older than the volume mark predates the index and counts as none (§5.3).</summary>
+    /// <summary>An xtime older than the volume mark predates the index and counts as none (docs/master-loop.md, "The crawl").</summary>
     private Xtime? Amended(Xtime? value) =>
         value is Xtime x && !(Options.VolumeMark is Xtime mark && x < mark) ? x : null;
 

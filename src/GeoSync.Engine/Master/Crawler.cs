@@ -1,7 +1,7 @@
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// Replicates a master tree onto a slave, one crawl from the root per turn (§5.4): pruned by xtime on a GlusterFS master,
+/// Replicates a master tree onto a slave, one crawl from the root per turn (docs/master-loop.md, "The crawl"): pruned by xtime on a GlusterFS master,
 /// by comparing entries on a plain directory. Remembers failed paths across turns and reports the persistent ones.
 /// </summary>
 public sealed class Crawler
@@ -34,7 +34,7 @@ public sealed class Crawler
     }
 
     /// <summary>
-    /// Unchanged subtrees are skipped by their directory's xtime (§5.4): a GlusterFS master with
+    /// Unchanged subtrees are skipped by their directory's xtime (docs/master-loop.md, "The crawl"): a GlusterFS master with
     /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>. False: every directory is listed each turn.
     /// </summary>
     public bool PrunesByDirectoryXtime => Master.Xtimes is not null && Options.PruneByDirectoryXtime;

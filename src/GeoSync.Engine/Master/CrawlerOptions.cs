@@ -18,7 +18,7 @@ public sealed record CrawlerOptions
     public bool IgnoreDeletes { get; init; }
 
     /// <summary>
-    /// Skip a directory whose master xtime equals its slave xtime (§5.4), which needs the master to answer a directory's
+    /// Skip a directory whose master xtime equals its slave xtime (docs/master-loop.md, "The crawl"), which needs the master to answer a directory's
     /// xtime as the newest over its subvolumes. False for a master that does not (GlusterFS 10.x distributed over several
     /// subvolumes answers from one brick per read): every directory is then listed, files are still sent by their own
     /// xtimes, and a directory's slave xtime only ever grows.
@@ -41,8 +41,8 @@ public sealed record CrawlerOptions
     public int MaxPendingFiles { get; init; } = 4096;
 
     /// <summary>
-    /// The volume mark's time (when indexing was last enabled or reset, §5.2). Master xtimes older than it count as never
-    /// stamped and are renewed, which resends those entries (§5.3). Null: no reset is known.
+    /// The volume mark's time (when indexing was last enabled or reset, docs/master-loop.md, "The crawl"). Master xtimes older than it count as never
+    /// stamped and are renewed, which resends those entries (docs/master-loop.md, "The crawl"). Null: no reset is known.
     /// </summary>
     public Xtime? VolumeMark { get; init; }
 
@@ -62,7 +62,7 @@ public sealed record CrawlerOptions
     /// </summary>
     public bool SkipGlusterInternalNames { get; init; }
 
-    /// <summary>Visit each directory's entries in random order (§5.4), so one stuck entry does not always stall the same ones behind it.</summary>
+    /// <summary>Visit each directory's entries in random order (docs/master-loop.md, "The crawl"), so one stuck entry does not always stall the same ones behind it.</summary>
     public bool ShuffleEntries { get; init; } = true;
 
     /// <summary>Stamps never-indexed master entries, and times turns.</summary>

@@ -6,7 +6,7 @@ namespace GeoSync.Engine.Master;
 
 /// <summary>
 /// A GlusterFS master volume seen through its gsyncd aux mount: the marker stamps every changed entry and its ancestors
-/// with an xtime (§4.6), which the crawl prunes by.
+/// with an xtime (docs/protocol.md, "Extended attributes: names and layouts"), which the crawl prunes by.
 /// </summary>
 public sealed class GlusterMasterTree : LocalMasterTree, IMasterXtimes
 {
@@ -15,7 +15,7 @@ public sealed class GlusterMasterTree : LocalMasterTree, IMasterXtimes
     /// <param name="rootPath">The aux mount (or, in tests, a directory whose xtimes the test stamps itself).</param>
     /// <param name="volumeId">The master volume's uuid; xtimes on both sides are keyed by it.</param>
     /// <param name="xattrs">Extended attributes of the mount.</param>
-    /// <param name="xattrNamespace">The <c>&lt;ns&gt;</c> of §4.2; null for the process's default.</param>
+    /// <param name="xattrNamespace">The <c>&lt;ns&gt;</c> of docs/protocol.md, "Extended attributes: names and layouts"; null for the process's default.</param>
     public GlusterMasterTree(string rootPath, Guid volumeId, IXattrStore xattrs, string? xattrNamespace = null)
         : base(rootPath)
     {

@@ -1,9 +1,9 @@
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// Moves regular files' data to the slave (rsync batches, §5.6). It makes progress on its own: a queued file is sent
+/// Moves regular files' data to the slave (rsync batches, docs/master-loop.md, "The crawl"). It makes progress on its own: a queued file is sent
 /// without waiting for a flush, though it may wait a bounded time for more files to share its rsync. A failure worth retrying next turn (rsync exit 23/24, a per-file error) is an outcome;
-/// one that makes syncing impossible (rsync not executable, any other exit, §5.7) faults the task and ends the turn.
+/// one that makes syncing impossible (rsync not executable, any other exit, docs/master-loop.md, "The crawl") faults the task and ends the turn.
 /// </summary>
 public interface IFileSyncer
 {

@@ -30,16 +30,16 @@ public interface IMasterTree
     void EnsureVouched();
 }
 
-/// <summary>The marker's xtimes on a master tree (§4.6), for one volume.</summary>
+/// <summary>The marker's xtimes on a master tree (docs/protocol.md, "Extended attributes: names and layouts"), for one volume.</summary>
 public interface IMasterXtimes
 {
-    /// <summary>The volume whose xtimes these are; the slave's xtimes are kept under the same uuid (§5.5).</summary>
+    /// <summary>The volume whose xtimes these are; the slave's xtimes are kept under the same uuid (docs/master-loop.md, "The crawl").</summary>
     Guid VolumeId { get; }
 
     /// <summary>The path's xtime, or ENODATA/ENOENT/ENOTDIR. Other failures throw <see cref="GeoSyncXattrException"/>.</summary>
     XtimeReading Read(string path);
 
-    /// <summary>Stamps the path (the §5.3 fix-up of a never-indexed entry).</summary>
+    /// <summary>Stamps the path: the fix-up of a never-indexed entry (docs/master-loop.md, "The crawl").</summary>
     void Write(string path, Xtime value);
 
     /// <summary>

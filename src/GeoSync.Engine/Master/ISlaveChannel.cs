@@ -3,7 +3,7 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// The slave's methods (§4.3) as the crawl calls them. Paths are relative to the slave root, in wire text (UTF-8 with
+/// The slave's methods (docs/protocol.md, "The slave's API") as the crawl calls them. Paths are relative to the slave root, in wire text (UTF-8 with
 /// surrogate escapes for undecodable bytes). A failed call throws what a RePCe client raises:
 /// <see cref="Rpc.RemoteOsException"/> with the errno, <see cref="Rpc.RemoteValueException"/> for a refused (unsafe)
 /// path, <see cref="Rpc.RemoteAttributeException"/> for a method the slave does not have, and

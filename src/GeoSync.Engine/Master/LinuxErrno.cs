@@ -11,7 +11,7 @@ internal static class LinuxErrno
     public const int ECONNABORTED = 103;
     public const int ENOTCONN = 107;
 
-    /// <summary>A GlusterFS mount whose bricks went away answers these; nothing below it can be trusted any more (§5.7).</summary>
+    /// <summary>A GlusterFS mount whose bricks went away answers these; nothing below it can be trusted any more (docs/master-loop.md, "The crawl").</summary>
     public static bool MeansSessionDown(int errno) => errno is ENOTCONN or ECONNABORTED;
 
     /// <summary>The symbolic name, e.g. <c>ENOENT</c>, for messages.</summary>

@@ -30,7 +30,7 @@ public sealed record SyncBatchReport(
     TimeSpan Elapsed);
 
 /// <summary>
-/// The sync-job post box (§5.6): files are added one by one, <see cref="SyncerOptions.SyncJobs"/> workers each take
+/// The sync-job post box (docs/master-loop.md, "The crawl"): files are added one by one, <see cref="SyncerOptions.SyncJobs"/> workers each take
 /// everything queued (up to the batch bounds) and run one rsync for it, and every file's task completes with its own
 /// outcome. A free worker first lets the batch gather, up to <see cref="SyncerOptions.TargetBatchFiles"/> files or
 /// <see cref="SyncerOptions.BatchLinger"/> after its oldest file arrived; <see cref="FlushAsync"/>,
@@ -48,7 +48,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     private readonly Task[] workers;
     private readonly ConcurrentDictionary<Entry, byte> unfinished = new();
 
-    // The queue and its release state; tasks are never completed while it is held (§9 #8).
+    // The queue and its release state; tasks are never completed while it is held (docs/gsyncd-flaws.md, #8).
     private readonly object gate = new();
     private readonly Queue<Entry> queue = new();
     private long queuedNameBytes;
@@ -119,7 +119,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         return entry.Outcome.Task;
     }
 
-    /// <summary>The crawl's view (§5.4): a file that did not sync is a failed outcome, retried next turn.</summary>
+    /// <summary>The crawl's view (docs/master-loop.md, "The crawl"): a file that did not sync is a failed outcome, retried next turn.</summary>
     Task<FileSyncOutcome> IFileSyncer.Add(string relativePath)
     {
         try
@@ -242,7 +242,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
 
     /// <summary>
     /// Waits until the queue holds a batch worth an rsync, then takes it (up to the batch bounds): the post box a
-    /// worker takes (§5.6). Null when the Syncer is closed and empty, or faulted.
+    /// worker takes (docs/master-loop.md, "The crawl"). Null when the Syncer is closed and empty, or faulted.
     /// </summary>
     private async Task<List<Entry>?> NextBatchAsync(CancellationToken token)
     {
@@ -398,7 +398,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
                 RsyncStderrClassifier.ErrnoIn(result.Reason));
     }
 
-    /// <summary>A queued file. Its outcome is published without a lock, and its continuations never run inline (§9 #8).</summary>
+    /// <summary>A queued file. Its outcome is published without a lock, and its continuations never run inline (docs/gsyncd-flaws.md, #8).</summary>
     private sealed class Entry(string name, long size, int nameBytes, long sequence, long arrived,
         ConcurrentDictionary<Entry, byte> unfinished)
     {

@@ -1,6 +1,6 @@
 namespace GeoSync.Engine.Master;
 
-/// <summary>How the <see cref="Syncer"/> parallelizes, gathers and bounds its rsync runs (§5.6).</summary>
+/// <summary>How the <see cref="Syncer"/> parallelizes, gathers and bounds its rsync runs (docs/master-loop.md, "The crawl").</summary>
 public sealed record SyncerOptions
 {
     /// <summary>sync_jobs: how many rsyncs may run at once; <see cref="DefaultSyncJobs"/> unless set.</summary>

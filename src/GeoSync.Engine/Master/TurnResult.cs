@@ -67,7 +67,11 @@ public sealed class TurnResult
 public sealed record TurnProgress(long Turn, long DirectoriesScanned, long EntriesCreated, long EntriesPurged, long FilesSynced, long BytesSynced);
 
 /// <summary>A purge held back by the mass-deletion guard: the slave directory, the entries it would have removed, and how many it holds.</summary>
-public sealed record HeldPurge(string Directory, int Count, int SlaveEntries);
+public sealed record HeldPurge(string Directory, int Count, int SlaveEntries)
+{
+    /// <summary>One line for people: which directory, and how many of its slave entries were kept.</summary>
+    public override string ToString() => $"{Directory}: purge of {Count} of {SlaveEntries} slave entries held back";
+}
 
 /// <summary>The running counts of a turn, updated from the crawl and from file jobs at once.</summary>
 internal sealed class TurnCounters

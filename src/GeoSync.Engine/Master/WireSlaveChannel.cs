@@ -80,7 +80,7 @@ public sealed class WireSlaveChannel : ISlaveChannel
     public Task PurgeAsync(string path, IReadOnlyCollection<string>? entries = null, CancellationToken cancellationToken = default)
     {
         if (entries is null) return CallAsync("purge", [path], cancellationToken);
-        // An empty set would purge nothing on a GeoSync slave but empty the directory on a 3.3 one (§9 #13).
+        // An empty set would purge nothing on a GeoSync slave but empty the directory on a 3.3 one (docs/gsyncd-flaws.md, #13).
         if (entries.Count == 0) throw new ArgumentException($"purge of '{path}' was given no entries; pass null to purge the path itself", nameof(entries));
         return CallAsync("purge", [path, entries.Cast<object?>().ToList()], cancellationToken);
     }

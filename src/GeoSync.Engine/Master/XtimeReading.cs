@@ -3,7 +3,7 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// What reading an xtime gave (§4.3 <c>xtime</c>): the value, or the errno that stands for "none here" — ENODATA (never
+/// What reading an xtime gave (docs/protocol.md, "The slave's API" <c>xtime</c>): the value, or the errno that stands for "none here" — ENODATA (never
 /// stamped), ENOENT (missing) or ENOTDIR (an ancestor is not a directory).
 /// </summary>
 public readonly record struct XtimeReading

@@ -1,6 +1,6 @@
 namespace GeoSync.Engine.Rpc;
 
-/// <summary>Which Python a RePCe peer runs, which decides how strings are pickled for it (spec §3.3).</summary>
+/// <summary>Which Python a RePCe peer runs, which decides how strings are pickled for it (docs/protocol.md, "Opcodes and safe decoding").</summary>
 public enum PeerDialect
 {
     /// <summary>Python 3 (10.x gsyncd): every string, byte names included, travels as BINUNICODE text.</summary>

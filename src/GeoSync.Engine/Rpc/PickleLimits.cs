@@ -1,6 +1,6 @@
 namespace GeoSync.Engine.Rpc;
 
-/// <summary>The bounds a pickle reader enforces on every message from a peer (spec §3.8).</summary>
+/// <summary>The bounds a pickle reader enforces on every message from a peer (docs/protocol.md, "Opcodes and safe decoding").</summary>
 public sealed class PickleLimits
 {
     /// <summary>16 MiB: far above any RePCe message, small enough that a hostile length cannot exhaust memory.</summary>

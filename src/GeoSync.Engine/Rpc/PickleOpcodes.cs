@@ -18,7 +18,7 @@ internal enum OperandLayout
     TwoLines,
 }
 
-/// <summary>The pickle opcodes of spec §3.3 (accepted) and the names of the ones refused on purpose (§3.8).</summary>
+/// <summary>The pickle opcodes a reader accepts and the names of the ones refused on purpose (docs/protocol.md, "Opcodes and safe decoding").</summary>
 internal static class PickleOpcodes
 {
     public const byte Proto = 0x80;

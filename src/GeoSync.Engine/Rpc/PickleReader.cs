@@ -3,15 +3,15 @@ using System.Buffers.Binary;
 namespace GeoSync.Engine.Rpc;
 
 // Written by hand instead of using Razorvine.Pickle because its unpickler turns any GLOBAL a peer names into a
-// generic object and offers no way to bound depth, lengths or memory, all of which spec §3.8 requires.
+// generic object and offers no way to bound depth, lengths or memory, all of which docs/protocol.md, "Opcodes and safe decoding" requires.
 
 /// <summary>One decoded message and the number of bytes it took on the wire.</summary>
 public readonly record struct PickleMessage(object? Value, int Length);
 
 /// <summary>
 /// Reads RePCe messages (pickle protocol 2, each self-delimited by STOP, no length prefix) one after another from the
-/// same buffered stream, decoding each into the plain values of PyValues.cs. Only the opcodes of spec §3.3 and the
-/// GLOBALs of §3.8 are accepted; anything else raises <see cref="GeoSyncProtocolException"/>, after which the stream
+/// same buffered stream, decoding each into the plain values of PyValues.cs. Only the opcodes of docs/protocol.md ("Opcodes and safe decoding") and
+/// the GLOBALs it lists are accepted; anything else raises <see cref="GeoSyncProtocolException"/>, after which the stream
 /// cannot be resynchronised and the reader refuses further use. Not thread-safe: one reader loop per stream.
 /// </summary>
 public sealed class PickleReader

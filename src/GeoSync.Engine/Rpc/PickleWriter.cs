@@ -5,7 +5,7 @@ using System.Numerics;
 namespace GeoSync.Engine.Rpc;
 
 /// <summary>
-/// Encodes plain values as one pickle protocol 2 message using only the opcodes spec §3.3 allows a writer (no memo),
+/// Encodes plain values as one pickle protocol 2 message using only the opcodes docs/protocol.md, "Opcodes and safe decoding" allows a writer (no memo),
 /// plus GLOBAL + REDUCE for exceptions, sets and stat results. Strings follow the peer's <see cref="PeerDialect"/>.
 /// </summary>
 public static class PickleWriter

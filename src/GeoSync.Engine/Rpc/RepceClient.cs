@@ -26,7 +26,7 @@ public sealed class RepceClientOptions
     public bool LeaveOpen { get; init; }
 }
 
-/// <summary>The two sides' versions as exchanged by the RePCe handshake (spec §3.6).</summary>
+/// <summary>The two sides' versions as exchanged by the RePCe handshake (docs/protocol.md, "Dispatch, handshake and timeouts").</summary>
 /// <param name="Protocol">The answer to <c>__repce_version__</c>.</param>
 /// <param name="Api">The answer to <c>version</c>; null when the peer has no such method.</param>
 public sealed record RepceVersions(double Protocol, double? Api)
@@ -50,7 +50,7 @@ public sealed record RepceVersions(double Protocol, double? Api)
 }
 
 /// <summary>
-/// Calls methods on a RePCe peer over a pair of byte streams (spec §3). Any number of callers may call concurrently;
+/// Calls methods on a RePCe peer over a pair of byte streams (docs/protocol.md, "RePCe framing and messages"). Any number of callers may call concurrently;
 /// one reader loop decodes answers frame after frame from the same buffered stream and wakes the caller whose rid
 /// matches. When the connection breaks (EOF, protocol error, write failure, a call timing out) every pending and
 /// later call fails with <see cref="GeoSyncProtocolException"/>.
@@ -137,7 +137,7 @@ public sealed class RepceClient : IAsyncDisposable
     }
 
     /// <summary>
-    /// The handshake a master runs right after connecting (spec §3.6): <c>__repce_version__</c>, then <c>version</c>
+    /// The handshake a master runs right after connecting (docs/protocol.md, "Dispatch, handshake and timeouts"): <c>__repce_version__</c>, then <c>version</c>
     /// (a missing method is tolerated but then counts as a difference); the major versions must match.
     /// </summary>
     /// <returns>The peer's versions.</returns>

@@ -1,6 +1,6 @@
 namespace GeoSync.Engine.Rpc;
 
-/// <summary>Constants of the RePCe protocol itself (spec §3.6).</summary>
+/// <summary>Constants of the RePCe protocol itself (docs/protocol.md, "Dispatch, handshake and timeouts").</summary>
 public static class RepceProtocol
 {
     /// <summary>The protocol version both 3.3 and 10.x answer to <see cref="VersionMethod"/>.</summary>
@@ -11,7 +11,7 @@ public static class RepceProtocol
 }
 
 /// <summary>
-/// A call as it travels: <c>(rid, method, arg1, ..., argN)</c> (spec §3.2). <see cref="Dialect"/> records how the
+/// A call as it travels: <c>(rid, method, arg1, ..., argN)</c> (docs/protocol.md, "RePCe framing and messages"). <see cref="Dialect"/> records how the
 /// method name arrived (byte string: Python 2 peer; text: Python 3 peer) so the answer can be written the same way.
 /// </summary>
 public sealed record RepceRequest(object? Rid, string Method, IReadOnlyList<object?> Args, PeerDialect Dialect)
@@ -41,7 +41,7 @@ public sealed record RepceRequest(object? Rid, string Method, IReadOnlyList<obje
         message is PyTuple tuple ? $"a tuple of {tuple.Count}" : $"a {PickleDecoder.TypeName(message)}";
 }
 
-/// <summary>An answer as it travels: <c>(rid, is_exception, payload)</c> (spec §3.2).</summary>
+/// <summary>An answer as it travels: <c>(rid, is_exception, payload)</c> (docs/protocol.md, "RePCe framing and messages").</summary>
 public sealed record RepceResponse(object? Rid, bool IsException, object? Payload)
 {
     /// <summary>Checks that a decoded message is shaped as a response.</summary>

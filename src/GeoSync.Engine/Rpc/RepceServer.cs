@@ -32,7 +32,7 @@ public enum RepceServeOutcome
 public sealed record RepceServeResult(RepceServeOutcome Outcome, string Message);
 
 /// <summary>
-/// Serves RePCe calls from a byte stream to an <see cref="IRepceHandler"/> (spec §3.6). One reader decodes requests;
+/// Serves RePCe calls from a byte stream to an <see cref="IRepceHandler"/> (docs/protocol.md, "Dispatch, handshake and timeouts"). One reader decodes requests;
 /// <see cref="RepceServerOptions.Workers"/> workers run them and answer as each finishes, so answers may be out of
 /// order. Stateless between connections: one instance may serve several connections, one after another or at once.
 /// </summary>
@@ -238,7 +238,7 @@ public sealed class RepceServer
 
         public void Stop() => _stop.Cancel();
 
-        // Whole frames, one at a time (spec §3.1: partial writes are what broke the original under load).
+        // Whole frames, one at a time (docs/protocol.md, "RePCe framing and messages": partial writes are what broke the original under load).
         public async Task WriteAsync(byte[] frame)
         {
             await _writeLock.WaitAsync(Token).ConfigureAwait(false);

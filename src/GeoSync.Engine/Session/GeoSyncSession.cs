@@ -8,7 +8,7 @@ using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.Engine.Session;
 
-/// <summary>Where a session is in its life (§7.2, as a session sees it).</summary>
+/// <summary>Where a session is in its life (docs/master-loop.md, "The state file", as a session sees it).</summary>
 public enum SessionState
 {
     /// <summary>Connecting the master and the slave.</summary>
@@ -86,10 +86,10 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         get { lock (_gate) return _state; }
     }
 
-    /// <summary>The uuid the xtimes are kept under (§5.2): the master volume's, or a foreign master's in a cascade; null for a directory master.</summary>
+    /// <summary>The uuid the xtimes are kept under (docs/master-loop.md, "The crawl"): the master volume's, or a foreign master's in a cascade; null for a directory master.</summary>
     public Guid? MasterVolumeId => _volumeInfo?.VolumeId;
 
-    /// <summary>Another master feeds the master volume, and this session passes its changes on under that master's uuid (§5.2).</summary>
+    /// <summary>Another master feeds the master volume, and this session passes its changes on under that master's uuid (docs/master-loop.md, "The crawl").</summary>
     public bool IsIntermediateMaster => _volumeInfo?.IsForeign ?? false;
 
     /// <summary>
@@ -99,7 +99,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public int? MasterSubvolumeCount { get; private set; }
 
     /// <summary>
-    /// The crawl skips subtrees whose directory xtime equals the slave's (§5.4). False for a directory master and for a
+    /// The crawl skips subtrees whose directory xtime equals the slave's (docs/master-loop.md, "The crawl"). False for a directory master and for a
     /// master distributed over several subvolumes, where GlusterFS 10.x answers a directory's xtime from one brick per
     /// read (docs/gluster-notes.md): then every directory is listed each turn.
     /// </summary>
@@ -155,7 +155,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public TurnProgress? CurrentTurn => _crawler?.CurrentProgress;
 
     /// <summary>
-    /// Opens a session (§1.3): the master (aux mount and volume info, or a directory), the slave with the RePCe handshake
+    /// Opens a session (docs/sessions.md, "Opening, step by step"): the master (aux mount and volume info, or a directory), the slave with the RePCe handshake
     /// and <c>pid()</c>, the syncer and the keep-alive. On failure everything made so far is undone and
     /// <see cref="GeoSyncSessionException"/> (or the URL, mount or ssh exception that stopped it) is thrown.
     /// </summary>
@@ -195,7 +195,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// Runs one crawl turn (§5.4) and returns what it did. Throws <see cref="GeoSyncSessionException"/> when the session is
+    /// Runs one crawl turn (docs/master-loop.md, "The crawl") and returns what it did. Throws <see cref="GeoSyncSessionException"/> when the session is
     /// not active or loses its slave during the turn; a fatal crawl error (timestamp corruption, a broken connection, an
     /// rsync that cannot run) is thrown as it is and leaves the session <see cref="SessionState.Faulty"/>. Cancelling
     /// abandons the turn; the session stays usable.
@@ -542,7 +542,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
                         if (_options.GlusterCommandDirectory is { } dir) argv.AddRange(["--gluster-command-dir", dir]);
                         if (_options.GlusterLogDirectory is not null) argv.AddRange(["--gluster-log-file", LogFileFor("slave", Slave.Volume!)!]);
                     }
-                    // As many RePCe workers as rsync jobs, so their set_xtime calls do not queue behind each other (§3.6), and
+                    // As many RePCe workers as rsync jobs, so their set_xtime calls do not queue behind each other (docs/protocol.md, "Dispatch, handshake and timeouts"), and
                     // no fewer than the slave's default, so a keep-alive never waits behind a long purge.
                     var workers = Math.Max(_options.SyncJobs, GeoSync.Engine.Slave.SlaveHostOptions.DefaultSyncJobs);
                     argv.AddRange(["--sync-jobs", workers.ToString(System.Globalization.CultureInfo.InvariantCulture)]);
@@ -626,7 +626,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         _options.GlusterLogDirectory is { } dir ? Path.Combine(dir, $"geosync-{role}-{volume}.log") : null;
 
     /// <summary>
-    /// §5.2: every timeout/2 (min(10, timeout/2) while no volume info is known, as for a directory master) a keep-alive
+    /// Keep-alive (docs/protocol.md, "Keep-alive and the watchdog"): every timeout/2 (min(10, timeout/2) while no volume info is known, as for a directory master) a keep-alive
     /// carrying the volume info with its expiry; a failed one makes the session faulty.
     /// </summary>
     private async Task KeepAliveLoopAsync()

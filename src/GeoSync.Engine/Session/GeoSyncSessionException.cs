@@ -6,13 +6,13 @@ public enum SessionFailure
     /// <summary>Connecting the master or the slave failed; the inner exception says where.</summary>
     OpenFailed,
 
-    /// <summary>The master volume's mark has a non-zero retval: the marker's timestamp file is unusable (§5.2).</summary>
+    /// <summary>The master volume's mark has a non-zero retval: the marker's timestamp file is unusable (docs/master-loop.md, "The crawl").</summary>
     MasterCorrupt,
 
     /// <summary>The master volume has no volume mark: geo-replication indexing is off.</summary>
     VolumeMarkNotFound,
 
-    /// <summary>More than one foreign master feeds the master volume (§5.2).</summary>
+    /// <summary>More than one foreign master feeds the master volume (docs/master-loop.md, "The crawl").</summary>
     MultipleForeignMasters,
 
     /// <summary>The session lost its slave (keep-alive, broken connection) or a turn failed fatally; open a new one.</summary>

@@ -3,7 +3,7 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Session;
 
 /// <summary>
-/// Which volume mark a GlusterFS master works under (§5.2): the one live foreign mark when another master feeds this
+/// Which volume mark a GlusterFS master works under (docs/master-loop.md, "The crawl"): the one live foreign mark when another master feeds this
 /// volume (a cascade; its uuid keys the xtimes), else the volume's own native mark.
 /// </summary>
 public static class MasterVolumeInfo

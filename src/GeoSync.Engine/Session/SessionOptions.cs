@@ -14,11 +14,11 @@ public enum SlaveMode
     /// <summary>A local <c>geosync slave URL --listen</c> child speaking RePCe over its stdin and stdout.</summary>
     Child,
 
-    /// <summary><c>ssh</c> running the remote command on the slave host (§6.3); needs an ssh:// slave URL.</summary>
+    /// <summary><c>ssh</c> running the remote command on the slave host (docs/protocol.md, "Transport"); needs an ssh:// slave URL.</summary>
     Ssh,
 }
 
-/// <summary>Whether the crawl of a GlusterFS master skips subtrees whose directory xtime says they are in sync (§5.4).</summary>
+/// <summary>Whether the crawl of a GlusterFS master skips subtrees whose directory xtime says they are in sync (docs/master-loop.md, "The crawl").</summary>
 public enum DirectoryPruning
 {
     /// <summary>Prune unless the master volume is distributed over several subvolumes (or its layout cannot be read).</summary>
@@ -43,10 +43,10 @@ public enum SessionLogLevel
     Error,
 }
 
-/// <summary>What a <see cref="GeoSyncSession"/> connects and how (§5, §6).</summary>
+/// <summary>What a <see cref="GeoSyncSession"/> connects and how (docs/master-loop.md, "The crawl"; docs/protocol.md, "Transport").</summary>
 public sealed record SessionOptions
 {
-    /// <summary>Seconds a slave waits for a keep-alive before it ends itself when none is given (§1.5).</summary>
+    /// <summary>Seconds a slave waits for a keep-alive before it ends itself when none is given (docs/protocol.md, "Keep-alive and the watchdog").</summary>
     public const int DefaultTimeoutSeconds = SshSlaveArguments.DefaultTimeoutSeconds;
 
     /// <summary>The default local slave command: <c>geosync slave</c> on PATH.</summary>
@@ -62,7 +62,7 @@ public sealed record SessionOptions
     public string? Name { get; init; }
 
     /// <summary>
-    /// Accept a <c>file://</c> master: GeoSync's extension of §2.6 (no marker, the crawl compares entries with the slave).
+    /// Accept a <c>file://</c> master: GeoSync's extension of the URL pairing rules (docs/protocol.md, "URLs"; no marker, the crawl compares entries with the slave).
     /// </summary>
     public bool AllowDirectoryMaster { get; init; }
 
@@ -127,11 +127,11 @@ public sealed record SessionOptions
     /// </summary>
     public string? GlusterLogDirectory { get; init; }
 
-    /// <summary>Bounds each connection phase: a mount until it answers, the slave until its handshake (§6.7, §9 #20).</summary>
+    /// <summary>Bounds each connection phase: a mount until it answers, the slave until its handshake (docs/protocol.md, "Transport"; docs/gsyncd-flaws.md, #20).</summary>
     public TimeSpan ConnectionTimeout { get; init; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
-    /// How long one call to the slave may take before the connection counts as hung and is closed (§9 #7). Generous: a
+    /// How long one call to the slave may take before the connection counts as hung and is closed (docs/gsyncd-flaws.md, #7). Generous: a
     /// slave may purge a large tree in one call.
     /// </summary>
     public TimeSpan CallTimeout { get; init; } = TimeSpan.FromMinutes(5);

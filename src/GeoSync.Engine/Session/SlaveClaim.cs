@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using GeoSync.Engine.Master;
@@ -118,7 +119,7 @@ internal static class SlaveClaim
         var shown = content.Doomed.Count > 0 ? content.Doomed : content.Shared;
         var names = string.Join(", ", shown.Take(NamesShown).Select(n => $"'{n}'")) + (shown.Count > NamesShown ? ", ..." : "");
         var message = new StringBuilder()
-            .Append($"the slave {slaveUrl} is not empty and this master never synced to it: it holds {SlaveContentCount.Describe(content.Total, content.Complete)}")
+            .Append(CultureInfo.InvariantCulture, $"the slave {slaveUrl} is not empty and this master never synced to it: it holds {SlaveContentCount.Describe(content.Total, content.Complete)}")
             .Append(content.Doomed.Count > 0
                 ? $"; a first sync would delete {SlaveContentCount.Describe(content.DoomedTotal, content.DoomedComplete, "of them")}: " +
                     $"{content.Doomed.Count} root {(content.Doomed.Count == 1 ? "entry" : "entries")} the master lacks ({names})" +

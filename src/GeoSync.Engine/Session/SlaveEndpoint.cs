@@ -14,7 +14,7 @@ internal abstract class SlaveEndpoint : IAsyncDisposable
     /// <summary>The slave server's pid (this process for an in-process slave).</summary>
     public int ServerProcessId { get; protected set; }
 
-    /// <summary>Where rsync writes: the slave directory, or the slave process's cwd (§6.2).</summary>
+    /// <summary>Where rsync writes: the slave directory, or the slave process's cwd (docs/protocol.md, "Transport").</summary>
     public RsyncTarget RsyncTarget { get; protected set; } = null!;
 
     /// <summary>The process carrying the connection (the child slave, or ssh); null in process.</summary>
@@ -126,7 +126,7 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         return endpoint;
     }
 
-    /// <summary>Starts the slave over ssh (§6.3) and completes the handshake.</summary>
+    /// <summary>Starts the slave over ssh (docs/protocol.md, "Transport") and completes the handshake.</summary>
     public static async Task<RepceSlaveEndpoint> StartSshAsync(SshTransport ssh, SshSlaveArguments arguments, SessionOptions options,
         Action<SessionLogLevel, string> log, CancellationToken cancellationToken)
     {
@@ -156,7 +156,7 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         {
             await using (_child.ConfigureAwait(false))
             {
-                // EOF tells the slave to end on its own (§3.6); one that does not is terminated with its tree.
+                // EOF tells the slave to end on its own (docs/protocol.md, "Dispatch, handshake and timeouts"); one that does not is terminated with its tree.
                 try
                 {
                     await _child.StandardInput!.DisposeAsync().ConfigureAwait(false);
@@ -180,7 +180,7 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
 
     /// <summary>
     /// rsync 3.4 and later resolve /proc/&lt;pid&gt;/cwd by its link text; a slave that lazily unmounted its volume (as
-    /// gsyncd does, §6.6) shows "/" there, and rsync would write into this host's root directory. Such a slave is refused.
+    /// gsyncd does, docs/protocol.md, "Transport") shows "/" there, and rsync would write into this host's root directory. Such a slave is refused.
     /// </summary>
     private async Task EnsureAttachedCwdAsync()
     {
@@ -215,7 +215,7 @@ internal sealed class RepceSlaveEndpoint : SlaveEndpoint
         }, message),
     };
 
-    /// <summary>The handshake with version check (§3.6) and <c>pid()</c>, within the connection timeout.</summary>
+    /// <summary>The handshake with version check (docs/protocol.md, "Dispatch, handshake and timeouts") and <c>pid()</c>, within the connection timeout.</summary>
     private async Task ConnectAsync(SessionOptions options, CancellationToken cancellationToken)
     {
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);

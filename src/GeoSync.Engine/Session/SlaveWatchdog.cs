@@ -3,7 +3,7 @@ using GeoSync.Engine.Slave;
 namespace GeoSync.Engine.Session;
 
 /// <summary>
-/// The slave's inactivity watchdog (§4.5): remembers the keep-alive counter, waits one timeout, and reports inactivity
+/// The slave's inactivity watchdog (docs/protocol.md, "Keep-alive and the watchdog"): remembers the keep-alive counter, waits one timeout, and reports inactivity
 /// when the counter has not moved, so the slave ends itself once its master is gone.
 /// </summary>
 public sealed class SlaveWatchdog

@@ -10,7 +10,7 @@ namespace GeoSync.Engine.Slave;
 public readonly record struct GuardedPath(string Relative, string FullPath, bool IsRoot, bool EndsWithDot);
 
 /// <summary>
-/// Keeps slave paths inside the slave root (§4.1): refuses empty, absolute, <c>..</c>, NUL, and any path whose ancestors
+/// Keeps slave paths inside the slave root (docs/protocol.md, "The slave's API"): refuses empty, absolute, <c>..</c>, NUL, and any path whose ancestors
 /// below the root include a symlink. A missing or non-directory ancestor is left for the call itself to report.
 /// </summary>
 /// <remarks>

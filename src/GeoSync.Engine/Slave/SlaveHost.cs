@@ -16,7 +16,7 @@ public sealed record SlaveHostOptions
     /// <summary>The slave root: file:///DIR, or gluster://HOST:VOL to mount and enter.</summary>
     public required string Url { get; init; }
 
-    /// <summary>Seconds without a keep-alive after which the slave ends (§4.5); 0 never.</summary>
+    /// <summary>Seconds without a keep-alive after which the slave ends (docs/protocol.md, "Keep-alive and the watchdog"); 0 never.</summary>
     public int TimeoutSeconds { get; init; }
 
     /// <summary>Calls answered concurrently.</summary>
@@ -25,7 +25,7 @@ public sealed record SlaveHostOptions
     /// <summary>The master volume's uuid (<c>--session-owner</c>), for the log.</summary>
     public string? SessionOwner { get; init; }
 
-    /// <summary>The master's rsync carries the xattrs, which needs a privileged slave (§4.5).</summary>
+    /// <summary>The master's rsync carries the xattrs, which needs a privileged slave (docs/protocol.md, "Transport").</summary>
     public bool UseRsyncXattrs { get; init; }
 
     /// <summary>The network namespace the glusterfs client of a gluster:// slave runs in.</summary>
@@ -39,7 +39,7 @@ public sealed record SlaveHostOptions
 }
 
 /// <summary>
-/// A slave process's job (§1.3 step 5, §3, §4.3, §4.5): enters the slave root as gsyncd does (a directory, or a GlusterFS
+/// A slave process's job (docs/protocol.md): enters the slave root as gsyncd does (a directory, or a GlusterFS
 /// volume it mounts and enters) and serves the slave primitives over RePCe on a pair of streams until the master closes
 /// its end or stops sending keep-alives for the timeout. It changes the process's working directory: the master's rsync
 /// writes to /proc/&lt;pid&gt;/cwd.
@@ -126,7 +126,7 @@ public static class SlaveHost
         var first = await Task.WhenAny(serving, watchdog).ConfigureAwait(false);
         if (first == watchdog && watchdog.IsCompletedSuccessfully)
         {
-            // The master is gone (§4.5); the reader may sit in a blocking read that nothing else would end.
+            // The master is gone (docs/protocol.md, "Keep-alive and the watchdog"); the reader may sit in a blocking read that nothing else would end.
             log.Write(SlaveLogLevel.Information, ClassName, await watchdog.ConfigureAwait(false));
             await stop.CancelAsync().ConfigureAwait(false);
             return Success;
@@ -182,7 +182,7 @@ public static class SlaveHost
     }
 
     /// <summary>
-    /// Mounts the volume (client-pid -1) and enters it; the master's rsync writes to /proc/&lt;pid&gt;/cwd. Unlike §6.6
+    /// Mounts the volume (client-pid -1) and enters it; the master's rsync writes to /proc/&lt;pid&gt;/cwd. Unlike gsyncd (docs/protocol.md, "Transport")
     /// the mount is not detached at once: rsync 3.4 and later resolve that link by its text, which for a lazily unmounted
     /// cwd is "/", and would write into the host's root directory. The mount's guard unmounts it when this process ends.
     /// </summary>

@@ -13,7 +13,7 @@ public enum SlaveLogLevel
 }
 
 /// <summary>
-/// Writes gsyncd-format log lines (§6.1), on stderr for a slave process, where the master that started it collects them:
+/// Writes gsyncd-format log lines (docs/protocol.md, "Transport"), on stderr for a slave process, where the master that started it collects them:
 /// <c>[YYYY-MM-DD HH:MM:SS.uuuuuu] &lt;L&gt; [&lt;module&gt;(&lt;label&gt;):&lt;line&gt;:&lt;function&gt;] &lt;Class&gt;: &lt;msg&gt;</c>.
 /// </summary>
 public sealed class SlaveLog(TextWriter writer, string label, SlaveLogLevel minimum = SlaveLogLevel.Information)

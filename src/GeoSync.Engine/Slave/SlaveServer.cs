@@ -6,7 +6,7 @@ using Mono.Unix.Native;
 namespace GeoSync.Engine.Slave;
 
 /// <summary>
-/// The slave's RePCe methods (§4.3) over a root directory: an explicit table of wire names, every path checked by a
+/// The slave's RePCe methods (docs/protocol.md, "The slave's API") over a root directory: an explicit table of wire names, every path checked by a
 /// <see cref="PathGuard"/>, no final symlink ever followed.
 /// </summary>
 public sealed class SlaveServer : IRepceHandler
@@ -40,7 +40,7 @@ public sealed class SlaveServer : IRepceHandler
 
     /// <param name="rootPath">The slave root. For a lazily unmounted GlusterFS mount that is the process's cwd: pass <c>/proc/self/cwd</c>.</param>
     /// <param name="xattrs">Extended attributes of the local file system.</param>
-    /// <param name="xattrNamespace">The <c>&lt;ns&gt;</c> of §4.2; null for <see cref="XattrNames.DefaultNamespace"/>.</param>
+    /// <param name="xattrNamespace">The <c>&lt;ns&gt;</c> of docs/protocol.md, "Extended attributes: names and layouts"; null for <see cref="XattrNames.DefaultNamespace"/>.</param>
     /// <param name="clock">Decides which foreign marks have expired, and stamps keep-alives.</param>
     /// <param name="options">Server settings.</param>
     public SlaveServer(string rootPath, IXattrStore xattrs, string? xattrNamespace = null, TimeProvider? clock = null, SlaveServerOptions? options = null)
@@ -99,7 +99,7 @@ public sealed class SlaveServer : IRepceHandler
     /// <summary>The wire names this server answers.</summary>
     public IReadOnlyCollection<string> Methods => _methods.Keys;
 
-    /// <summary>keep_alive calls answered so far; a watchdog that sees it unchanged for a timeout stops the slave (§4.5).</summary>
+    /// <summary>keep_alive calls answered so far; a watchdog that sees it unchanged for a timeout stops the slave (docs/protocol.md, "Keep-alive and the watchdog").</summary>
     public long KeepAliveCount => Interlocked.Read(ref _keepAlives);
 
     /// <summary>When the last keep_alive arrived, by the server's clock; null before the first.</summary>
@@ -137,7 +137,7 @@ public sealed class SlaveServer : IRepceHandler
     private static RepceCallException ToWire(string method, Exception ex) => ex switch
     {
         RepceCallException call => call,
-        // Python masters know this exact refusal (§4.1); the reason goes to OnCallFailed only.
+        // Python masters know this exact refusal (docs/protocol.md, "The slave's API"); the reason goes to OnCallFailed only.
         GeoSyncPathGuardException => RepceCallException.ValueError("unsafe path"),
         GeoSyncXattrException xattr when xattr.Errno != 0 => WireArgs.OsError(xattr.Errno),
         _ => WireArgs.RuntimeError($"{method}() failed on the slave: {ex.GetType().Name}: {ex.Message}"),
@@ -233,7 +233,7 @@ public sealed class SlaveServer : IRepceHandler
                 RemoveTree(container);
                 return null;
             }
-            // An empty container purges nothing (§4.3): 3.3 emptied the whole directory here (§9 #13).
+            // An empty container purges nothing: 3.3 emptied the whole directory here (docs/gsyncd-flaws.md, #13).
             // Every entry is checked before anything is removed, so one bad name refuses the whole call.
             var targets = entries.Select(entry => _guard.Resolve(JoinEntry(path, entry))).ToList();
             foreach (var target in targets) RemoveTree(target);
@@ -247,7 +247,7 @@ public sealed class SlaveServer : IRepceHandler
         var path = WireArgs.Path("mkdir", args[0]);
         lock (_treeLock)
         {
-            // 0777 less the process umask, applied by the kernel: the umask is never changed (§9 #28).
+            // 0777 less the process umask, applied by the kernel: the umask is never changed (docs/gsyncd-flaws.md, #28).
             Create(_guard.Resolve(path), full => Syscall.mkdir(full, FilePermissions.ACCESSPERMS));
         }
         return null;
@@ -459,7 +459,7 @@ public sealed class SlaveServer : IRepceHandler
         }
         catch (GeoSyncXattrException ex) when (ex.Errno == ENOENT || ex.Errno == ENOTDIR)
         {
-            // Answers, not failures: the crawl reacts to these numbers (§4.3).
+            // Answers, not failures: the crawl reacts to these numbers (docs/protocol.md, "The slave's API").
             return (long)ex.Errno;
         }
         if (value is null) return (long)ENODATA;
@@ -496,7 +496,7 @@ public sealed class SlaveServer : IRepceHandler
         return mark.IsForeign ? mark : throw WireArgs.StructError("keep_alive(): the payload's 'timeout' must be an integer");
     }
 
-    /// <summary>Runs a creating call; on EEXIST destroys whatever is in the way and runs it once more (§4.3 <c>_create</c>).</summary>
+    /// <summary>Runs a creating call; on EEXIST destroys whatever is in the way and runs it once more (docs/protocol.md, "The slave's API" <c>_create</c>).</summary>
     private static void Create(GuardedPath target, Func<string, int> create)
     {
         RefuseRootOrDot(target);

@@ -108,7 +108,7 @@ internal static class WireArgs
 
     public static RepceCallException KeyError(string key) => Python("exceptions", "KeyError", key);
 
-    /// <summary>What Python's struct module raises when a value does not fit its format (§3.8).</summary>
+    /// <summary>What Python's struct module raises when a value does not fit its format (docs/protocol.md, "Opcodes and safe decoding").</summary>
     public static RepceCallException StructError(string message) => Python("struct", "error", message);
 
     public static RepceCallException RuntimeError(string message) => Python("exceptions", "RuntimeError", message);

@@ -12,7 +12,7 @@ public sealed record ProcessResult(IReadOnlyList<string> Argv, int ExitCode, byt
         ? this
         : throw new GeoSyncProcessException(DescribeFailure(Argv, ExitCode, StderrTail), Argv, ExitCode, StderrTail);
 
-    /// <summary><c>command "&lt;argv&gt;" returned with &lt;code&gt;, saying:</c> and each stderr line as <c>&lt;argv0&gt;&gt; &lt;line&gt;</c> (§6.1).</summary>
+    /// <summary><c>command "&lt;argv&gt;" returned with &lt;code&gt;, saying:</c> and each stderr line as <c>&lt;argv0&gt;&gt; &lt;line&gt;</c> (docs/protocol.md, "Transport").</summary>
     public static string DescribeFailure(IReadOnlyList<string> argv, int exitCode, string stderrTail)
     {
         ArgumentNullException.ThrowIfNull(argv);

@@ -5,7 +5,7 @@ namespace GeoSync.Engine.Transport;
 /// <param name="Arguments">The remaining argv, passed literally.</param>
 public sealed record ProcessSpec(string FileName, IReadOnlyList<string> Arguments)
 {
-    /// <summary>The default bound of the stderr tail (§6.1).</summary>
+    /// <summary>The default bound of the stderr tail (docs/protocol.md, "Transport").</summary>
     public const int DefaultStderrTailBytes = 1024 * 1024;
 
     /// <summary>The child's working directory; the caller's when null.</summary>

@@ -22,7 +22,7 @@ public sealed record RsyncFileResult(string RelativePath, RsyncFileStatus Status
 /// <summary>How one rsync run for a batch ended, file by file.</summary>
 public sealed record RsyncBatchResult(IReadOnlyList<string> Argv, int ExitCode, IReadOnlyList<RsyncFileResult> Files, TimeSpan Elapsed);
 
-/// <summary>Runs one rsync per batch of names (§5.5, §6.2) and maps its exit to per-file results.</summary>
+/// <summary>Runs one rsync per batch of names (docs/master-loop.md, "The crawl"; docs/protocol.md, "Transport") and maps its exit to per-file results.</summary>
 public sealed class RsyncClient
 {
     /// <summary>rsync's "partial transfer due to error": some files failed, the others are complete.</summary>
@@ -38,7 +38,7 @@ public sealed class RsyncClient
     private readonly ProcessSpec spec;
 
     /// <param name="runner">Starts the rsync processes.</param>
-    /// <param name="options">The §6.2 argv inputs, source directory and target.</param>
+    /// <param name="options">The rsync argv's inputs (docs/protocol.md, "Transport"), source directory and target.</param>
     /// <param name="stderrLine">Receives each stderr line as <c>&lt;argv0&gt;&gt; &lt;line&gt;</c>, on a background thread.</param>
     public RsyncClient(IProcessRunner runner, RsyncOptions options, Action<string>? stderrLine = null)
     {

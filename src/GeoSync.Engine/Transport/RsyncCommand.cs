@@ -2,7 +2,7 @@ using GeoSync.Engine.Slave;
 
 namespace GeoSync.Engine.Transport;
 
-/// <summary>Builds rsync's argv and its NUL-separated file list exactly as §6.2 prescribes.</summary>
+/// <summary>Builds rsync's argv and its NUL-separated file list exactly as docs/protocol.md ("Transport") gives them.</summary>
 public static class RsyncCommand
 {
     /// <summary>The fixed options every sync job passes, in this order.</summary>

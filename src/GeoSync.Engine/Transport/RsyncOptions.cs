@@ -1,6 +1,6 @@
 namespace GeoSync.Engine.Transport;
 
-/// <summary>How to run rsync for a sync job: the configured commands and options (§6.2) plus source and target.</summary>
+/// <summary>How to run rsync for a sync job: the configured commands and options (docs/protocol.md, "Transport") plus source and target.</summary>
 /// <param name="SourceDirectory">The directory rsync runs in; file names are relative to it (the master mount root).</param>
 /// <param name="Target">Where the files go.</param>
 public sealed record RsyncOptions(string SourceDirectory, RsyncTarget Target)

@@ -2,12 +2,12 @@ using System.Globalization;
 
 namespace GeoSync.Engine.Transport;
 
-/// <summary>Where rsync writes: the target arguments that end the §6.2 argv.</summary>
+/// <summary>Where rsync writes: the target arguments that end rsync's argv (docs/protocol.md, "Transport").</summary>
 public abstract record RsyncTarget
 {
     private protected RsyncTarget() { }
 
-    /// <summary>The path through which a peer reaches the working directory of process <paramref name="processId"/> (§6.6).</summary>
+    /// <summary>The path through which a peer reaches the working directory of process <paramref name="processId"/> (docs/protocol.md, "Transport").</summary>
     public static string ProcessWorkingDirectory(int processId)
     {
         ArgumentOutOfRangeException.ThrowIfNegativeOrZero(processId);
@@ -47,12 +47,12 @@ public sealed record LocalSlaveTarget : RsyncTarget
 }
 
 /// <summary>
-/// A directory on a remote host, reached through ssh multiplexed over a ControlMaster socket (§6.4):
+/// A directory on a remote host, reached through ssh multiplexed over a ControlMaster socket (docs/protocol.md, "Transport"):
 /// <c>-e "&lt;remote shell&gt;" &lt;rsync_ssh_options&gt; &lt;remote_addr&gt;:&lt;path&gt;</c>.
 /// </summary>
 public sealed record SshTarget : RsyncTarget
 {
-    /// <summary>§6.2's remote shell: ssh_command split on whitespace, then <c>-oControlMaster=auto -S &lt;controlPath&gt;</c>.</summary>
+    /// <summary>The remote shell (docs/protocol.md, "Transport"): ssh_command split on whitespace, then <c>-oControlMaster=auto -S &lt;controlPath&gt;</c>.</summary>
     /// <param name="sshCommand">ssh_command.</param>
     /// <param name="controlPath">The <c>-S</c> control socket path; may hold ssh's <c>%</c> tokens, no blanks.</param>
     /// <param name="remoteAddress"><c>[user@]host</c>.</param>

@@ -7,7 +7,7 @@ namespace GeoSync.Engine.Transport;
 /// <summary>A child started by <see cref="ProcessRunner"/>, with its stderr pumped into a bounded tail.</summary>
 internal sealed class RunningProcess : IRunningProcess
 {
-    // §1.5 gives glusterd one second between SIGTERM and SIGKILL; rsync uses it to remove its temporary file.
+    // glusterd allows one second between SIGTERM and SIGKILL (docs/sessions.md, "Stopping"); rsync uses it to remove its temporary file.
     private static readonly TimeSpan TerminationGrace = TimeSpan.FromSeconds(1);
 
     // After the exit, stderr is drained until EOF; a descendant that outlives the child may hold the pipe open, so the

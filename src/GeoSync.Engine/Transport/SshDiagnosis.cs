@@ -20,7 +20,7 @@ public enum SshProblem
     RemoteCommandFailed,
 }
 
-/// <summary>How an ssh run to a slave host ended: what went wrong, if anything, and what to do about it (§9 #32).</summary>
+/// <summary>How an ssh run to a slave host ended: what went wrong, if anything, and what to do about it (docs/gsyncd-flaws.md, #32).</summary>
 /// <param name="Problem">What went wrong; <see cref="SshProblem.None"/> on success.</param>
 /// <param name="Summary">What happened, naming the host.</param>
 /// <param name="Hint">What to do about it; empty on success.</param>
@@ -33,7 +33,7 @@ public sealed record SshDiagnosis(SshProblem Problem, string Summary, string Hin
 {
     public bool Succeeded => Problem == SshProblem.None;
 
-    /// <summary>The summary, the hint, then §6.1's <c>command "..." returned with N, saying:</c> and ssh's stderr.</summary>
+    /// <summary>The summary, the hint, then the child-process failure line of docs/protocol.md ("Transport"), <c>command "..." returned with N, saying:</c> and ssh's stderr.</summary>
     public string Message => Succeeded
         ? Summary
         : $"{Summary} {Hint}\n{ProcessResult.DescribeFailure(Argv, ExitCode, StderrTail)}";

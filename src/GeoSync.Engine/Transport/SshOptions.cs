@@ -1,6 +1,6 @@
 namespace GeoSync.Engine.Transport;
 
-/// <summary>How a master reaches a slave host over ssh (§6.3, §6.4, M31): the local ssh client and the remote command.</summary>
+/// <summary>How a master reaches a slave host over ssh (docs/protocol.md, "Transport"): the local ssh client and the remote command.</summary>
 public sealed record SshOptions
 {
     /// <summary>The slave entry point of the geosync host, looked up on the remote user's PATH.</summary>

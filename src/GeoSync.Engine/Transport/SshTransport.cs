@@ -7,7 +7,7 @@ using Mono.Unix.Native;
 namespace GeoSync.Engine.Transport;
 
 /// <summary>
-/// The ssh link from a master to one slave host (§6.3, §6.4): the ssh process whose stdin and stdout carry RePCe and which
+/// The ssh link from a master to one slave host (docs/protocol.md, "Transport"): the ssh process whose stdin and stdout carry RePCe and which
 /// is the control master, a private control directory, and the <c>-e</c> command that lets rsync reuse the connection.
 /// </summary>
 public sealed class SshTransport : IAsyncDisposable
@@ -98,7 +98,7 @@ public sealed class SshTransport : IAsyncDisposable
     }
 
     /// <summary>
-    /// §6.3: <c>&lt;ssh&gt; -oControlMaster=auto -S &lt;ctl&gt; &lt;remote_addr&gt; &lt;remote command&gt;
+    /// The ssh command line (docs/protocol.md, "Transport"): <c>&lt;ssh&gt; -oControlMaster=auto -S &lt;ctl&gt; &lt;remote_addr&gt; &lt;remote command&gt;
     /// [--session-owner &lt;uuid&gt;] [--use-rsync-xattrs] -N --listen --timeout &lt;T&gt; &lt;remote-side URL&gt;</c>.
     /// </summary>
     public IReadOnlyList<string> SlaveArgv(SshSlaveArguments arguments)
@@ -114,7 +114,7 @@ public sealed class SshTransport : IAsyncDisposable
     }
 
     /// <summary>
-    /// The value for rsync's <c>-e</c> (§6.2): the same ssh command and control socket, so rsync multiplexes over the
+    /// The value for rsync's <c>-e</c> (docs/protocol.md, "Transport"): the same ssh command and control socket, so rsync multiplexes over the
     /// slave's connection. Words are quoted the way rsync splits this string (double quotes, a doubled quote inside).
     /// </summary>
     public string RsyncShellCommand() => string.Join(' ', SshArgv.Select(QuoteForRsync));
@@ -150,7 +150,7 @@ public sealed class SshTransport : IAsyncDisposable
     }
 
     /// <summary>
-    /// Preflight (§9 #32): runs <c>&lt;remote command&gt; --version</c> on the slave host over the control socket (or a
+    /// Preflight (docs/gsyncd-flaws.md, #32): runs <c>&lt;remote command&gt; --version</c> on the slave host over the control socket (or a
     /// connection of its own when no slave runs yet) and says whether ssh, the keys, the host key and the remote command
     /// work, and if not, what to fix.
     /// </summary>
@@ -225,7 +225,7 @@ public sealed class SshTransport : IAsyncDisposable
     {
         var argv = SplitSshCommand(options.SshCommand);
 
-        // A worker has no terminal to answer a prompt on, and an unknown host key is never accepted (§9 #4). ssh keeps the
+        // A worker has no terminal to answer a prompt on, and an unknown host key is never accepted (docs/gsyncd-flaws.md, #4). ssh keeps the
         // first value of an option, so anything in the configured ssh command overrides these.
         argv.Add("-oBatchMode=yes");
         argv.Add("-oStrictHostKeyChecking=yes");

@@ -3,7 +3,7 @@ using System.Text.RegularExpressions;
 
 namespace GeoSync.Engine.Urls;
 
-/// <summary>A parsed gsyncd URL (file, gluster or ssh), with its sugared forms resolved and its printed forms (§2).</summary>
+/// <summary>A parsed gsyncd URL (file, gluster or ssh), with its sugared forms resolved and its printed forms (docs/protocol.md, "URLs").</summary>
 public sealed partial class GeoSyncUrl
 {
     internal const string AcceptedForms =
@@ -94,7 +94,7 @@ public sealed partial class GeoSyncUrl
     public string ToCanonicalEscaped(IHostResolver? resolver = null) => UrlEscaping.Escape(ToCanonical(resolver));
 
     /// <summary>
-    /// Throws <c>&lt;local url&gt; cannot work with &lt;remote url&gt;</c> unless the pair can run (§2.6): gluster with any
+    /// Throws <c>&lt;local url&gt; cannot work with &lt;remote url&gt;</c> unless the pair can run (docs/protocol.md, "URLs"): gluster with any
     /// slave, file only as a lone slave (or, as GeoSync's directory-master extension, when <paramref name="allowDirectoryMaster"/>),
     /// ssh never locally; an ssh slave must reach a file or gluster resource.
     /// </summary>
@@ -204,7 +204,7 @@ public sealed partial class GeoSyncUrl
         }
     }
 
-    /// <summary>Rewrites a short form into <c>&lt;scheme&gt;://&lt;body&gt;</c> (§2.2); the result is matched again by the caller.</summary>
+    /// <summary>Rewrites a short form into <c>&lt;scheme&gt;://&lt;body&gt;</c> (docs/protocol.md, "URLs"); the result is matched again by the caller.</summary>
     private static string Desugar(string text, Outer? outer)
     {
         var colon = text.IndexOf(':', StringComparison.Ordinal);

@@ -32,7 +32,7 @@ internal static class LocalEntryReader
     private static readonly byte[] EmptyPath = [0];
 
     [ThreadStatic]
-    private static byte[]? t_buffer;
+    private static byte[]? s_buffer;
 
     /// <summary>The entries of <paramref name="fullPath"/>; one that vanishes between the listing and its lstat is left out.</summary>
     public static List<ReplicaEntry> List(string fullPath, string path, bool withXattrs)
@@ -134,7 +134,7 @@ internal static class LocalEntryReader
 
             // One buffer per thread; a file that fits in it (most do) is hashed in one call, and its size as fstat gave it
             // ends the reading without a read(2) that only finds the end: system calls are most of a verify's cost.
-            var buffer = t_buffer ??= new byte[ReadBufferSize];
+            var buffer = s_buffer ??= new byte[ReadBufferSize];
             var expected = (long)stat.Size;
             var filled = 0;
             while (filled < buffer.Length)

@@ -66,7 +66,7 @@ public sealed class PosixXattrStore : IXattrStore
         throw Failure("remove", path, name, errno);
     }
 
-    // Read right after the call, on the calling thread: Mono.Posix keeps the thread's own errno (§9 #5).
+    // Read right after the call, on the calling thread: Mono.Posix keeps the thread's own errno (docs/gsyncd-flaws.md, #5).
     private static Errno LastErrno() => Stdlib.GetLastError();
 
     private static GeoSyncXattrException Failure(string operation, string path, string name, Errno errno)

@@ -6,7 +6,7 @@ using GeoSync.Engine.Rpc;
 
 namespace GeoSync.Engine.Xattrs;
 
-/// <summary>A volume mark (§4.4): the native 27-byte mark of a GlusterFS volume, or a 31-byte foreign mark with an expiry.</summary>
+/// <summary>A volume mark (docs/protocol.md, "Extended attributes: names and layouts"): the native 27-byte mark of a GlusterFS volume, or a 31-byte foreign mark with an expiry.</summary>
 public sealed partial record VolumeMark(byte VersionMajor, byte VersionMinor, Guid VolumeId, byte Retval, Xtime Mark, uint? Expiry)
 {
     public const int NativeLength = 27;

@@ -2,7 +2,7 @@ using Mono.Unix.Native;
 
 namespace GeoSync.Engine.Xattrs;
 
-/// <summary>The GlusterFS geo-replication attribute names (§4.2): xtimes and volume marks.</summary>
+/// <summary>The GlusterFS geo-replication attribute names (docs/protocol.md, "Extended attributes: names and layouts"): xtimes and volume marks.</summary>
 public static class XattrNames
 {
     public const string TrustedNamespace = "trusted.glusterfs";

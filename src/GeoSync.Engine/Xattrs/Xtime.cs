@@ -3,7 +3,7 @@ using System.Globalization;
 
 namespace GeoSync.Engine.Xattrs;
 
-/// <summary>A GlusterFS xtime: seconds and microseconds since the Unix epoch, ordered lexicographically (§4.4).</summary>
+/// <summary>A GlusterFS xtime: seconds and microseconds since the Unix epoch, ordered lexicographically (docs/protocol.md, "Extended attributes: names and layouts").</summary>
 public readonly record struct Xtime(uint Seconds, uint Microseconds) : IComparable<Xtime>
 {
     /// <summary>Size of the on-disk value (struct <c>!II</c>).</summary>

@@ -218,7 +218,7 @@ public sealed class GsyncdServerInteropTests : IClassFixture<GsyncdServerPeer>
         Assert.Equal(new List<object?> { "below" }, await Client.CallAsync("entries", ["made"]));
         Assert.True(Directory.Exists(_peer.Root.Combine("made/below")));
 
-        // Where GeoSync's slave differs on purpose (spec §4.3): 10.x's purge with an empty set empties the directory.
+        // Where GeoSync's slave differs on purpose (docs/protocol.md, "The slave's API"): 10.x's purge with an empty set empties the directory.
         Assert.Null(await Client.CallAsync("purge", ["made", new HashSet<object>()]));
         Assert.True(Directory.Exists(_peer.Root.Combine("made")));
         Assert.Empty(Directory.EnumerateFileSystemEntries(_peer.Root.Combine("made")));

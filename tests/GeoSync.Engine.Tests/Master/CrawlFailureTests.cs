@@ -76,7 +76,7 @@ public sealed class CrawlFailureTests : CrawlHarness
         var crawler = await SyncSampleTreeAsync();
         File.WriteAllText(MasterDir.Combine("docs/readme.md"), "changed readme");
         Changed("docs/readme.md", "docs/deep/note");
-        // Unreadable: not the 8 bytes of an xtime. 3.3 only warned and marked the parent anyway (§9 #9).
+        // Unreadable: not the 8 bytes of an xtime. 3.3 only warned and marked the parent anyway (docs/gsyncd-flaws.md, #9).
         Xattrs.Set(MasterFull("docs/deep/note"), XtimeName, [1, 2, 3]);
         var deepBefore = SlaveXtime("docs/deep");
 
@@ -227,5 +227,15 @@ public sealed class CrawlFailureTests : CrawlHarness
         Assert.Contains("cannot read the slave's xtime", failure.Reason, StringComparison.Ordinal);
         Assert.Equal(0, result.FilesSynced);
         Assert.Equal(new Xtime?(), SlaveXtime("."));
+    }
+
+    [Fact]
+    public void FailuresAndHeldPurgesReadAsOneLineForPeopleNotAsRecordDumps()
+    {
+        Assert.Equal("a/b.txt (1 turn): No space left on device",
+            new CrawlFailure("a/b.txt", "No space left on device", 1, IsPersistent: false).ToString());
+        Assert.Equal("a/b.txt (3 turns, persistent): No space left on device",
+            new CrawlFailure("a/b.txt", "No space left on device", 3, IsPersistent: true) { Errno = 28 }.ToString());
+        Assert.Equal("photos/2023: purge of 412 of 500 slave entries held back", new HeldPurge("photos/2023", 412, 500).ToString());
     }
 }

@@ -268,7 +268,7 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
 }
 
 /// <summary>
-/// The simplest real <see cref="IFileSyncer"/>: one worker runs one rsync per batch with the §6.2 argv, names on stdin;
+/// The simplest real <see cref="IFileSyncer"/>: one worker runs one rsync per batch with the rsync argv of docs/protocol.md ("Transport"), names on stdin;
 /// exit 0 succeeds the whole batch, anything else fails it. Remembers every path it sent.
 /// </summary>
 internal sealed class CrawlRsyncSyncer : IFileSyncer, IAsyncDisposable

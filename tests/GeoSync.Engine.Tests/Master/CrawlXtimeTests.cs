@@ -233,7 +233,7 @@ public sealed class CrawlXtimeTests : CrawlHarness
 
         Assert.Empty(result.Failures);
         Assert.Equal(["docs/fresh"], Rsync.Sent);
-        // Reading it would have stamped it (§5.3): the crawl never asked.
+        // Reading it would have stamped it (docs/master-loop.md, "The crawl"): the crawl never asked.
         Assert.Null(MasterXtime("docs/fresh"));
         Assert.Equal(docs, SlaveXtime("docs/fresh"));
         AssertSlaveMatchesMaster();

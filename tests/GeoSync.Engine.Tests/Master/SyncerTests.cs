@@ -271,7 +271,7 @@ public class SyncerTests
     [Fact]
     public async Task AWaiterBlockingInItsContinuationDoesNotStallTheWorkers()
     {
-        // §9 #8: outcomes are published without a lock and without running the owner's code on the worker.
+        // docs/gsyncd-flaws.md, #8: outcomes are published without a lock and without running the owner's code on the worker.
         var runner = new FakeRsyncRunner();
         await using var syncer = NewSyncer(runner, TakeAtOnce with { SyncJobs = 1 });
         var secondRunStarted = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);

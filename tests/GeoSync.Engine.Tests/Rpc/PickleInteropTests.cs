@@ -213,7 +213,7 @@ public class PickleInteropTests
         var p2 = new object[] { 0x80, 2 };
         return
         [
-            // Spec §3.2's example as cPickle writes it, memo opcodes included.
+            // The example frame of docs/protocol.md ("RePCe framing and messages") as cPickle writes it, memo opcodes included.
             ("spec_request", Build(p2, (byte)'(', 0x4d, 0xd2, 0x04, "I140000000000\n", 0x47, 0x41, 0xd9, 0x54, 0xfc, 0x40, 0x20, 0x00, 0x00,
                 0x87, (byte)'q', 1, ShortBinString("xtime"), (byte)'q', 2, ShortBinString("."), (byte)'q', 3,
                 ShortBinString("a1b2"), (byte)'q', 4, (byte)'t', (byte)'q', 5, (byte)'.')),

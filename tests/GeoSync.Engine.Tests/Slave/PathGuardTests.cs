@@ -103,7 +103,7 @@ public sealed class PathGuardTests : IDisposable
     }
 }
 
-/// <summary>The guard as a Python master sees it through the server (§4.1, §3.5).</summary>
+/// <summary>The guard as a Python master sees it through the server (docs/protocol.md, "The slave's API" and "Exceptions on the wire").</summary>
 public sealed class ServerPathGuardTests : SlaveFixture
 {
     [Theory]

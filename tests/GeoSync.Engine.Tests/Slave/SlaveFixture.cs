@@ -62,7 +62,7 @@ public abstract class SlaveFixture : IDisposable
     protected static string XtimeName(string uuid) => $"{Ns}.{uuid}.xtime";
 }
 
-/// <summary>Linux errno values the slave answers with (§4.3).</summary>
+/// <summary>Linux errno values the slave answers with (docs/protocol.md, "The slave's API").</summary>
 internal static class E
 {
     public const int ENOENT = 2;

@@ -7,7 +7,7 @@ using Mono.Unix.Native;
 namespace GeoSync.Engine.Tests.Slave;
 
 /// <summary>
-/// §9 #3: symlinks planted inside the root must not let any method reach outside it. Layout:
+/// docs/gsyncd-flaws.md, #3: symlinks planted inside the root must not let any method reach outside it. Layout:
 /// base/root (the slave root) with root/evil -> outside (absolute), root/evil2 -> .. (= base), root/dir/evil3 -> outside,
 /// root/evilfile -> outside/secret; base/sibling beside the root; outside a separate temp directory.
 /// </summary>

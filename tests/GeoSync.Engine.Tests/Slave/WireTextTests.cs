@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Globalization;
 using GeoSync.Engine.Slave;
 
 namespace GeoSync.Engine.Tests.Slave;
@@ -42,12 +43,12 @@ public class WireTextTests
         {
             if (char.IsHighSurrogate(text[i]) && i + 1 < text.Length && char.IsLowSurrogate(text[i + 1]))
             {
-                yield return char.ConvertToUtf32(text[i], text[i + 1]).ToString("x");
+                yield return char.ConvertToUtf32(text[i], text[i + 1]).ToString("x", CultureInfo.InvariantCulture);
                 i++;
             }
             else
             {
-                yield return ((int)text[i]).ToString("x");
+                yield return ((int)text[i]).ToString("x", CultureInfo.InvariantCulture);
             }
         }
     }

@@ -6,7 +6,7 @@ using GeoSync.Engine.Transport.Mounting;
 namespace GeoSync.Engine.Tests.Transport;
 
 /// <summary>
-/// The real guard script with a fake mount table and a fake unmount command that records its argv: the §6.6 protocol
+/// The real guard script with a fake mount table and a fake unmount command that records its argv: the guard's protocol (docs/protocol.md, "Transport")
 /// and the cleanup decisions, without mounting anything.
 /// </summary>
 public sealed class MountGuardTests : IDisposable

@@ -36,7 +36,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         return path;
     }
 
-    /// <summary>What the crawl does before handing files to the Syncer: the parents exist on the slave (§5.5).</summary>
+    /// <summary>What the crawl does before handing files to the Syncer: the parents exist on the slave (docs/master-loop.md, "The crawl").</summary>
     private void CreateDestinationParents(IEnumerable<string> relativePaths)
     {
         foreach (var path in relativePaths)

@@ -3,7 +3,7 @@ using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.Engine.Tests.Xattrs;
 
-/// <summary>The codecs against Python's own struct module, which is what gsyncd packs and unpacks with (§4.4).</summary>
+/// <summary>The codecs against Python's own struct module, which is what gsyncd packs and unpacks with (docs/protocol.md, "Extended attributes: names and layouts").</summary>
 public class PythonStructCompatibilityTests
 {
     [Fact]

@@ -1,12 +1,12 @@
 namespace GeoSync.Engine.Transport.Mounting;
 
-/// <summary>The exact argv of every command the mounters run (spec §6.5); each is a list, never a shell string.</summary>
+/// <summary>The exact argv of every command the mounters run (docs/protocol.md, "Transport"); each is a list, never a shell string.</summary>
 internal static class GlusterMountArgv
 {
     /// <summary>The guard replaces this argument of an unmount command with the mount point.</summary>
     public const string MountPointPlaceholder = "{}";
 
-    /// <summary>gsyncd's geo-replication client pid: operations through the mount stamp no xtime (§4.6).</summary>
+    /// <summary>gsyncd's geo-replication client pid: operations through the mount stamp no xtime (docs/protocol.md, "Extended attributes: names and layouts").</summary>
     public const string ClientPid = "client-pid=-1";
 
     /// <summary>glusterd 10.3's mountbroker serves the volume from itself and refuses any other volfile server.</summary>
@@ -64,7 +64,7 @@ internal static class GlusterMountArgv
     public static List<string> MountBrokerCli(string gluster, GlusterMountOptions options) =>
         [gluster, $"--remote-host={options.Server}", .. options.GlusterCliOptions, "system::"];
 
-    /// <summary><c>... system:: mount USER user-map-root=USER PARAM ...</c> (the label is the user, §6.5).</summary>
+    /// <summary><c>... system:: mount USER user-map-root=USER PARAM ...</c> (the label is the user, docs/protocol.md, "Transport").</summary>
     public static List<string> MountBrokerMount(IReadOnlyList<string> cli, string user, GlusterMountOptions options, string? logFile) =>
         [.. cli, "mount", user, $"user-map-root={user}",
             .. ClientParams(MountBrokerGlusterParams, options.LogLevel, logFile, MountBrokerVolfileServer, options.Volume)];

@@ -2,7 +2,7 @@ using System.Text.RegularExpressions;
 
 namespace GeoSync.Engine.Transport.Mounting;
 
-/// <summary>How an auxiliary mount is made (spec §6.5).</summary>
+/// <summary>How an auxiliary mount is made (docs/protocol.md, "Transport").</summary>
 public enum GlusterMountMode
 {
     /// <summary>The glusterfs client runs from this process on a directory of ours; needs root.</summary>
@@ -12,13 +12,13 @@ public enum GlusterMountMode
     MountBroker,
 }
 
-/// <summary>What to mount and how; the defaults follow gsyncd's tunables (spec §6.5, App. A).</summary>
+/// <summary>What to mount and how; the defaults follow gsyncd's tunables (docs/protocol.md, "Transport").</summary>
 public sealed partial record GlusterMountOptions
 {
-    /// <summary>glusterd's own gluster_params for the direct mounter: a down DHT child fails the mount (§4.6).</summary>
+    /// <summary>glusterd's own gluster_params for the direct mounter: a down DHT child fails the mount (docs/protocol.md, "Extended attributes: names and layouts").</summary>
     public const string AssertNoChildDown = "xlator-option=*-dht.assert-no-child-down=true";
 
-    /// <summary>gsyncd's connection_timeout: the bound of the whole mount, readiness included (§6.7).</summary>
+    /// <summary>gsyncd's connection_timeout: the bound of the whole mount, readiness included (docs/protocol.md, "Transport").</summary>
     public static readonly TimeSpan DefaultTimeout = TimeSpan.FromSeconds(60);
 
     /// <summary>Where the direct mounter logs when no log file is given: the glusterfs client's own log directory.</summary>
@@ -39,7 +39,7 @@ public sealed partial record GlusterMountOptions
     /// </summary>
     public string? NetworkNamespace { get; init; }
 
-    /// <summary>Bounds mounting and waiting until the mount answers; each mount gets its own deadline (§9 #20).</summary>
+    /// <summary>Bounds mounting and waiting until the mount answers; each mount gets its own deadline (docs/gsyncd-flaws.md, #20).</summary>
     public TimeSpan Timeout { get; init; } = DefaultTimeout;
 
     /// <summary>

@@ -4,8 +4,8 @@ using Mono.Unix;
 namespace GeoSync.Engine.Transport.Mounting;
 
 /// <summary>
-/// Makes auxiliary GlusterFS mounts (client-pid -1) directly or through glusterd's mountbroker (spec §6.5), waits until
-/// they answer, and puts each under a guard that unmounts it lazily when this process ends (§6.6).
+/// Makes auxiliary GlusterFS mounts (client-pid -1) directly or through glusterd's mountbroker (docs/protocol.md, "Transport"), waits until
+/// they answer, and puts each under a guard that unmounts it lazily when this process ends (docs/protocol.md, "Transport").
 /// </summary>
 public sealed class GlusterMounter
 {

@@ -22,7 +22,7 @@ internal sealed record MountGuardOutcome(int? ExitCode, string Stderr)
 }
 
 /// <summary>
-/// The owner's side of the mount guard (spec §6.6): a bash script in a session of its own that holds the read end of a
+/// The owner's side of the mount guard (docs/protocol.md, "Transport"): a bash script in a session of its own that holds the read end of a
 /// pipe from this process and cleans the mount up when the pipe ends — on release, on exit, and on SIGKILL alike.
 /// </summary>
 internal sealed class MountGuard

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# GeoSync mount guard (spec §6.6): lazily unmounts an auxiliary GlusterFS mount once its owner is gone.
+# GeoSync mount guard (docs/protocol.md, "Transport"): lazily unmounts an auxiliary GlusterFS mount once its owner is gone.
 #
 # The engine runs this file (shipped next to GeoSync.Engine.dll) in a session of its own, with the read end of a pipe
 # as stdin:   setsid bash mount-guard.sh MOUNTINFO MODE UNMOUNT_COMMAND...
