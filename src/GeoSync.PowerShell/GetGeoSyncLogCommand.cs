@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Get-GeoSyncLog: the lines of a replication's log (supervisor and worker), oldest first, across the rotated files, as
 /// objects with Time (UTC), Level, Component and Message.
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "GeoSyncLog")]
+[Cmdlet(VerbsCommon.Get, "GeoSyncLog", HelpUri = HelpLinks.Commands + "Get-GeoSyncLog")]
 [OutputType(typeof(ReplicationLogEntry))]
 public sealed class GetGeoSyncLogCommand : PSCmdlet
 {

@@ -4,7 +4,7 @@ using GeoSync.Engine.Operations;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Get-GeoSyncReplication: the named replications defined in the state directory, all or by name (wildcards).</summary>
-[Cmdlet(VerbsCommon.Get, "GeoSyncReplication")]
+[Cmdlet(VerbsCommon.Get, "GeoSyncReplication", HelpUri = HelpLinks.Commands + "Get-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncReplication))]
 public sealed class GetGeoSyncReplicationCommand : ReplicationCommandBase
 {

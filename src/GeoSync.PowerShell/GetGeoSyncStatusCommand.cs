@@ -9,7 +9,7 @@ namespace GeoSync.PowerShell.Commands;
 /// LastSynced and lag, cumulative counters, pending failures, restarts, checkpoint, last error and what to do about it
 /// (docs/operations.md, "Status").
 /// </summary>
-[Cmdlet(VerbsCommon.Get, "GeoSyncStatus")]
+[Cmdlet(VerbsCommon.Get, "GeoSyncStatus", HelpUri = HelpLinks.Commands + "Get-GeoSyncStatus")]
 [OutputType(typeof(ReplicationStatus))]
 public sealed class GetGeoSyncStatusCommand : PSCmdlet
 {

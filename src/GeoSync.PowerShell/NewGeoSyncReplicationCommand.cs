@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// New-GeoSyncReplication: defines a named replication (its master, slave and options) in the state directory. It
 /// validates everything first, writes config.json atomically, and starts nothing.
 /// </summary>
-[Cmdlet(VerbsCommon.New, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.New, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpLinks.Commands + "New-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncReplication))]
 public sealed class NewGeoSyncReplicationCommand : ReplicationOptionsCommandBase
 {

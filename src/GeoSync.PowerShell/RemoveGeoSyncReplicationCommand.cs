@@ -6,7 +6,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Remove-GeoSyncReplication: deletes a replication's folder (configuration, state, failure ledger, log). Refused while
 /// the replication runs unless -Force. The slave's data is not touched.
 /// </summary>
-[Cmdlet(VerbsCommon.Remove, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High)]
+[Cmdlet(VerbsCommon.Remove, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.High, HelpUri = HelpLinks.Commands + "Remove-GeoSyncReplication")]
 public sealed class RemoveGeoSyncReplicationCommand : ReplicationCommandBase
 {
     /// <summary>The names of the replications to remove.</summary>

@@ -4,7 +4,7 @@ using GeoSync.Engine.Operations;
 namespace GeoSync.PowerShell.Commands;
 
 /// <summary>Resume-GeoSyncReplication: a paused replication's supervisor starts a worker again, which goes on where it was.</summary>
-[Cmdlet(VerbsLifecycle.Resume, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Resume, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Commands + "Resume-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncSupervisorInfo))]
 public sealed class ResumeGeoSyncReplicationCommand : SupervisedReplicationCommandBase
 {

@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Set-GeoSyncCheckpoint: sets a replication's checkpoint (now by default); it completes when the replication's
 /// LastSynced reaches it, that is when everything written on the master before it is on the slave.
 /// </summary>
-[Cmdlet(VerbsCommon.Set, "GeoSyncCheckpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low)]
+[Cmdlet(VerbsCommon.Set, "GeoSyncCheckpoint", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Low, HelpUri = HelpLinks.Commands + "Set-GeoSyncCheckpoint")]
 [OutputType(typeof(ReplicationStatus))]
 public sealed class SetGeoSyncCheckpointCommand : PSCmdlet
 {

@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Set-GeoSyncReplication: changes the stored options of a replication (the given ones are set, -Reset ones return to
 /// their defaults). All are validated before anything is written. A running worker takes them on its next start.
 /// </summary>
-[Cmdlet(VerbsCommon.Set, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsCommon.Set, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Commands + "Set-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncReplication))]
 public sealed class SetGeoSyncReplicationCommand : ReplicationOptionsCommandBase
 {

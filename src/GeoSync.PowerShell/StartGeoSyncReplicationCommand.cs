@@ -8,7 +8,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Start-GeoSyncReplication: starts the replication's supervisor (geosync monitor) in the background, detached from
 /// this shell and its terminal, and returns once it has started the worker.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Start, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Start, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Commands + "Start-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncSupervisorInfo))]
 public sealed class StartGeoSyncReplicationCommand : SupervisedReplicationCommandBase
 {

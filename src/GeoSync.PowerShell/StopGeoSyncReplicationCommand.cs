@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Stop-GeoSyncReplication: ends the replication's worker cleanly and its supervisor, within a bound, then kills what
 /// is left.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Stop, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Stop, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Commands + "Stop-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncSupervisorInfo))]
 public sealed class StopGeoSyncReplicationCommand : SupervisedReplicationCommandBase
 {

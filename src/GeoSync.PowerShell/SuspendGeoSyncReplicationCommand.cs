@@ -7,7 +7,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Suspend-GeoSyncReplication: pauses a replication — its worker ends cleanly, the supervisor waits — without losing
 /// the position (the slave's xtimes keep what arrived).
 /// </summary>
-[Cmdlet(VerbsLifecycle.Suspend, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium)]
+[Cmdlet(VerbsLifecycle.Suspend, "GeoSyncReplication", SupportsShouldProcess = true, ConfirmImpact = ConfirmImpact.Medium, HelpUri = HelpLinks.Commands + "Suspend-GeoSyncReplication")]
 [OutputType(typeof(GeoSyncSupervisorInfo))]
 public sealed class SuspendGeoSyncReplicationCommand : SupervisedReplicationCommandBase
 {

@@ -9,7 +9,7 @@ namespace GeoSync.PowerShell.Commands;
 /// what was found and what to do. It connects as the replication's worker would and writes nothing but one probe
 /// directory it removes at once. See docs/operations.md, "Preflight".
 /// </summary>
-[Cmdlet(VerbsDiagnostic.Test, "GeoSyncReplication")]
+[Cmdlet(VerbsDiagnostic.Test, "GeoSyncReplication", HelpUri = HelpLinks.Commands + "Test-GeoSyncReplication")]
 [OutputType(typeof(PreflightCheck))]
 public sealed class TestGeoSyncReplicationCommand : ReplicationCommandBase, IDisposable
 {

@@ -8,7 +8,7 @@ namespace GeoSync.PowerShell.Commands;
 /// Wait-GeoSyncCheckpoint: blocks until the replication's checkpoint completes (everything written on the master before
 /// it is on the slave) and writes the status; a CheckpointTimeout error when -Timeout passes first.
 /// </summary>
-[Cmdlet(VerbsLifecycle.Wait, "GeoSyncCheckpoint")]
+[Cmdlet(VerbsLifecycle.Wait, "GeoSyncCheckpoint", HelpUri = HelpLinks.Commands + "Wait-GeoSyncCheckpoint")]
 [OutputType(typeof(ReplicationStatus))]
 public sealed class WaitGeoSyncCheckpointCommand : PSCmdlet, IDisposable
 {

@@ -9,6 +9,7 @@ namespace GeoSync.Engine.Operations;
 public enum ReplicationOptionKind
 {
     /// <summary>A whole number in a range (PowerShell <c>int</c>).</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1720", Justification = "The kinds name what a user types, as the help says: an integer, a number, text.")]
     Integer,
 
     /// <summary>A decimal number in a range (PowerShell <c>double</c>).</summary>
@@ -189,6 +190,7 @@ public sealed partial class ReplicationOption
     }
 
     /// <summary>The value as the command line and <c>geosync config</c> write it.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "An option formats its own values: callers ask the option, not the type.")]
     public string Format(object value) => value switch
     {
         double number => number.ToString("R", CultureInfo.InvariantCulture),
@@ -200,6 +202,7 @@ public sealed partial class ReplicationOption
     };
 
     /// <summary>The value in config.json: numbers, booleans, text, arrays of words, and a choice by its PowerShell name.</summary>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822", Justification = "An option writes its own values: callers ask the option, not the type.")]
     public JsonNode ToJson(object value) => value switch
     {
         int whole => JsonValue.Create(whole),

@@ -23,7 +23,7 @@ internal static class NativeEntries
 
     // getdents64's buffer, one per thread: a verify lists thousands of directories.
     [ThreadStatic]
-    private static byte[]? t_direntBuffer;
+    private static byte[]? s_direntBuffer;
 
     /// <summary>
     /// The names in an open directory (without . and ..), each NUL-terminated as the *at calls take it, so a name costs
@@ -31,7 +31,7 @@ internal static class NativeEntries
     /// </summary>
     public static int ReadNames(int directoryFd, List<byte[]> names)
     {
-        var buffer = t_direntBuffer ??= new byte[32 * 1024];
+        var buffer = s_direntBuffer ??= new byte[32 * 1024];
         while (true)
         {
             var length = getdents64(directoryFd, buffer, buffer.Length);

@@ -30,7 +30,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     private string[] SlaveListing() => Directory.EnumerateFileSystemEntries(_slave.Path, "*", SearchOption.AllDirectories).Order(StringComparer.Ordinal).ToArray();
 
     [Fact]
-    public async Task A_good_pair_passes_every_check_and_the_slave_is_left_as_it_was()
+    public async Task AGoodPairPassesEveryCheckAndTheSlaveIsLeftAsItWas()
     {
         File.WriteAllText(Path.Combine(_master.Path, "a.txt"), "a");
 
@@ -46,7 +46,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     }
 
     [Fact]
-    public async Task A_missing_master_fails_its_check_and_skips_the_rest()
+    public async Task AMissingMasterFailsItsCheckAndSkipsTheRest()
     {
         var checks = await ReplicationPreflight.RunAsync(Options() with { Master = "file://" + Path.Combine(_master.Path, "typo") });
 
@@ -60,7 +60,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     }
 
     [Fact]
-    public async Task A_slave_inside_the_master_fails_the_overlap_check_and_nothing_is_written()
+    public async Task ASlaveInsideTheMasterFailsTheOverlapCheckAndNothingIsWritten()
     {
         var inner = Directory.CreateDirectory(Path.Combine(_master.Path, "replica")).FullName;
 
@@ -73,7 +73,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     }
 
     [Fact]
-    public async Task A_slave_with_foreign_entries_fails_unless_forced_and_keeps_them()
+    public async Task ASlaveWithForeignEntriesFailsUnlessForcedAndKeepsThem()
     {
         File.WriteAllText(Path.Combine(_master.Path, "a.txt"), "a");
         File.WriteAllText(Path.Combine(_slave.Path, "precious.db"), "p");
@@ -93,7 +93,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     }
 
     [Fact]
-    public async Task A_slave_this_master_synced_is_its_replica()
+    public async Task ASlaveThisMasterSyncedIsItsReplica()
     {
         File.WriteAllText(Path.Combine(_master.Path, "a.txt"), "a");
         await using (var session = await GeoSyncSession.OpenAsync(Options()))
@@ -108,7 +108,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     }
 
     [Fact]
-    public async Task A_missing_slave_directory_fails_reachability_with_a_hint()
+    public async Task AMissingSlaveDirectoryFailsReachabilityWithAHint()
     {
         var checks = await ReplicationPreflight.RunAsync(Options(slave: Path.Combine(_slave.Path, "nope")));
 
@@ -119,7 +119,7 @@ public sealed class ReplicationPreflightTests : IDisposable
     }
 
     [Fact]
-    public async Task A_bad_url_fails_the_first_check()
+    public async Task ABadUrlFailsTheFirstCheck()
     {
         var checks = await ReplicationPreflight.RunAsync(Options() with { Slave = "ftp://example/x" });
 

@@ -18,7 +18,7 @@ public sealed class ReplicationSessionOptionsTests
     };
 
     [Fact]
-    public void Every_stored_option_is_either_the_loops_or_reaches_the_session()
+    public void EveryStoredOptionIsEitherTheLoopsOrReachesTheSession()
     {
         var defaults = ReplicationSessionOptions.From(Definition([]), SlaveCommand);
         foreach (var option in ReplicationOptions.All.Where(o => !ReplicationSessionOptions.LoopOnlyKeys.Contains(o.Key)))
@@ -38,7 +38,7 @@ public sealed class ReplicationSessionOptionsTests
     }
 
     [Fact]
-    public void The_pair_name_and_ssh_options_come_from_the_definition()
+    public void ThePairNameAndSshOptionsComeFromTheDefinition()
     {
         var options = ReplicationSessionOptions.From(Definition(new()
         {

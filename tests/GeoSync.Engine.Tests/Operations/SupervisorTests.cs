@@ -56,7 +56,7 @@ public sealed class SupervisorTests : IDisposable
         throw new TimeoutException($"not within {Patience.TotalSeconds} s: {what}; record: {File.ReadAllText(_paths.SupervisorFile)}");
     }
 
-    private async Task StopAsync(Task run, CancellationTokenSource cancel)
+    private static async Task StopAsync(Task run, CancellationTokenSource cancel)
     {
         await cancel.CancelAsync();
         await run.WaitAsync(Patience);
