@@ -8,7 +8,8 @@
     1. Reads the replication's status and log tail (what happened, for the record).
     2. With -SlaveLost (the slave was rebuilt, restored from a backup, or replaced): runs the preflight. An empty new
        slave passes; a restored slave that holds data this master never synced is refused by the preflight unless
-       -AcceptRestoredSlave, which stores Force on the replication for its first sync and clears it afterwards.
+       -AcceptRestoredSlave, which runs that first turn once with -Force (it claims the slave for this master; what the
+       master lacks is deleted there), before the replication starts as usual.
     3. Starts (or resumes) the replication and waits for a checkpoint set now: everything written before the repair
        began is then on the slave. The first turn after an outage compares what changed since the slave's marks; after
        a lost slave it is a full sync.
@@ -62,7 +63,6 @@ Write-Verbose "before the repair: state $($before.State), last error: $($before.
 Get-GeoSyncLog -Name $Name -Tail 20 @common -ErrorAction SilentlyContinue | ForEach-Object { Write-Verbose "log: $($_.Message)" }
 if (-not $PSCmdlet.ShouldProcess("$Name ($($replication.Master) -> $($replication.Slave))", 'repair and verify')) { return }
 
-$forced = $false
 if ($SlaveLost) {
     if ("$($before.State)" -in 'Active', 'Starting', 'Faulty') { Stop-GeoSyncReplication -Name $Name -Confirm:$false @common | Out-Null }
     $checks = @(Test-GeoSyncReplication -Name $Name @common)
@@ -76,8 +76,7 @@ if ($SlaveLost) {
         exit 1
     }
     if ($claim -and -not $claim.Passed) {
-        Set-GeoSyncReplication -Name $Name -Force $true @common | Out-Null
-        $forced = $true
+        Invoke-GeoSyncMaster -Replication $Name -Once -Force -Confirm:$false @common | Out-Null
     }
 }
 
@@ -93,9 +92,6 @@ catch {
     Write-Error -ErrorId 'RunbookCheckpointTimeout' -Category OperationTimeout -TargetObject $Name `
         -Message "'$Name' did not catch up within $TimeoutSeconds s; it keeps running: $($_.Exception.Message)" -ErrorAction Continue
     exit 2
-}
-finally {
-    if ($forced) { Set-GeoSyncReplication -Name $Name -Reset Force @common | Out-Null }
 }
 
 Suspend-GeoSyncReplication -Name $Name -Confirm:$false @common | Out-Null

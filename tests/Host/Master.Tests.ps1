@@ -99,7 +99,7 @@ Describe 'geosync master and status' {
             $r = Invoke-Geosync -ArgumentList $Words
             $r.ExitCode | Should -Be 2
             $r.StdErr | Should -Match $Message
-            $r.StdErr | Should -Match "Run 'geosync (master |status |failures )?--help' for usage"
+            $r.StdErr | Should -Match "Run 'geosync (master |status |checkpoint |failures )?--help' for usage"
             $r.StdOut | Should -BeNullOrEmpty
         }
     }

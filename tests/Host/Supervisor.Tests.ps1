@@ -243,7 +243,7 @@ Describe 'commands on replications that do not exist' {
     It 'geosync <Verb> names the replication and geosync create' -ForEach @(@{ Verb = 'start' }, @{ Verb = 'stop' }, @{ Verb = 'pause' }, @{ Verb = 'resume' }, @{ Verb = 'log' }, @{ Verb = 'monitor' }) {
         $r = Invoke-Geosync -ArgumentList $Verb, 'nosuch', '--state-dir', (Join-Path $TestDrive 'empty')
         $r.ExitCode | Should -Be 1
-        $r.StdErr | Should -Match "There is no replication named 'nosuch' in .*geosync create nosuch MASTER SLAVE"
+        $r.StdErr | Should -Match "There is no replication 'nosuch' in .*geosync create nosuch MASTER SLAVE"
     }
 
     It 'the cmdlets write ReplicationNotFound with the name as target and go on' {

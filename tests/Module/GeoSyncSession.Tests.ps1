@@ -175,8 +175,9 @@ Describe 'Invoke-GeoSyncCrawl' {
 
     It 'writes each progress update as a new record, with percent and time left once the previous turn gave the total' {
         $pair = New-Pair
-        # Enough directories that a turn lists them for more than one progress interval (1 s) on any machine.
-        foreach ($i in 1..80) { foreach ($j in 1..40) { $null = [IO.Directory]::CreateDirectory((Join-Path $pair.Master "d$i/e$j")) } }
+        # Enough directories that a turn lists them for more than one progress interval (1 s) even on an idle machine
+        # (3,282 directories took a third of a second there).
+        foreach ($i in 1..200) { foreach ($j in 1..100) { $null = [IO.Directory]::CreateDirectory((Join-Path $pair.Master "d$i/e$j")) } }
         $session = Start-GeoSyncSession -Master $pair.Master -Slave $pair.Slave
         $progressOf = {
             $ps = [powershell]::Create()
@@ -197,7 +198,7 @@ Describe 'Invoke-GeoSyncCrawl' {
         "$($first[-1].RecordType)" | Should -Be 'Completed'
         @($first | Where-Object { $_.PercentComplete -ne -1 }) | Should -BeNullOrEmpty
 
-        # The second lists the same 3282 directories the first did (80 x 40, their 80 parents, New-Pair's sub and the root):
+        # The second lists the same 20202 directories the first did (200 x 100, their 200 parents, New-Pair's sub and the root):
         # a directory master is not pruned by xtime.
         $second = & $progressOf
         "$($second[-1].RecordType)" | Should -Be 'Completed'
@@ -209,7 +210,7 @@ Describe 'Invoke-GeoSyncCrawl' {
         }
         $running[-1].PercentComplete | Should -BeLessOrEqual 99
         $running[-1].SecondsRemaining | Should -BeGreaterOrEqual 0
-        $running[-1].CurrentOperation | Should -Match '^\d+ of about 3282 directories scanned'
+        $running[-1].CurrentOperation | Should -Match '^\d+ of about 20202 directories scanned'
     }
 
     It 'reports a stopped session as SessionStopped and goes on with the next session' {

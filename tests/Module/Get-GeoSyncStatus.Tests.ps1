@@ -79,11 +79,12 @@ Describe 'Get-GeoSyncStatus over real loops' {
     It 'moves FilesSynced and BytesSynced during a first sync of a few thousand files' {
         # rsync sends files in batches of about a thousand, and the counters move as each batch arrives.
         $content = 'z' * 4000
-        foreach ($d in 1..60) {
+        # 20,000 files: 6,000 took under a second to send on an idle machine, too fast for a record written once a second.
+        foreach ($d in 1..200) {
             $dir = New-Item -ItemType Directory -Path (Join-Path $Master "d$d")
             foreach ($f in 1..100) { [System.IO.File]::WriteAllText((Join-Path $dir.FullName "f$f"), $content) }
         }
-        $total = 6003
+        $total = 20003
         $stateFile = Join-Path $State 'pair.json'
         $loop = Start-TestLoop @{ Master = $Master; Slave = "file://$Slave"; StatePath = $stateFile; Interval = 5 }
         try {
@@ -97,7 +98,7 @@ Describe 'Get-GeoSyncStatus over real loops' {
             }
             $final = Read-Record $stateFile
             $final.FilesSynced | Should -Be $total
-            $final.BytesSynced | Should -Be (6000 * 4000 + 1 + 2 + 3)
+            $final.BytesSynced | Should -Be (20000 * 4000 + 1 + 2 + 3)
             @($seen | Where-Object { $_ -lt $total }).Count | Should -BeGreaterOrEqual 1 -Because "the record shows the files so far while the first sync runs (saw $($seen -join ', '))"
         }
         finally {

@@ -254,7 +254,7 @@ Describe 'Repair-Replication' {
         Mock Get-GeoSyncStatus { New-Status -State Stopped }
         Mock Get-GeoSyncLog { }
         Mock Test-GeoSyncReplication { New-Check SlaveEmptyOrReplica }
-        Mock Set-GeoSyncReplication { }
+        Mock Invoke-GeoSyncMaster { }
         Mock Start-GeoSyncReplication { }
         Mock Stop-GeoSyncReplication { }
         Mock Resume-GeoSyncReplication { }
@@ -275,7 +275,7 @@ Describe 'Repair-Replication' {
         Should -Invoke Test-GeoSyncReplication -Times 0 -Exactly
     }
 
-    It 'a lost slave holding foreign data is refused by the preflight unless -AcceptRestoredSlave, which forces only the first sync' {
+    It 'a lost slave holding foreign data is refused by the preflight unless -AcceptRestoredSlave, which forces only one first turn' {
         Mock Test-GeoSyncReplication { New-Check SlaveEmptyOrReplica -Passed $false -Detail 'holds 3 entries' -Hint 'use --force' }
         & "$Runbooks/Repair-Replication.ps1" -Name r1 -SlaveLost -Confirm:$false -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 1
@@ -283,8 +283,8 @@ Describe 'Repair-Replication' {
 
         & "$Runbooks/Repair-Replication.ps1" -Name r1 -SlaveLost -AcceptRestoredSlave -Confirm:$false | Out-Null
         $LASTEXITCODE | Should -Be 0
-        Should -Invoke Set-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Force -eq $true }
-        Should -Invoke Set-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Reset -contains 'Force' }
+        Should -Invoke Invoke-GeoSyncMaster -Times 1 -Exactly -ParameterFilter { $Replication -eq 'r1' -and $Once -and $Force }
+        Should -Invoke Start-GeoSyncReplication -Times 1 -Exactly
     }
 
     It 'repairs differences and exits 4 when some remain' {

@@ -618,6 +618,9 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             Timeout = _options.ConnectionTimeout,
             // Should the volume mount go away, its mount point shows an empty read-only directory, not the host's.
             ReadOnlyUnderlay = true,
+            // What rsync copies is what the volume holds now, never an older size the kernel remembers
+            // (docs/gluster-notes.md, "Coherent reads").
+            UncachedMetadata = true,
         }, cancellationToken).ConfigureAwait(false);
         return mount;
     }

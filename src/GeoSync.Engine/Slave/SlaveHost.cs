@@ -200,6 +200,8 @@ public static class SlaveHost
             Mode = Syscall.geteuid() == 0 ? GlusterMountMode.Direct : GlusterMountMode.MountBroker,
             // Should the volume mount go away, rsync's writes to its path hit an empty read-only directory, not the host's.
             ReadOnlyUnderlay = Syscall.geteuid() == 0,
+            // Verify and repair compare the slave as it is, changes made behind GeoSync's back included.
+            UncachedMetadata = true,
             NetworkNamespace = options.NetworkNamespace,
             GlusterCommandDirectory = options.GlusterCommandDirectory,
             LogFile = options.GlusterLogFile,

@@ -36,6 +36,17 @@ public class MountGlusterMounterTests
         };
 
     [Fact]
+    public async Task UncachedMetadataZeroesTheAttributeAndEntryTimeouts()
+    {
+        ClientMounts();
+
+        await Mounter.MountAsync(Direct() with { UncachedMetadata = true });
+
+        var argv = runner.ClientProcess!.Argv;
+        Assert.Equal(["--fopen-keep-cache=off", "--attribute-timeout=0", "--entry-timeout=0", TempMount], argv.TakeLast(4));
+    }
+
+    [Fact]
     public async Task DirectMountRunsTheClientInTheNamespaceAndWaitsUntilTheRootAnswers()
     {
         ClientMounts();

@@ -40,11 +40,10 @@ internal static class GlusterMountArgv
     public static List<string> DirectMount(string glusterfs, GlusterMountOptions options, string? logFile, string mountPoint) =>
         [glusterfs,
             .. ClientParams(options.GlusterParams, options.LogLevel, logFile, options.Server, options.Volume).Select(p => "--" + p),
-            // No page cache kept across opens: rsync reads what the volume holds when it opens a file. Attributes stay
-            // cached (the crawl's lstat answers from what the listing brought, rsync resolves names without round trips);
-            // an entry the crawl sends because its xtime moved has them refreshed first (IMasterXtimes.RefreshAttributes),
-            // so a copy is never older than the xtime it is stamped with (docs/gluster-notes.md, "Coherent reads").
+            // No page cache kept across opens: rsync reads what the volume holds when it opens a file; with
+            // UncachedMetadata no lookup or attribute either (docs/gluster-notes.md, "Coherent reads").
             "--fopen-keep-cache=off",
+            .. options.UncachedMetadata ? (string[])["--attribute-timeout=0", "--entry-timeout=0"] : [],
             mountPoint];
 
     /// <summary>The source name of the read-only underlay in the mount table.</summary>

@@ -64,6 +64,14 @@ public sealed partial record GlusterMountOptions
     /// </summary>
     public bool ReadOnlyUnderlay { get; init; }
 
+    /// <summary>
+    /// Direct only: every lookup and attribute read goes to the volume (entry and attribute timeouts 0), so what another
+    /// client changed is seen at once: on a master, a file is never copied with a size older than the xtime it is
+    /// stamped with; on a slave, a repair's rsync never takes a file removed behind GeoSync's back for present
+    /// (docs/gluster-notes.md, "Coherent reads"). Sessions mount both sides so.
+    /// </summary>
+    public bool UncachedMetadata { get; init; }
+
     /// <summary>Direct only: extra client options without the leading <c>--</c> (gluster_params).</summary>
     public IReadOnlyList<string> GlusterParams { get; init; } = [AssertNoChildDown];
 
