@@ -11,8 +11,12 @@
          everything written so far. With -MasterLost this is skipped: the slave is promoted as it is.
       2. Stop the replication. From now on the slave's copy is the one applications use (promotion: GeoSync never
          writes to it again until told).
-      3. Create (not start) the reverse replication -ReverseName from the old slave to the old master. Start it once
-         the old master is back (Start-GeoSyncReplication -Name <ReverseName>), or pass -StartReverse now.
+      3. Create (not start) the reverse replication -ReverseName from the old slave to the old master. Once the old
+         master is back, -Action StartReverse starts it (or pass -StartReverse now).
+
+    -Action StartReverse: runs the reverse replication's first turn with -Force, then starts it. The first turn must be
+    forced: its slave (the old master) holds data the reverse master never put there. Force is given for that one turn
+    only; it is never stored on a replication.
 
     -Action Failback (the original master is to become the master again):
       1. Checkpoint and wait on the reverse replication, so the old master holds what was written during the failover.
@@ -20,7 +24,7 @@
       3. Start the original replication again. It resends only what changed: files are compared by size and mtime and
          rsync moves only differing blocks.
 
-    The reverse replication is created with -Force: its slave (the old master) is non-empty by design and holds what
+    The reverse replication's first turn is forced: its slave (the old master) is non-empty by design and holds what
     this pair replicated, so a first sync may delete there what the promoted copy lacks, which is what failover means.
     A GlusterFS volume used as a master needs geo-replication indexing on (gluster volume set VOL
     geo-replication.indexing on). An ssh:// slave cannot be a master: run the failover on the slave host and give
@@ -32,7 +36,7 @@
     The original replication.
 
 .PARAMETER Action
-    Failover or Failback.
+    Failover, StartReverse or Failback.
 
 .PARAMETER ReverseName
     The reverse replication's name; '<Name>-reverse' by default.
@@ -59,12 +63,15 @@
     ./Invoke-Failover.ps1 -Name site-a -Action Failover -MasterLost
 
 .EXAMPLE
+    ./Invoke-Failover.ps1 -Name site-a -Action StartReverse
+
+.EXAMPLE
     ./Invoke-Failover.ps1 -Name site-a -Action Failback
 #>
 [CmdletBinding(SupportsShouldProcess, ConfirmImpact = 'High')]
 param(
     [Parameter(Mandatory)] [string] $Name,
-    [Parameter(Mandatory)] [ValidateSet('Failover', 'Failback')] [string] $Action,
+    [Parameter(Mandatory)] [ValidateSet('Failover', 'StartReverse', 'Failback')] [string] $Action,
     [string] $ReverseName = "$Name-reverse",
     [string] $ReverseMaster,
     [string] $ReverseSlave,
@@ -77,6 +84,12 @@ param(
 $ErrorActionPreference = 'Stop'
 $common = @{}
 if ($StateDirectory) { $common.StateDirectory = $StateDirectory }
+
+# The reverse pair's first turn, forced (its slave is the old master, full of data), then its supervisor.
+function Start-Reverse {
+    Invoke-GeoSyncMaster -Replication $ReverseName -Once -Force -Confirm:$false @common | Out-Null
+    Start-GeoSyncReplication -Name $ReverseName @common | Out-Null
+}
 
 function Wait-Checkpoint([string] $Replication) {
     Set-GeoSyncCheckpoint -Name $Replication -At ([DateTimeOffset]::UtcNow) @common | Out-Null
@@ -94,8 +107,7 @@ function Wait-Checkpoint([string] $Replication) {
 $original = Get-GeoSyncReplication -Name $Name @common
 if ($Action -eq 'Failover') {
     if (-not $ReverseMaster) {
-        $oldSlave = Resolve-GeoSyncUrl $original.Slave
-        if ("$($oldSlave.Scheme)" -eq 'Ssh') {
+        if ([GeoSync.Engine.Urls.GeoSyncUrl]::Parse($original.Slave).Scheme -eq [GeoSync.Engine.Urls.UrlScheme]::Ssh) {
             Write-Error -ErrorId 'RunbookReverseMasterNeeded' -Category InvalidArgument -TargetObject $original.Slave `
                 -Message "the slave $($original.Slave) is reached over ssh and cannot be a master from here: run the failover on the slave host with -ReverseMaster <its local path or volume>" `
                 -ErrorAction Continue
@@ -109,9 +121,9 @@ if ($Action -eq 'Failover') {
     if (-not $MasterLost -and -not (Wait-Checkpoint $Name)) { exit 2 }
     Stop-GeoSyncReplication -Name $Name -Confirm:$false @common | Out-Null
     if (-not (Get-GeoSyncReplication -Name $ReverseName @common -ErrorAction SilentlyContinue)) {
-        New-GeoSyncReplication -Name $ReverseName -Master $ReverseMaster -Slave $ReverseSlave -Force @common | Out-Null
+        New-GeoSyncReplication -Name $ReverseName -Master $ReverseMaster -Slave $ReverseSlave @common | Out-Null
     }
-    if ($StartReverse) { Start-GeoSyncReplication -Name $ReverseName @common | Out-Null }
+    if ($StartReverse) { Start-Reverse }
     [pscustomobject]@{
         PSTypeName = 'GeoSync.Runbook.Failover'
         Action     = 'Failover'
@@ -130,9 +142,15 @@ if (-not (Get-GeoSyncReplication -Name $ReverseName @common -ErrorAction Silentl
         -ErrorAction Continue
     exit 1
 }
+if ($Action -eq 'StartReverse') {
+    if (-not $PSCmdlet.ShouldProcess($ReverseName, 'force its first turn into the old master, then start it')) { return }
+    Start-Reverse
+    Get-GeoSyncStatus -Name $ReverseName @common
+    exit 0
+}
 if (-not $PSCmdlet.ShouldProcess("$Name ($($original.Master) -> $($original.Slave))", "fail back: drain and remove $ReverseName, start $Name")) { return }
 $reverseState = "$((Get-GeoSyncStatus -Name $ReverseName @common).State)"
-if ($reverseState -notin 'Active', 'Starting') { Start-GeoSyncReplication -Name $ReverseName @common | Out-Null }
+if ($reverseState -notin 'Active', 'Starting') { Start-Reverse }
 if (-not (Wait-Checkpoint $ReverseName)) { exit 2 }
 Stop-GeoSyncReplication -Name $ReverseName -Confirm:$false @common | Out-Null
 Remove-GeoSyncReplication -Name $ReverseName -Confirm:$false @common

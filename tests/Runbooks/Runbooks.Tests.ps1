@@ -22,6 +22,7 @@ Describe 'Initialize-Replication' {
         Mock Remove-GeoSyncReplication { }
         Mock Test-GeoSyncReplication { New-Check MasterReadable; New-Check SlaveEmptyOrReplica }
         Mock Start-GeoSyncReplication { }
+        Mock Stop-GeoSyncReplication { }
         Mock Set-GeoSyncCheckpoint { }
         Mock Wait-GeoSyncCheckpoint { }
         Mock Get-GeoSyncStatus { New-Status }
@@ -42,7 +43,7 @@ Describe 'Initialize-Replication' {
         Mock Test-GeoSyncReplication { New-Check MasterReadable; New-Check NoOverlap -Passed $false -Detail 'the slave is inside the master' -Hint 'move it' }
         & "$Runbooks/Initialize-Replication.ps1" -Name r1 -Master file:///m -Slave file:///m/s -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 1
-        $errors.FullyQualifiedErrorId | Should -Contain 'RunbookPreflightFailed'
+        ($errors.FullyQualifiedErrorId -replace ',.*$') | Should -Contain 'RunbookPreflightFailed'
         "$errors" | Should -Match 'inside the master'
         Should -Invoke Remove-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Name -eq 'r1' -and $Force }
         Should -Invoke Start-GeoSyncReplication -Times 0 -Exactly
@@ -61,7 +62,7 @@ Describe 'Initialize-Replication' {
         Mock Get-GeoSyncReplication { [pscustomobject]@{ Name = 'r1'; Master = 'file:///other'; Slave = 'file:///s' } }
         & "$Runbooks/Initialize-Replication.ps1" -Name r1 -Master file:///m -Slave file:///s -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 1
-        $errors.FullyQualifiedErrorId | Should -Contain 'RunbookReplicationMismatch'
+        ($errors.FullyQualifiedErrorId -replace ',.*$') | Should -Contain 'RunbookReplicationMismatch'
         Should -Invoke Test-GeoSyncReplication -Times 0 -Exactly
         Should -Invoke Start-GeoSyncReplication -Times 0 -Exactly
     }
@@ -70,7 +71,7 @@ Describe 'Initialize-Replication' {
         Mock Wait-GeoSyncCheckpoint { throw 'timed out' }
         & "$Runbooks/Initialize-Replication.ps1" -Name r1 -Master file:///m -Slave file:///s -TimeoutSeconds 5 -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 2
-        $errors.FullyQualifiedErrorId | Should -Contain 'RunbookFirstSyncTimeout'
+        ($errors.FullyQualifiedErrorId -replace ',.*$') | Should -Contain 'RunbookFirstSyncTimeout'
         Should -Invoke Stop-GeoSyncReplication -Times 0 -Exactly
     }
 
@@ -165,7 +166,7 @@ Describe 'Invoke-MaintenanceWindow' {
         Mock Wait-GeoSyncCheckpoint { throw 'timeout' }
         & "$Runbooks/Invoke-MaintenanceWindow.ps1" -Name r1 -Phase Begin -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 2
-        $errors.FullyQualifiedErrorId | Should -Contain 'RunbookCheckpointTimeout'
+        ($errors.FullyQualifiedErrorId -replace ',.*$') | Should -Contain 'RunbookCheckpointTimeout'
         Should -Invoke Suspend-GeoSyncReplication -Times 0 -Exactly
     }
 
@@ -196,15 +197,16 @@ Describe 'Invoke-Failover' {
         Mock Start-GeoSyncReplication { }
         Mock New-GeoSyncReplication { }
         Mock Remove-GeoSyncReplication { }
+        Mock Invoke-GeoSyncMaster { }
         Mock Get-GeoSyncStatus { New-Status -Name site-reverse -State Stopped }
     }
 
-    It 'Failover: drains with a checkpoint, stops, and creates the reverse pair with -Force without starting it' {
+    It 'Failover: drains with a checkpoint, stops, and creates the reverse pair without starting it' {
         $out = & "$Runbooks/Invoke-Failover.ps1" -Name site -Action Failover -Confirm:$false
         $LASTEXITCODE | Should -Be 0
         Should -Invoke Wait-GeoSyncCheckpoint -Times 1 -Exactly
         Should -Invoke Stop-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Name -eq 'site' }
-        Should -Invoke New-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Name -eq 'site-reverse' -and $Master -eq 'file:///b' -and $Slave -eq 'file:///a' -and $Force }
+        Should -Invoke New-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Name -eq 'site-reverse' -and $Master -eq 'file:///b' -and $Slave -eq 'file:///a' }
         Should -Invoke Start-GeoSyncReplication -Times 0 -Exactly
         $out.Promoted | Should -Be 'file:///b'
     }
@@ -212,14 +214,24 @@ Describe 'Invoke-Failover' {
     It 'Failover with -MasterLost promotes without waiting, and -StartReverse starts the reverse pair' {
         & "$Runbooks/Invoke-Failover.ps1" -Name site -Action Failover -MasterLost -StartReverse -Confirm:$false | Out-Null
         Should -Invoke Wait-GeoSyncCheckpoint -Times 0 -Exactly
+        Should -Invoke Invoke-GeoSyncMaster -Times 1 -Exactly -ParameterFilter { $Replication -eq 'site-reverse' -and $Once -and $Force }
         Should -Invoke Start-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Name -eq 'site-reverse' }
+    }
+
+    It 'StartReverse forces only the first turn of the reverse pair, then starts it' {
+        Mock Get-GeoSyncReplication { [pscustomobject]@{ Name = 'site-reverse'; Master = 'file:///b'; Slave = 'file:///a' } } -ParameterFilter { $Name -eq 'site-reverse' }
+        & "$Runbooks/Invoke-Failover.ps1" -Name site -Action StartReverse -Confirm:$false | Out-Null
+        $LASTEXITCODE | Should -Be 0
+        Should -Invoke Invoke-GeoSyncMaster -Times 1 -Exactly -ParameterFilter { $Replication -eq 'site-reverse' -and $Once -and $Force }
+        Should -Invoke Start-GeoSyncReplication -Times 1 -Exactly -ParameterFilter { $Name -eq 'site-reverse' }
+        Should -Invoke Stop-GeoSyncReplication -Times 0 -Exactly
     }
 
     It 'Failover refuses an ssh slave as the reverse master unless -ReverseMaster is given' {
         Mock Get-GeoSyncReplication { [pscustomobject]@{ Name = 'site'; Master = 'file:///a'; Slave = 'ssh://dr1:/srv/b' } } -ParameterFilter { $Name -eq 'site' }
         & "$Runbooks/Invoke-Failover.ps1" -Name site -Action Failover -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 1
-        $errors.FullyQualifiedErrorId | Should -Contain 'RunbookReverseMasterNeeded'
+        ($errors.FullyQualifiedErrorId -replace ',.*$') | Should -Contain 'RunbookReverseMasterNeeded'
         Should -Invoke Stop-GeoSyncReplication -Times 0 -Exactly
     }
 
@@ -243,7 +255,7 @@ Describe 'Invoke-Failover' {
     It 'Failback without a reverse pair is refused' {
         & "$Runbooks/Invoke-Failover.ps1" -Name site -Action Failback -Confirm:$false -ErrorVariable errors -ErrorAction SilentlyContinue | Out-Null
         $LASTEXITCODE | Should -Be 1
-        $errors.FullyQualifiedErrorId | Should -Contain 'RunbookNoReverse'
+        ($errors.FullyQualifiedErrorId -replace ',.*$') | Should -Contain 'RunbookNoReverse'
         Should -Invoke Start-GeoSyncReplication -Times 0 -Exactly
     }
 }
