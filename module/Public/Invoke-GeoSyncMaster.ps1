@@ -327,7 +327,8 @@ function Invoke-GeoSyncMaster {
         $Master = $definition.Master
         $Slave = $definition.Slave
         foreach ($stored in $definition.Options.GetEnumerator()) {
-            if ($PSBoundParameters.ContainsKey($stored.Key)) { continue }
+            # The supervisor's options (hang-timeout, log-keep, ...) are not the loop's.
+            if ($PSBoundParameters.ContainsKey($stored.Key) -or [GeoSync.Engine.Operations.ReplicationOptions]::Find($stored.Key).ForSupervisor) { continue }
             Set-Variable -Name $stored.Key -Value $stored.Value
             $PSBoundParameters[$stored.Key] = $stored.Value
         }
@@ -338,7 +339,7 @@ function Invoke-GeoSyncMaster {
     # The catalog's options that Start-GeoSyncSession takes; the others (Interval, MaxTurns, ...) shape the loop itself.
     # Name and HeartbeatPath are the run's own, not a replication's options.
     $sessionCommandParameters = $ExecutionContext.InvokeCommand.GetCommand('Start-GeoSyncSession', 'Cmdlet').Parameters
-    $sessionParameterNames = @([GeoSync.Engine.Operations.ReplicationOptions]::All.ParameterName) + 'Name', 'HeartbeatPath' |
+    $sessionParameterNames = @([GeoSync.Engine.Operations.ReplicationOptions]::ForWorker.ParameterName) + 'Name', 'HeartbeatPath' |
         Where-Object { $sessionCommandParameters.ContainsKey($_) }
     $sessionParameters = @{ Master = $Master; Slave = $Slave; Confirm = $false; WhatIf = $false; ErrorAction = 'Stop' }
     foreach ($parameterName in $sessionParameterNames) {

@@ -1,4 +1,5 @@
 using System.Globalization;
+using GeoSync.Engine.Operations;
 
 namespace GeoSync.Host;
 
@@ -115,7 +116,7 @@ internal static class HostCommandLine
         """;
 
     /// <summary><c>geosync start|stop|pause|resume|monitor|log|unit --help</c>.</summary>
-    public const string SupervisorHelp = """
+    public static string SupervisorHelp { get; } = string.Join(Environment.NewLine, """
           geosync start <name> [--state-dir <dir>] [--timeout <seconds>] [<monitor options>]
               Start the replication's supervisor in the background, detached from this shell and its terminal
               (it survives both), and return once it has started the worker (exit 1 with the log's last lines
@@ -130,12 +131,9 @@ internal static class HostCommandLine
               The supervisor in the foreground (for systemd): runs 'geosync master --replication <name>' as
               its worker, restarts it after 1, 2, 4 ... 60 s when it dies or hangs, and follows stop, pause
               and resume. SIGTERM or SIGINT stops it cleanly. Monitor options:
-              --hang-timeout <seconds>   a worker whose heartbeat is older is hung: killed and restarted
-                                     (default 300; keep it above the keep-alive interval, half of --timeout).
-              --stop-timeout <seconds>   how long the worker may take to stop after SIGTERM before what is
-                                     left is killed (default 30).
-              --log-max-size <bytes>     rotate the log before it grows past this (default 10485760).
-              --log-keep <n>             rotated log files kept (default 5).
+        """,
+        MasterCommandLine.OptionLines(ReplicationOptions.ForSupervisor),
+        """
               --worker-command <command> run this instead of the worker geosync master (words separated by
                                      blanks).
           geosync log <name> [--state-dir <dir>] [--tail <n>] [--level verbose|info|warning|error]
@@ -144,7 +142,7 @@ internal static class HostCommandLine
           geosync unit <name> [--state-dir <dir>]
               Print a systemd service unit that runs 'geosync monitor <name>'
               (e.g. geosync unit mvol-dr > /etc/systemd/system/geosync-mvol-dr.service).
-        """;
+        """);
 
     /// <summary>Version, help, and the exit codes of every command.</summary>
     public const string FooterHelp = """

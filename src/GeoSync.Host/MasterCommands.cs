@@ -111,12 +111,14 @@ internal static class MasterCommandLine
     }
 
     /// <summary>The catalog option a <c>--flag</c> names; an unknown flag is a usage error with the nearest flag as a suggestion.</summary>
-    internal static ReplicationOption CatalogOption(string verb, string flag)
+    internal static ReplicationOption CatalogOption(string verb, string flag, bool storing = false)
     {
         if (flag.StartsWith("--", StringComparison.Ordinal) && ReplicationOptions.Find(flag[2..]) is { } option
             && string.Equals(option.Key, flag[2..], StringComparison.Ordinal))
         {
-            return option;
+            if (storing || !option.ForSupervisor) return option;
+            throw new HostUsageException(
+                $"{verb}: {option.Flag} is the supervisor's: give it to 'geosync monitor' or 'geosync start', or store it with 'geosync config NAME {option.Key} VALUE'");
         }
         var suggestion = ReplicationOptions.Suggest(flag);
         throw new HostUsageException($"{verb}: unknown option '{flag}'{(suggestion is null ? "" : $" (did you mean '--{suggestion}'?)")}");
@@ -163,37 +165,47 @@ internal static class MasterCommandLine
         Option("--heartbeat-file <file>", "touch this file at every turn end and keep-alive answer: the sign of life 'geosync monitor' watches to tell a hung worker.");
         Option("--verbose", "narrate every turn, idle ones included, on stderr.");
         text.AppendLine("      The options below are also the keys of 'geosync create' and 'geosync config', except those marked (per run):");
-        foreach (var option in ReplicationOptions.All)
+        text.AppendLine(OptionLines(ReplicationOptions.ForWorker));
+        return text.ToString().TrimEnd();
+
+        void Option(string flag, string help) => AppendOption(text, flag, help);
+    }
+
+    /// <summary>The help lines of catalog options: flag, what it does, what it takes, its default, and (per run) if it is not stored.</summary>
+    internal static string OptionLines(IEnumerable<ReplicationOption> options)
+    {
+        var text = new StringBuilder();
+        foreach (var option in options)
         {
             var defaultText = option.DefaultText ?? (option.Default is { } value && option.Kind != ReplicationOptionKind.Switch ? option.Format(value) : null);
-            Option(option.FlagUsage,
+            AppendOption(text, option.FlagUsage,
                 option.Help + (option.Kind is ReplicationOptionKind.Integer or ReplicationOptionKind.Number ? $"; {option.Allowed}" : "")
                 + (defaultText is null ? "" : $" (default {defaultText})") + (option.Stored ? "." : ". (per run)"));
         }
         return text.ToString().TrimEnd();
+    }
 
-        void Option(string flag, string help)
+    private static void AppendOption(StringBuilder text, string flag, string help)
+    {
+        const int Indent = 6, Column = 29, Width = 112;
+        var line = new StringBuilder(new string(' ', Indent)).Append(flag);
+        line.Append(' ', Math.Max(2, Column - line.Length));
+        if (line.Length > Column + 1)
         {
-            const int Indent = 6, Column = 29, Width = 112;
-            var line = new StringBuilder(new string(' ', Indent)).Append(flag);
-            line.Append(' ', Math.Max(2, Column - line.Length));
-            if (line.Length > Column + 1)
+            // A long flag gets its text on the next line.
+            text.AppendLine(line.ToString().TrimEnd());
+            line.Clear().Append(' ', Column);
+        }
+        foreach (var word in help.Split(' '))
+        {
+            if (line.Length + word.Length + 1 > Width && line.Length > Column)
             {
-                // A long flag gets its text on the next line.
                 text.AppendLine(line.ToString().TrimEnd());
                 line.Clear().Append(' ', Column);
             }
-            foreach (var word in help.Split(' '))
-            {
-                if (line.Length + word.Length + 1 > Width && line.Length > Column)
-                {
-                    text.AppendLine(line.ToString().TrimEnd());
-                    line.Clear().Append(' ', Column);
-                }
-                line.Append(word).Append(' ');
-            }
-            text.AppendLine(line.ToString().TrimEnd());
+            line.Append(word).Append(' ');
         }
+        text.AppendLine(line.ToString().TrimEnd());
     }
 
     public static HostCommand ParseFailures(string[] args)

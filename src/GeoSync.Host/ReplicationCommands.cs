@@ -63,7 +63,7 @@ internal static class ReplicationCommandLine
                 default:
                     if (args[i].StartsWith("--", StringComparison.Ordinal))
                     {
-                        var option = MasterCommandLine.CatalogOption("create", name);
+                        var option = MasterCommandLine.CatalogOption("create", name, storing: true);
                         if (!option.Stored)
                         {
                             throw new HostUsageException($"create: {option.Flag} is given per run (geosync master --replication NAME {option.Flag}), not stored with a replication");

@@ -11,23 +11,20 @@ internal abstract record ReplicationCommand(string Name, string? StateDirectory)
     public ReplicationPaths Paths => new(GeoSync.Engine.Operations.StateDirectory.Resolve(StateDirectory), Name);
 }
 
-/// <summary>The supervisor's bounds, from <c>geosync monitor</c> (and <c>geosync start</c>, which passes them on).</summary>
+/// <summary>
+/// The supervisor options given on <c>geosync monitor</c> (and <c>geosync start</c>, which passes them on): catalog options
+/// by key, which win over the replication's stored ones for this run.
+/// </summary>
 internal sealed record MonitorSettings
 {
-    public double? HangTimeoutSeconds { get; init; }
-    public double? StopTimeoutSeconds { get; init; }
-    public long? LogMaxBytes { get; init; }
-    public int? LogKeep { get; init; }
+    public IReadOnlyDictionary<string, object> Overrides { get; init; } = new Dictionary<string, object>(StringComparer.Ordinal);
 
     /// <summary>Another worker command instead of <c>geosync master --replication NAME</c> (a wrapper, or a test's).</summary>
     public IReadOnlyList<string>? WorkerCommand { get; init; }
 
     public IEnumerable<string> ToArguments()
     {
-        if (HangTimeoutSeconds is { } hang) yield return $"--hang-timeout={hang.ToString("R", CultureInfo.InvariantCulture)}";
-        if (StopTimeoutSeconds is { } stop) yield return $"--stop-timeout={stop.ToString("R", CultureInfo.InvariantCulture)}";
-        if (LogMaxBytes is { } size) yield return $"--log-max-size={size.ToString(CultureInfo.InvariantCulture)}";
-        if (LogKeep is { } keep) yield return $"--log-keep={keep.ToString(CultureInfo.InvariantCulture)}";
+        foreach (var (key, value) in Overrides) yield return $"--{key}={ReplicationOptions.Get(key).Format(value)}";
         if (WorkerCommand is { } worker) yield return $"--worker-command={string.Join(' ', worker)}";
     }
 }
@@ -84,17 +81,15 @@ internal static class SupervisorCommandLine
                         throw new HostUsageException($"log: --level takes verbose, info, warning or error, not '{word}'");
                     }
                     break;
-                case "--hang-timeout" when verb is "monitor" or "start":
-                    settings = settings with { HangTimeoutSeconds = Seconds(verb, option, Value(ref i)) };
-                    break;
-                case "--stop-timeout" when verb is "monitor" or "start":
-                    settings = settings with { StopTimeoutSeconds = Seconds(verb, option, Value(ref i)) };
-                    break;
-                case "--log-max-size" when verb is "monitor" or "start":
-                    settings = settings with { LogMaxBytes = MasterCommandLine.ParseCount(verb, option, Value(ref i), minimum: 1024) };
-                    break;
-                case "--log-keep" when verb is "monitor" or "start":
-                    settings = settings with { LogKeep = MasterCommandLine.ParseCount(verb, option, Value(ref i), minimum: 0, maximum: 100) };
+                case var flag when verb is "monitor" or "start" && IsSupervisorFlag(flag):
+                    var supervisorOption = ReplicationOptions.Get(flag[2..]);
+                    settings = settings with
+                    {
+                        Overrides = new Dictionary<string, object>(settings.Overrides, StringComparer.Ordinal)
+                        {
+                            [supervisorOption.Key] = MasterCommandLine.ParseOptionValue(verb, supervisorOption, inlineValue, args, ref i),
+                        },
+                    };
                     break;
                 case "--worker-command" when verb is "monitor" or "start":
                     settings = settings with { WorkerCommand = MasterCommandLine.Words(option, Value(ref i), verb) };
@@ -123,6 +118,9 @@ internal static class SupervisorCommandLine
             _ => throw new ArgumentOutOfRangeException(nameof(verb), verb, "not a supervisor command"),
         };
     }
+
+    private static bool IsSupervisorFlag(string flag) =>
+        flag.StartsWith("--", StringComparison.Ordinal) && ReplicationOptions.Find(flag[2..]) is { ForSupervisor: true } option && option.Key == flag[2..];
 
     public static int Run(ReplicationCommand command)
     {
@@ -153,15 +151,9 @@ internal static class SupervisorCommandLine
         var paths = command.Paths;
         SupervisorControl.RequireDefined(paths);
         var settings = command.Settings;
-        var options = new SupervisorOptions
-        {
-            Paths = paths,
-            WorkerArgv = settings.WorkerCommand ?? SupervisorControl.WorkerArgv(GeosyncExecutable, paths),
-            HangTimeout = settings.HangTimeoutSeconds is { } hang ? TimeSpan.FromSeconds(hang) : SupervisorOptions.DefaultHangTimeout,
-            StopTimeout = settings.StopTimeoutSeconds is { } stop ? TimeSpan.FromSeconds(stop) : SupervisorOptions.DefaultStopTimeout,
-            LogMaxBytes = settings.LogMaxBytes ?? ReplicationLog.DefaultMaxBytes,
-            LogKeep = settings.LogKeep ?? ReplicationLog.DefaultKeep,
-        };
+        var definition = new ReplicationStore(paths.StateDirectory).Get(paths.Name);
+        var options = SupervisorOptions.For(definition, settings.Overrides,
+            settings.WorkerCommand ?? SupervisorControl.WorkerArgv(GeosyncExecutable, paths));
         using var stopping = new CancellationTokenSource();
         void Stop(PosixSignalContext context)
         {

@@ -139,6 +139,26 @@ public abstract class ReplicationOptionsCommandBase : ReplicationCommandBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter Xattrs { get; set; }
 
+    /// <summary>hang-timeout (the supervisor's).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1.0, 86400.0)]
+    public double HangTimeoutSec { get; set; }
+
+    /// <summary>stop-timeout (the supervisor's).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1.0, 3600.0)]
+    public double StopTimeoutSec { get; set; }
+
+    /// <summary>log-max-size (the supervisor's).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(1024, int.MaxValue)]
+    public int LogMaxSize { get; set; }
+
+    /// <summary>log-keep (the supervisor's).</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    [ValidateRange(0, 100)]
+    public int LogKeep { get; set; }
+
     /// <summary>
     /// The options given on this call, by PowerShell name, read through the catalog (so a parameter here that the catalog
     /// lacks is never stored); paths are resolved through the provider, as the user typed them relative to their location.

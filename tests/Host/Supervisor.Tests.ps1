@@ -54,8 +54,8 @@ Describe 'geosync start, monitor and the supervisor' {
         $script:Slave = Join-Path $Case 'slave'
         $null = New-Item -ItemType Directory -Path $Replication, $Master, $Slave, (Join-Path $Case 'worker-state')
         Set-Content -LiteralPath (Join-Path $Master 'a.txt') -Value 'a'
-        # A defined replication is one with a config file; its contents are the replication store's business.
-        Set-Content -LiteralPath (Join-Path $Replication 'config.json') -Value (@{ Name = $Name; Master = "file://$Master"; Slave = "file://$Slave" } | ConvertTo-Json)
+        # Defined as an administrator defines it; the supervisor reads its stored supervisor options from it.
+        $null = New-GeoSyncReplication -Name $Name -Master $Master -Slave $Slave -StateDirectory $State
         $script:Heartbeat = Join-Path $Replication 'heartbeat'
         # A real master loop as the worker (the stored definition's worker, geosync master --replication, is the
         # replication store's part), touching the heartbeat the supervisor watches.
@@ -215,10 +215,13 @@ Describe 'geosync start, monitor and the supervisor' {
         $refused[0].TargetObject | Should -Be $Name
     }
 
-    It 'rotates its log by size and keeps the configured number of old files' {
+    It 'rotates its log by size and keeps the configured number of old files (options stored with the replication)' {
         $chatty = Join-Path $Case 'chatty.sh'
         Set-Content -LiteralPath $chatty -Value "while :; do echo 'a worker line that is long enough to fill a small log quickly ..........'; sleep 0.002; done"
-        (Invoke-Geosync -ArgumentList 'start', $Name, '--state-dir', $State, '--worker-command', "bash $chatty", '--log-max-size', '2048', '--log-keep', '2', '--hang-timeout', '600').ExitCode | Should -Be 0
+        # Stored, not given to start: the supervisor reads them from the replication's configuration.
+        Set-GeoSyncReplication -Name $Name -StateDirectory $State -LogMaxSize 2048 -LogKeep 2 -HangTimeoutSec 600
+        (& $Geosync config $Name log-keep --state-dir $State) | Should -Be '2'
+        (Invoke-Geosync -ArgumentList 'start', $Name, '--state-dir', $State, '--worker-command', "bash $chatty").ExitCode | Should -Be 0
         $logDirectory = Join-Path $Replication 'log'
         Wait-Until { Test-Path -LiteralPath (Join-Path $logDirectory 'geosync.log.2') } 'two rotations' | Should -BeTrue
         Start-Sleep -Seconds 1

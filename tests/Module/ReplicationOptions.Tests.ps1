@@ -6,7 +6,7 @@ BeforeDiscovery {
     $commands = @(
         @{ Command = 'New-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Master', 'Slave', 'StateDirectory') }
         @{ Command = 'Set-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Reset', 'PassThru', 'StateDirectory') }
-        @{ Command = 'Invoke-GeoSyncMaster'; Options = 'All'; Other = @('Master', 'Slave', 'Replication', 'StateDirectory', 'StatePath', 'CheckpointPath', 'HeartbeatPath') }
+        @{ Command = 'Invoke-GeoSyncMaster'; Options = 'ForWorker'; Other = @('Master', 'Slave', 'Replication', 'StateDirectory', 'StatePath', 'CheckpointPath', 'HeartbeatPath') }
     )
 }
 
@@ -57,12 +57,38 @@ Describe 'geosync master flags' {
         $geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
         $help = (& $geosync master --help) -join "`n"
         $LASTEXITCODE | Should -Be 0
-        foreach ($option in [GeoSync.Engine.Operations.ReplicationOptions]::All) {
+        foreach ($option in [GeoSync.Engine.Operations.ReplicationOptions]::ForWorker) {
             $help | Should -Match "(?m)^\s+--$([regex]::Escape($option.Key))\b" -Because "--$($option.Key) must be in geosync master --help"
         }
         # The flags the issue found missing from geosync master.
         foreach ($flag in '--slave-command', '--gluster-command-dir', '--gluster-log-dir', '--connection-timeout', '--directory-pruning') {
             $help | Should -Match ([regex]::Escape($flag))
         }
+    }
+}
+
+Describe 'geosync monitor flags' {
+    BeforeAll { $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path }
+
+    It 'are the catalog''s supervisor options, each described in geosync monitor --help' {
+        $help = (& $Geosync monitor --help) -join "`n"
+        $LASTEXITCODE | Should -Be 0
+        $supervisor = @([GeoSync.Engine.Operations.ReplicationOptions]::ForSupervisor)
+        $supervisor.Key | Should -Be 'hang-timeout', 'stop-timeout', 'log-max-size', 'log-keep'
+        foreach ($option in $supervisor) {
+            $help | Should -Match "(?m)^\s+--$([regex]::Escape($option.Key))\b"
+        }
+    }
+
+    It 'are refused by geosync master, which names where they belong' {
+        $output = & $Geosync master /tmp/a file:///tmp/b --hang-timeout 30 2>&1
+        $LASTEXITCODE | Should -Be 2
+        "$output" | Should -Match "--hang-timeout is the supervisor's"
+    }
+
+    It 'are refused with their range by geosync monitor' {
+        $output = & $Geosync monitor r1 --log-keep 500 2>&1
+        $LASTEXITCODE | Should -Be 2
+        "$output" | Should -Match 'monitor: --log-keep takes a whole number from 0 to 100'
     }
 }

@@ -63,6 +63,12 @@ public sealed partial class ReplicationOption
     /// </summary>
     public bool Stored { get; init; } = true;
 
+    /// <summary>
+    /// Read by the supervisor (<c>geosync monitor</c>), not by the master loop: stored with the replication and given to
+    /// <c>geosync monitor</c>/<c>geosync start</c>, never a flag of <c>geosync master</c> or a parameter of Invoke-GeoSyncMaster.
+    /// </summary>
+    public bool ForSupervisor { get; init; }
+
     /// <summary>The smallest value of an Integer or Number option.</summary>
     public double Minimum { get; init; }
 

@@ -91,6 +91,26 @@ public static class ReplicationOptions
             Default = false,
         },
 
+        // Supervisor options: how 'geosync monitor' watches the worker and keeps the log (docs/operations.md, "Supervisor").
+        new("hang-timeout", "HangTimeoutSec", ReplicationOptionKind.Number,
+            "a worker whose heartbeat is older is hung: killed and restarted; keep it above the keep-alive interval, half of timeout")
+        {
+            ForSupervisor = true, Minimum = 1, Maximum = 86400, Default = SupervisorOptions.DefaultHangTimeout.TotalSeconds, Placeholder = "<seconds>",
+        },
+        new("stop-timeout", "StopTimeoutSec", ReplicationOptionKind.Number,
+            "how long the worker may take to stop after SIGTERM before what is left of it is killed")
+        {
+            ForSupervisor = true, Minimum = 1, Maximum = 3600, Default = SupervisorOptions.DefaultStopTimeout.TotalSeconds, Placeholder = "<seconds>",
+        },
+        new("log-max-size", "LogMaxSize", ReplicationOptionKind.Integer, "rotate the replication's log before it grows past this many bytes")
+        {
+            ForSupervisor = true, Minimum = 1024, Default = (int)ReplicationLog.DefaultMaxBytes, Placeholder = "<bytes>",
+        },
+        new("log-keep", "LogKeep", ReplicationOptionKind.Integer, "rotated log files kept")
+        {
+            ForSupervisor = true, Minimum = 0, Maximum = 100, Default = ReplicationLog.DefaultKeep, Placeholder = "<n>",
+        },
+
         // Run-mode options: they shape one run, not the replication, so a configuration never holds them.
         new("once", "Once", ReplicationOptionKind.Switch, "run one turn, print it and exit (failures are then not retried)")
         {
@@ -126,6 +146,12 @@ public static class ReplicationOptions
 
     /// <summary>The options a replication's configuration may hold.</summary>
     public static IReadOnlyList<ReplicationOption> Stored { get; } = Declared.Where(option => option.Stored).ToArray();
+
+    /// <summary>The master loop's options: the flags of <c>geosync master</c> and the parameters of Invoke-GeoSyncMaster.</summary>
+    public static IReadOnlyList<ReplicationOption> ForWorker { get; } = Declared.Where(option => !option.ForSupervisor).ToArray();
+
+    /// <summary>The supervisor's options: stored with a replication, and flags of <c>geosync monitor</c> and <c>geosync start</c>.</summary>
+    public static IReadOnlyList<ReplicationOption> ForSupervisor { get; } = Declared.Where(option => option.ForSupervisor).ToArray();
 
     /// <summary>The option with this key or PowerShell name (any case), or null.</summary>
     public static ReplicationOption? Find(string name) =>

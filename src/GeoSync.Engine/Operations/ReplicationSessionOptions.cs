@@ -31,7 +31,7 @@ public static class ReplicationSessionOptions
         var ssh = options.Ssh;
         foreach (var (key, value) in definition.Options)
         {
-            if (LoopOnlyKeys.Contains(key)) continue;
+            if (LoopOnlyKeys.Contains(key) || ReplicationOptions.Find(key) is { ForSupervisor: true }) continue;
             options = key switch
             {
                 "sync-jobs" => options with { SyncJobs = Int(value) },

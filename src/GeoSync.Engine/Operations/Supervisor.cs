@@ -51,6 +51,31 @@ public sealed record SupervisorOptions
     public int LogKeep { get; init; } = ReplicationLog.DefaultKeep;
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
+    /// <summary>
+    /// The supervisor of a replication: each bound is the one given in <paramref name="overrides"/> (by option key, from
+    /// <c>geosync monitor</c>'s flags), else the replication's stored one, else the catalog's default.
+    /// </summary>
+    public static SupervisorOptions For(ReplicationDefinition definition, IReadOnlyDictionary<string, object> overrides, IReadOnlyList<string> workerArgv)
+    {
+        ArgumentNullException.ThrowIfNull(definition);
+        ArgumentNullException.ThrowIfNull(overrides);
+        double Value(string key)
+        {
+            var option = ReplicationOptions.Get(key);
+            var value = overrides.TryGetValue(key, out var given) ? option.Validate(given) : definition.Effective(option);
+            return Convert.ToDouble(value, System.Globalization.CultureInfo.InvariantCulture);
+        }
+        return new SupervisorOptions
+        {
+            Paths = definition.Paths,
+            WorkerArgv = workerArgv,
+            HangTimeout = TimeSpan.FromSeconds(Value("hang-timeout")),
+            StopTimeout = TimeSpan.FromSeconds(Value("stop-timeout")),
+            LogMaxBytes = (long)Value("log-max-size"),
+            LogKeep = (int)Value("log-keep"),
+        };
+    }
+
     internal void Validate()
     {
         ArgumentNullException.ThrowIfNull(Paths);

@@ -21,7 +21,7 @@ public sealed class ReplicationSessionOptionsTests
     public void EveryStoredOptionIsEitherTheLoopsOrReachesTheSession()
     {
         var defaults = ReplicationSessionOptions.From(Definition([]), SlaveCommand);
-        foreach (var option in ReplicationOptions.All.Where(o => !ReplicationSessionOptions.LoopOnlyKeys.Contains(o.Key)))
+        foreach (var option in ReplicationOptions.ForWorker.Where(o => !ReplicationSessionOptions.LoopOnlyKeys.Contains(o.Key)))
         {
             object value = option.Kind switch
             {
