@@ -95,8 +95,8 @@ internal static class HostCommandLine
 
     /// <summary><c>geosync failures --help</c>.</summary>
     public const string FailuresHelp = """
-          geosync failures <master-url> <slave-url> [--state-dir <dir>] [--json]
-              Show the pair's failure ledger: every path that did not reach the slave and has not arrived
+          geosync failures <name> | <master-url> <slave-url>   [--state-dir <dir>] [--json]
+              Show the failure ledger of a named replication, or of a pair as given to 'geosync master': every path that did not reach the slave and has not arrived
               since, with its error, attempts, first and last failure, and for a persistent one a hint.
               --json prints all fields as a JSON array. Kept across turns and restarts; the entries clear
               as the paths arrive.
@@ -170,7 +170,7 @@ internal static class HostCommandLine
                    or the named replication does not exist.
           checkpoint 0 set, or (--wait) completed; 1 the replication does not exist, has no checkpoint to
                    wait for, or the --timeout passed first (CheckpointTimeout).
-          failures 0, also when nothing failed; 1 when the ledger cannot be read.
+          failures 0, also when nothing failed; 1 when a ledger cannot be read or the replication does not exist.
           verify   0 when the replica matches; 4 when differences were found (after --repair: still found);
                    1 when it could not compare (cannot connect, the slave is not GeoSync's, a path unreadable).
           check    0 no check failed; 1 a check failed, or the replication does not exist.

@@ -28,8 +28,11 @@ internal sealed record RunMasterCommand : HostCommand
     public IReadOnlyDictionary<string, object> Options { get; init; } = new Dictionary<string, object>();
 }
 
-/// <summary><c>geosync failures MASTER SLAVE [--state-dir DIR] [--json]</c>: Get-GeoSyncFailure in the hosted runspace.</summary>
-internal sealed record ShowFailuresCommand(string Master, string Slave, string? StateDirectory, bool Json) : HostCommand;
+/// <summary>
+/// <c>geosync failures NAME</c> or <c>geosync failures MASTER SLAVE</c> <c>[--state-dir DIR] [--json]</c>: Get-GeoSyncFailure,
+/// by replication name or by pair.
+/// </summary>
+internal sealed record ShowFailuresCommand(string? Name, string? Master, string? Slave, string? StateDirectory, bool Json) : HostCommand;
 
 /// <summary>
 /// Parses <c>geosync master</c> and <c>geosync failures</c> and turns them into the script the host runs, so the loop and
@@ -232,26 +235,37 @@ internal static class MasterCommandLine
                     break;
             }
         }
-        if (urls.Count != 2)
+        return urls.Count switch
         {
-            throw new HostUsageException($"failures: takes the master and the slave URL of the pair, as given to 'geosync master', got {urls.Count} URL(s)");
-        }
-        return new ShowFailuresCommand(urls[0], urls[1], stateDirectory, json);
+            1 when ReplicationPaths.IsValidName(urls[0]) => new ShowFailuresCommand(urls[0], null, null, stateDirectory, json),
+            2 => new ShowFailuresCommand(null, urls[0], urls[1], stateDirectory, json),
+            _ => throw new HostUsageException(
+                $"failures: takes a replication's name, or the master and the slave URL of a pair as given to 'geosync master'; got '{string.Join(' ', urls)}'"),
+        };
     }
 
-    /// <summary>The PowerShell the host runs for <c>geosync failures</c>.</summary>
-    public static string ToScript(ShowFailuresCommand command)
+    /// <summary>Runs Get-GeoSyncFailure with the command's parameters: a table, or with <c>--json</c> a JSON array.</summary>
+    public static int RunFailures(ShowFailuresCommand command)
     {
-        var call = $"Get-GeoSyncFailure -Master {Quote(command.Master)} -Slave {Quote(command.Slave)}"
-            + (command.StateDirectory is { } dir ? $" -StateDirectory {Quote(dir)}" : "");
-        return command.Json
-            ? $"@({call}) | ConvertTo-Json -Depth 3 -AsArray"
-            : Console.IsOutputRedirected ? $"{call} | Format-Table -Wrap | Out-String -Stream -Width 200" : $"{call} | Format-Table -Wrap";
+        var parameters = new Dictionary<string, object>();
+        if (command.Name is { } name) parameters["Name"] = name;
+        if (command.Master is { } master) parameters["Master"] = master;
+        if (command.Slave is { } slave) parameters["Slave"] = slave;
+        if (command.StateDirectory is { } directory) parameters["StateDirectory"] = directory;
+        if (!command.Json)
+        {
+            return StatusCommandLine.Invoke("Get-GeoSyncFailure", parameters, line => Console.Out.WriteLine(line), formatWidth: StatusCommandLine.Width()) ? 1 : 0;
+        }
+        var written = false;
+        var failed = StatusCommandLine.Invoke("Get-GeoSyncFailure", parameters, json =>
+        {
+            written = true;
+            Console.Out.WriteLine(json);
+        }, asJson: true);
+        // ConvertTo-Json writes nothing for no input; a program reading the output still gets an array.
+        if (!written) Console.Out.WriteLine("[]");
+        return failed ? 1 : 0;
     }
-
-    private static string Quote(string value) => "'" + value.Replace("'", "''", StringComparison.Ordinal)
-        .Replace("\u2018", "\u2018\u2018", StringComparison.Ordinal).Replace("\u2019", "\u2019\u2019", StringComparison.Ordinal)
-        .Replace("\u201A", "\u201A\u201A", StringComparison.Ordinal).Replace("\u201B", "\u201B\u201B", StringComparison.Ordinal) + "'";
 
     private static string Number(int value) => value.ToString(CultureInfo.InvariantCulture);
 

@@ -51,7 +51,7 @@ internal static class Program
             case ReplicationCommand replication:
                 return SupervisorCommandLine.Run(replication);
             case ShowFailuresCommand failures:
-                return ScriptRunner.Run(new RunScriptTextCommand([MasterCommandLine.ToScript(failures)]));
+                return MasterCommandLine.RunFailures(failures);
             default:
                 return ScriptRunner.Run(command);
         }

@@ -147,9 +147,10 @@ internal static class StatusCommandLine
     /// <summary>
     /// Runs one module command with <paramref name="parameters"/> (its output formatted as text lines of
     /// <paramref name="formatWidth"/> when given); objects go to <paramref name="onOutput"/>, errors and
-    /// progress to stderr. Returns whether it wrote an error or stopped on one.
+    /// progress to stderr; with <paramref name="asJson"/>, the output is one JSON array. Returns whether it wrote an error or
+    /// stopped on one.
     /// </summary>
-    private static bool Invoke(string commandName, IDictionary parameters, Action<object> onOutput, int? formatWidth = null)
+    internal static bool Invoke(string commandName, IDictionary parameters, Action<object> onOutput, int? formatWidth = null, bool asJson = false)
     {
         var manifest = ScriptRunner.ModuleManifestPath;
         if (!File.Exists(manifest))
@@ -174,6 +175,7 @@ internal static class StatusCommandLine
         using var shell = PowerShell.Create(runspace);
         shell.AddCommand(commandName).AddParameters(parameters);
         if (formatWidth is { } width) shell.AddCommand("Out-String").AddParameter("Stream").AddParameter("Width", width);
+        if (asJson) shell.AddCommand("ConvertTo-Json").AddParameter("Depth", 3).AddParameter("AsArray");
         var errors = 0;
         shell.Streams.Error.DataAdded += (_, e) =>
         {
@@ -211,7 +213,7 @@ internal static class StatusCommandLine
     }
 
     /// <summary>The width a table is laid out for: $COLUMNS, else the console's, else 80.</summary>
-    private static int Width()
+    internal static int Width()
     {
         if (int.TryParse(Environment.GetEnvironmentVariable("COLUMNS"), NumberStyles.None, CultureInfo.InvariantCulture, out var columns) && columns >= 40) return columns;
         if (!Console.IsOutputRedirected && Console.WindowWidth >= 40) return Console.WindowWidth;

@@ -69,7 +69,7 @@ Describe 'geosync master and status' {
             }
             $r.StdOut | Should -Match '(?m)^\s*master\s+0 every change the last turn found reached the slave'
             $r.StdOut | Should -Match '(?m)^\s+3 the run finished but some entries did not reach the slave'
-            $r.StdOut | Should -Match '(?m)^\s*geosync failures <master-url> <slave-url> \[--state-dir <dir>\] \[--json\]'
+            $r.StdOut | Should -Match '(?m)^\s*geosync failures <name> \| <master-url> <slave-url>\s+\[--state-dir <dir>\] \[--json\]'
             # Each command's --help prints its own part of that text.
             foreach ($verb in 'master', 'status', 'failures') {
                 $own = Invoke-Geosync -ArgumentList $verb, '--help'
@@ -93,7 +93,7 @@ Describe 'geosync master and status' {
             @{ Why = 'a checkpoint without a name'; Words = @('checkpoint'); Message = "checkpoint: the replication's name is missing" }
             @{ Why = 'a checkpoint time that is none'; Words = @('checkpoint', 'dr', 'soonish'); Message = "checkpoint: 'soonish' is not a time" }
             @{ Why = '--timeout without --wait'; Words = @('checkpoint', 'dr', '--timeout', '5'); Message = 'checkpoint: --timeout goes with --wait' }
-            @{ Why = 'failures with one URL'; Words = @('failures', 'file:///a'); Message = 'failures: takes the master and the slave URL.*got 1' }
+            @{ Why = 'failures with one URL'; Words = @('failures', 'file:///a'); Message = 'failures: takes a replication''s name, or the master and the slave URL.*got ''file:///a''' }
             @{ Why = 'a failures option'; Words = @('failures', 'file:///a', 'file:///b', '--bogus'); Message = "failures: unknown option '--bogus'" }
         ) {
             $r = Invoke-Geosync -ArgumentList $Words

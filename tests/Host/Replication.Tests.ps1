@@ -152,7 +152,7 @@ Describe 'the geosync command line' {
         @{ Verb = 'slave'; Synopsis = 'geosync slave <url> --listen' }
         @{ Verb = 'master'; Synopsis = 'geosync master --replication <name>' }
         @{ Verb = 'status'; Synopsis = 'geosync status' }
-        @{ Verb = 'failures'; Synopsis = 'geosync failures <master-url>' }
+        @{ Verb = 'failures'; Synopsis = 'geosync failures <name> | <master-url>' }
         @{ Verb = 'verify'; Synopsis = 'geosync verify <master-url>' }
         @{ Verb = 'create'; Synopsis = 'geosync create <name> <master-url> <slave-url>' }
         @{ Verb = 'config'; Synopsis = 'geosync config <name> --reset <key>' }

@@ -170,6 +170,35 @@ Describe 'Entries that do not reach the slave' {
         Get-GeoSyncFailure -StateDirectory (Join-Path $Case 'none') | Should -BeNullOrEmpty
         { Get-GeoSyncFailure -Master 'bogus://x' -StateDirectory $State } | Should -Throw -ErrorId 'InvalidGeoSyncUrl*'
     }
+
+    It 'Get-GeoSyncFailure -Name lists a named replication''s ledger, and geosync failures NAME prints it' {
+        $null = New-GeoSyncReplication -Name r1 -Master $Master -Slave $Slave -StateDirectory $State
+        $null = Invoke-GeoSyncMaster -Replication r1 -Force -Once -StateDirectory $State -ErrorAction SilentlyContinue
+
+        $named = @(Get-GeoSyncFailure -Name r1 -StateDirectory $State)
+        $named | Should -HaveCount 2
+        $named.Path | Should -Be 'ro/a.txt', 'ro/b.txt'
+        $named[0].Replication | Should -Be 'r1'
+        $named[0].Master | Should -Be "file://$Master"
+        $named[0].LedgerPath | Should -Be (Join-Path $State 'replications/r1/failures.json')
+        @(Get-GeoSyncFailure -StateDirectory $State) | Should -HaveCount 2 -Because 'the pair view lists named replications too'
+        @(Get-GeoSyncFailure -Name 'r*' -StateDirectory $State) | Should -HaveCount 2
+        @(Get-GeoSyncReplication -Name r1 -StateDirectory $State | Get-GeoSyncFailure) | Should -HaveCount 2
+
+        Get-GeoSyncFailure -Name nosuch -StateDirectory $State -ErrorVariable missing -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $missing[0].FullyQualifiedErrorId | Should -BeLike 'ReplicationNotFound,*'
+        $missing[0].TargetObject | Should -Be 'nosuch'
+
+        $geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+        $lines = & $geosync failures r1 --state-dir $State 2>&1
+        $LASTEXITCODE | Should -Be 0
+        ($lines -join "`n") | Should -Match '(?s)Pair: r1: file://.*ro/a\.txt'
+        $json = (& $geosync failures r1 --state-dir $State --json) -join "`n" | ConvertFrom-Json
+        $json.Path | Should -Be 'ro/a.txt', 'ro/b.txt'
+        $json[0].Replication | Should -Be 'r1'
+        & $geosync failures nosuch --state-dir $State 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 1
+    }
 }
 
 Describe 'Special files' {
