@@ -105,14 +105,17 @@ internal static class HostCommandLine
     /// <summary><c>geosync verify --help</c>.</summary>
     public const string VerifyHelp = """
           geosync verify <master-url> <slave-url> [--checksum] [--repair] [--json] [<connection options>]
+          geosync verify <name> [--state-dir <dir>] [--checksum] [--repair] [--json] [<connection options>]
               Compare the whole master with the slave (a GeoSync slave: file://, gluster:// or ssh://): type,
-              size, mode, owner, mtime, symlink target, and one line per difference, then a summary.
+              size, mode, owner, mtime, symlink target, and one line per difference, then a summary. Given a
+              replication's name, its pair and stored options (options given here win).
               --checksum             compare file contents too (xxh128, hashed on each side's own host).
               --repair               make the slave match through the sync path, then verify again.
               --json                 one JSON object per line: each difference, then the summary.
               --xattrs               the pair copies xattrs: compare files' user.* xattrs too.
-              --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command,
-              --slave-mode, --network-namespace   as for master.
+              --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command, --slave-command,
+              --slave-mode, --network-namespace, --gluster-command-dir, --gluster-log-dir,
+              --connection-timeout   as for master.
         """;
 
     /// <summary><c>geosync start|stop|pause|resume|monitor|log|unit --help</c>.</summary>

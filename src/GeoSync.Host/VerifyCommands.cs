@@ -2,26 +2,29 @@ using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text.Json;
 using GeoSync.Engine;
+using GeoSync.Engine.Operations;
 using GeoSync.Engine.Session;
 using GeoSync.Engine.Transport;
 using GeoSync.Engine.Verify;
 
 namespace GeoSync.Host;
 
-/// <summary><c>geosync verify MASTER SLAVE [--checksum] [--repair] [--json] [connection options]</c>.</summary>
-internal sealed record RunVerifyCommand(string Master, string Slave) : HostCommand
+/// <summary>
+/// <c>geosync verify MASTER SLAVE [--checksum] [--repair] [--json] [connection options]</c>, or
+/// <c>geosync verify NAME [...]</c> for a named replication (its pair and stored options; flags given here win).
+/// </summary>
+internal sealed record RunVerifyCommand : HostCommand
 {
+    public string? Master { get; init; }
+    public string? Slave { get; init; }
+    public string? Replication { get; init; }
+    public string? StateDirectory { get; init; }
     public bool Checksum { get; init; }
     public bool Repair { get; init; }
     public bool Json { get; init; }
-    public bool Xattrs { get; init; }
-    public int? SshPort { get; init; }
-    public string? SshCommand { get; init; }
-    public string? IdentityFile { get; init; }
-    public string? KnownHostsFile { get; init; }
-    public IReadOnlyList<string>? RemoteCommand { get; init; }
-    public string? SlaveMode { get; init; }
-    public string? NetworkNamespace { get; init; }
+
+    /// <summary>The connection options given (catalog keys of <see cref="ReplicationSessionOptions.ConnectionKeys"/>), in their option's type.</summary>
+    public IReadOnlyDictionary<string, object> Options { get; init; } = new Dictionary<string, object>();
 }
 
 /// <summary>
@@ -36,15 +39,13 @@ internal static class VerifyCommandLine
 
     public static HostCommand Parse(string[] args)
     {
-        var urls = new List<string>();
-        var command = new RunVerifyCommand("", "");
+        var words = new List<string>();
+        var command = new RunVerifyCommand();
+        var options = new Dictionary<string, object>(StringComparer.Ordinal);
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            // The connection options are master's: parsed by the same rules, with the same messages.
             var (name, inlineValue) = MasterCommandLine.SplitOption(arg);
-            string Value(ref int index) =>
-                MasterCommandLine.NonEmpty(name, inlineValue ?? MasterCommandLine.NextValue("verify", args, ref index, name), "verify");
             switch (name)
             {
                 case "--help" or "-h" when inlineValue is null:
@@ -58,42 +59,36 @@ internal static class VerifyCommandLine
                 case "--json" when inlineValue is null:
                     command = command with { Json = true };
                     break;
-                case "--xattrs" when inlineValue is null:
-                    command = command with { Xattrs = true };
-                    break;
-                case "--ssh-port":
-                    command = command with { SshPort = MasterCommandLine.ParseCount("verify", name, Value(ref i), minimum: 1, maximum: 65535) };
-                    break;
-                case "--ssh-command":
-                    command = command with { SshCommand = Value(ref i) };
-                    break;
-                case "--identity-file":
-                    command = command with { IdentityFile = Value(ref i) };
-                    break;
-                case "--known-hosts-file":
-                    command = command with { KnownHostsFile = Value(ref i) };
-                    break;
-                case "--remote-command":
-                    command = command with { RemoteCommand = MasterCommandLine.Words(name, Value(ref i), "verify") };
-                    break;
-                case "--slave-mode":
-                    command = command with { SlaveMode = MasterCommandLine.ParseSlaveMode("verify", Value(ref i)) };
-                    break;
-                case "--network-namespace":
-                    command = command with { NetworkNamespace = Value(ref i) };
+                case "--state-dir":
+                    command = command with
+                    {
+                        StateDirectory = MasterCommandLine.NonEmpty(name, inlineValue ?? MasterCommandLine.NextValue("verify", args, ref i, name), "verify"),
+                    };
                     break;
                 default:
-                    if (arg.StartsWith('-') && arg.Length > 1) throw new HostUsageException($"verify: unknown option '{arg}'");
-                    urls.Add(arg);
+                    if (arg.StartsWith('-') && arg.Length > 1)
+                    {
+                        // The connection options are the catalog's, parsed by the same rules and messages as master's.
+                        if (!ReplicationSessionOptions.ConnectionKeys.Contains(arg.StartsWith("--", StringComparison.Ordinal) ? name[2..] : ""))
+                        {
+                            throw new HostUsageException($"verify: unknown option '{arg}'");
+                        }
+                        var option = MasterCommandLine.CatalogOption("verify", name);
+                        options[option.Key] = MasterCommandLine.ParseOptionValue("verify", option, inlineValue, args, ref i);
+                        break;
+                    }
+                    words.Add(arg);
                     break;
             }
         }
-        if (urls.Count != 2)
+        command = command with { Options = options };
+        return words.Count switch
         {
-            throw new HostUsageException(
-                $"verify: takes the master and the slave URL (e.g. gluster://server:mvol file:///srv/copy), got {urls.Count} URL(s)");
-        }
-        return command with { Master = urls[0], Slave = urls[1] };
+            1 when ReplicationPaths.IsValidName(words[0]) => command with { Replication = words[0] },
+            2 => command with { Master = words[0], Slave = words[1] },
+            _ => throw new HostUsageException(
+                $"verify: takes a replication's name, or the master and the slave URL (e.g. gluster://server:mvol file:///srv/copy); got '{string.Join(' ', words)}'"),
+        };
     }
 
     /// <summary>
@@ -174,29 +169,19 @@ internal static class VerifyCommandLine
         return (result, contentDifferences);
     }
 
+    /// <summary>The session of the pair given, or of the named replication with the flags given here over its stored options.</summary>
     private static SessionOptions ToSessionOptions(RunVerifyCommand command)
     {
-        var ssh = new SshOptions
+        // A child slave is this very executable.
+        IReadOnlyList<string> slaveCommand = Environment.ProcessPath is { } self ? [self, "slave"] : SessionOptions.DefaultSlaveCommand;
+        if (command.Replication is not { } name)
         {
-            Port = command.SshPort,
-            IdentityFile = command.IdentityFile is { } key ? Path.GetFullPath(key) : null,
-            KnownHostsFile = command.KnownHostsFile is { } hosts ? Path.GetFullPath(hosts) : null,
-        };
-        if (command.SshCommand is not null) ssh = ssh with { SshCommand = command.SshCommand };
-        if (command.RemoteCommand is not null) ssh = ssh with { RemoteCommand = command.RemoteCommand };
-        return new SessionOptions
-        {
-            Master = command.Master,
-            Slave = command.Slave,
-            Name = "verify",
-            AllowDirectoryMaster = true,
-            SlaveMode = command.SlaveMode is { } mode ? Enum.Parse<SlaveMode>(mode) : SlaveMode.Auto,
-            Xattrs = command.Xattrs,
-            Ssh = ssh,
-            // A child slave is this very executable.
-            SlaveCommand = Environment.ProcessPath is { } self ? [self, "slave"] : SessionOptions.DefaultSlaveCommand,
-            NetworkNamespace = command.NetworkNamespace,
-        };
+            return ReplicationSessionOptions.From(command.Master!, command.Slave!, "verify", command.Options, slaveCommand);
+        }
+        var definition = new ReplicationStore(command.StateDirectory).Get(name);
+        var options = new Dictionary<string, object>(definition.Options, StringComparer.Ordinal);
+        foreach (var (key, value) in command.Options) options[key] = value;
+        return ReplicationSessionOptions.From(definition.Master, definition.Slave, name, options, slaveCommand);
     }
 
     private static string DifferenceLine(ReplicaDifference difference) => difference.Kind switch

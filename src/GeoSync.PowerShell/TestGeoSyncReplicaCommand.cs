@@ -4,6 +4,7 @@ using System.Globalization;
 using System.Management.Automation;
 using GeoSync.Engine;
 using GeoSync.Engine.Master;
+using GeoSync.Engine.Operations;
 using GeoSync.Engine.Session;
 using GeoSync.Engine.Transport;
 using GeoSync.Engine.Verify;
@@ -23,6 +24,7 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
 {
     private const string UrlSet = "Url";
     private const string SessionSet = "Session";
+    private const string ReplicationSet = "Replication";
     private const int ProgressActivityId = 7402;
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
@@ -48,6 +50,18 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
     public GeoSyncSession? Session { get; set; }
 
     /// <summary>Compare file contents too: the xxh128 digest of every pair of files of equal size, each hashed on its own host.</summary>
+    /// <summary>A named replication (New-GeoSyncReplication): its pair, reached with its stored options.</summary>
+    [Parameter(Mandatory = true, ParameterSetName = ReplicationSet, ValueFromPipelineByPropertyName = true)]
+    [Alias("Name")]
+    [ValidateNotNullOrEmpty]
+    [ArgumentCompleter(typeof(ReplicationNameCompleter))]
+    public string Replication { get; set; } = "";
+
+    /// <summary>The state directory of the replication: $env:GEOSYNC_STATE_DIR, else /var/lib/geosync for root, else ~/.local/state/geosync.</summary>
+    [Parameter(ParameterSetName = ReplicationSet, ValueFromPipelineByPropertyName = true)]
+    [ValidateNotNullOrEmpty]
+    public string? StateDirectory { get; set; }
+
     [Parameter]
     public SwitchParameter Checksum { get; set; }
 
@@ -128,11 +142,16 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
             return;
         }
 
-        var target = $"{Master} -> {Slave}";
+        var target = ParameterSetName == ReplicationSet ? (object)Replication : $"{Master} -> {Slave}";
         GeoSyncSession session;
         try
         {
             session = _queue.Await(this, GeoSyncSession.OpenAsync(SessionOptions(), _cancellation.Token));
+        }
+        catch (GeoSyncReplicationNotFoundException e)
+        {
+            WriteError(new ErrorRecord(e, "ReplicationNotFound", ErrorCategory.ObjectNotFound, Replication));
+            return;
         }
         catch (OperationCanceledException) when (_cancellation.IsCancellationRequested)
         {
@@ -263,31 +282,35 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
         }
     }
 
+    /// <summary>
+    /// The session to verify: the named replication's, or the pair given with the connection parameters bound here, which
+    /// are the catalog's options of the same names (one mapping to session options: ReplicationSessionOptions).
+    /// </summary>
     private SessionOptions SessionOptions()
     {
-        var ssh = new SshOptions
+        var slaveCommand = SlaveCommandLocator.DefaultSlaveCommand(MyInvocation.MyCommand.Module?.ModuleBase);
+        if (ParameterSetName == ReplicationSet)
         {
-            Port = MyInvocation.BoundParameters.ContainsKey(nameof(SshPort)) ? SshPort : null,
-            IdentityFile = ProviderPath(IdentityFile),
-            KnownHostsFile = ProviderPath(KnownHostsFile),
-        };
-        if (SshCommand is not null) ssh = ssh with { SshCommand = SshCommand };
-        if (RemoteCommand is not null) ssh = ssh with { RemoteCommand = RemoteCommand };
-        return new SessionOptions
+            var store = new ReplicationStore(StateDirectory is null ? null : GetUnresolvedProviderPathFromPSPath(StateDirectory));
+            return ReplicationSessionOptions.From(store.Get(Replication), slaveCommand);
+        }
+        var options = new Dictionary<string, object>(StringComparer.Ordinal)
         {
-            Master = Master,
-            Slave = Slave,
-            Name = "Verify",
-            AllowDirectoryMaster = true,
-            SlaveMode = SlaveMode,
-            Xattrs = Xattrs,
-            Ssh = ssh,
-            SlaveCommand = SlaveCommand ?? SlaveCommandLocator.DefaultSlaveCommand(MyInvocation.MyCommand.Module?.ModuleBase),
-            NetworkNamespace = NetworkNamespace,
-            GlusterCommandDirectory = ProviderPath(GlusterCommandDirectory),
-            GlusterLogDirectory = ProviderPath(GlusterLogDirectory),
-            ConnectionTimeout = TimeSpan.FromSeconds(ConnectionTimeoutSec),
+            // The cmdlet's own default: a verify should not wait a minute on a slave that is not there.
+            ["connection-timeout"] = ConnectionTimeoutSec,
         };
+        foreach (var key in ReplicationSessionOptions.ConnectionKeys)
+        {
+            var option = ReplicationOptions.Get(key);
+            if (!MyInvocation.BoundParameters.TryGetValue(option.ParameterName, out var value)) continue;
+            options[key] = option.Validate(value switch
+            {
+                SwitchParameter flag => flag.IsPresent,
+                string path when option.Kind == ReplicationOptionKind.Path => ProviderPath(path),
+                _ => value,
+            });
+        }
+        return ReplicationSessionOptions.From(Master, Slave, "Verify", options, slaveCommand);
     }
 
     private string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);

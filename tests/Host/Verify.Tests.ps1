@@ -96,7 +96,7 @@ Describe 'geosync verify' {
     }
 
     It 'rejects <Why> with exit code 2' -TestCases @(
-        @{ Why = 'one URL'; Words = @('verify', 'file:///a'); Message = 'verify: takes the master and the slave URL.*got 1' }
+        @{ Why = 'one URL'; Words = @('verify', 'file:///a'); Message = 'verify: takes a replication''s name, or the master and the slave URL.*got ''file:///a''' }
         @{ Why = 'an unknown option'; Words = @('verify', 'file:///a', 'file:///b', '--fast'); Message = "verify: unknown option '--fast'" }
         @{ Why = 'a bad port'; Words = @('verify', 'file:///a', 'file:///b', '--ssh-port', '0'); Message = "--ssh-port takes a whole number from 1 to 65535, not '0'" }
     ) {

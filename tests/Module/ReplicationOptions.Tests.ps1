@@ -67,6 +67,21 @@ Describe 'geosync master flags' {
     }
 }
 
+Describe 'Test-GeoSyncReplica''s connection parameters' {
+    It 'are the catalog''s connection options, with the same types and ranges' {
+        $parameters = (Get-Command -Name Test-GeoSyncReplica -Module GeoSync).Parameters
+        $urlSet = $parameters.Values | Where-Object { $_.ParameterSets.ContainsKey('Url') -and $_.Name -notin 'Master', 'Slave', 'Checksum', 'Repair' -and
+            $_.Name -notin ([System.Management.Automation.PSCmdlet]::CommonParameters + [System.Management.Automation.PSCmdlet]::OptionalCommonParameters) }
+        $connection = [GeoSync.Engine.Operations.ReplicationSessionOptions]::ConnectionKeys | ForEach-Object { [GeoSync.Engine.Operations.ReplicationOptions]::Get($_) }
+        ($urlSet.Name | Sort-Object) | Should -Be ($connection.ParameterName | Sort-Object)
+        foreach ($option in $connection) {
+            $expectedType = if ($option.Kind -eq 'Switch') { [switch] } else { $option.ValueType }
+            $parameters[$option.ParameterName].ParameterType | Should -Be $expectedType -Because $option.Key
+        }
+        (& (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path verify --help) -join "`n" | Should -Match 'connection-timeout'
+    }
+}
+
 Describe 'geosync monitor flags' {
     BeforeAll { $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path }
 

@@ -53,6 +53,28 @@ Describe 'Test-GeoSyncReplica' {
         Get-GeoSyncSession | Should -BeNullOrEmpty -Because 'the session opened for the verify is stopped again'
     }
 
+    It 'verifies and repairs a named replication, from the pipeline and as geosync verify NAME' {
+        $pair = New-Replica
+        $state = Join-Path $TestDrive ([guid]::NewGuid().ToString('N'))
+        $replication = New-GeoSyncReplication -Name verify-me -Master $pair.Master -Slave $pair.Slave -StateDirectory $state
+        Remove-Item -LiteralPath (Join-Path $pair.Slave 'sub/c.txt')
+
+        $r = Split-Result ($replication | Test-GeoSyncReplica)
+        $r.Differences.Path | Should -Contain 'sub/c.txt'
+        $r.Summaries[0].Master | Should -Be "file://$($pair.Master)"
+
+        $cli = & $Geosync verify verify-me --state-dir $state --repair 2>&1
+        $LASTEXITCODE | Should -Be 0 -Because 'the repair made the slave match'
+        ($cli -join "`n") | Should -Match '(?m)^after repair: 7 entries compared, 0 differences'
+        $again = Split-Result (Test-GeoSyncReplica -Replication verify-me -StateDirectory $state -Checksum)
+        $again.Summaries[0].Matches | Should -BeTrue
+
+        Test-GeoSyncReplica -Replication nosuch -StateDirectory $state -ErrorVariable missing -ErrorAction SilentlyContinue | Should -BeNullOrEmpty
+        $missing[0].FullyQualifiedErrorId | Should -Be "ReplicationNotFound,$VerifyId"
+        & $Geosync verify nosuch --state-dir $state 2>&1 | Out-Null
+        $LASTEXITCODE | Should -Be 1
+    }
+
     It 'reports a <Kind> difference with both values' -TestCases @(
         @{ Kind = 'Missing'; Path = 'sub/c.txt'; MasterValue = 'file'; SlaveValue = $null; Change = { param($s) Remove-Item -LiteralPath (Join-Path $s 'sub/c.txt') } }
         @{ Kind = 'Extra'; Path = 'sub/deep/new'; MasterValue = $null; SlaveValue = 'directory'; Change = { param($s) $null = New-Item -ItemType Directory -Path (Join-Path $s 'sub/deep/new') } }

@@ -16,20 +16,41 @@ public static class ReplicationSessionOptions
         "interval", "once", "max-turns", "max-reconnects", "name",
     };
 
+    /// <summary>
+    /// The catalog options that say how the master and the slave are reached and what the pair copies: the ones a verify
+    /// of a pair given by its URLs takes (<c>geosync verify</c>, Test-GeoSyncReplica).
+    /// </summary>
+    public static readonly IReadOnlyList<string> ConnectionKeys =
+    [
+        "slave-mode", "ssh-command", "ssh-port", "identity-file", "known-hosts-file", "remote-command", "slave-command",
+        "network-namespace", "gluster-command-dir", "gluster-log-dir", "connection-timeout", "xattrs",
+    ];
+
     /// <summary>The session options of <paramref name="definition"/>; <paramref name="defaultSlaveCommand"/> runs a local slave (slave mode child).</summary>
     public static SessionOptions From(ReplicationDefinition definition, IReadOnlyList<string> defaultSlaveCommand)
     {
         ArgumentNullException.ThrowIfNull(definition);
+        return From(definition.Master, definition.Slave, definition.Name, definition.Options, defaultSlaveCommand);
+    }
+
+    /// <summary>
+    /// The session options of a pair and catalog options by key (in their option's type, as <see cref="ReplicationOption.Validate"/>
+    /// returns them): the one mapping from the catalog to <see cref="SessionOptions"/>.
+    /// </summary>
+    public static SessionOptions From(string master, string slave, string name, IReadOnlyDictionary<string, object> catalogOptions,
+        IReadOnlyList<string> defaultSlaveCommand)
+    {
+        ArgumentNullException.ThrowIfNull(catalogOptions);
         var options = new SessionOptions
         {
-            Master = definition.Master,
-            Slave = definition.Slave,
-            Name = definition.Name,
+            Master = master,
+            Slave = slave,
+            Name = name,
             AllowDirectoryMaster = true,
             SlaveCommand = defaultSlaveCommand,
         };
         var ssh = options.Ssh;
-        foreach (var (key, value) in definition.Options)
+        foreach (var (key, value) in catalogOptions)
         {
             if (LoopOnlyKeys.Contains(key) || ReplicationOptions.Find(key) is { ForSupervisor: true }) continue;
             options = key switch
@@ -48,7 +69,7 @@ public static class ReplicationSessionOptions
                 "xattrs" => options with { Xattrs = Switch(value) },
                 "force" => options with { Force = Switch(value) },
                 "ssh-command" or "ssh-port" or "identity-file" or "known-hosts-file" or "remote-command" => options,
-                _ => throw new GeoSyncException($"the option '{key}' of replication '{definition.Name}' has no meaning for its session; this is a GeoSync bug"),
+                _ => throw new GeoSyncException($"the option '{key}' of '{name}' has no meaning for its session; this is a GeoSync bug"),
             };
             ssh = key switch
             {
