@@ -152,8 +152,10 @@ internal static class SupervisorCommandLine
         SupervisorControl.RequireDefined(paths);
         var settings = command.Settings;
         var definition = new ReplicationStore(paths.StateDirectory).Get(paths.Name);
+        // Its lines also go to stderr: under systemd that is the journal (journalctl -u geosync-NAME); 'geosync start'
+        // points it at /dev/null.
         var options = SupervisorOptions.For(definition, settings.Overrides,
-            settings.WorkerCommand ?? SupervisorControl.WorkerArgv(GeosyncExecutable, paths));
+            settings.WorkerCommand ?? SupervisorControl.WorkerArgv(GeosyncExecutable, paths)) with { LogEcho = Console.Error };
         using var stopping = new CancellationTokenSource();
         void Stop(PosixSignalContext context)
         {

@@ -215,6 +215,26 @@ Describe 'geosync start, monitor and the supervisor' {
         $refused[0].TargetObject | Should -Be $Name
     }
 
+    It 'geosync monitor in the foreground writes its log lines on stderr too (the journal under systemd)' {
+        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
+        foreach ($a in 'monitor', $Name, '--state-dir', $State, '--worker-command', 'sleep 600') { $info.ArgumentList.Add($a) }
+        $info.RedirectStandardError = $true
+        $info.RedirectStandardOutput = $true
+        $monitor = [System.Diagnostics.Process]::Start($info)
+        try {
+            $stderr = $monitor.StandardError.ReadToEndAsync()
+            Wait-Until { (Read-Record).WorkerPid } 'the worker runs' | Should -BeTrue
+            (Invoke-Geosync -ArgumentList 'stop', $Name, '--state-dir', $State, '--timeout', '30').ExitCode | Should -Be 0
+            $monitor.WaitForExit(30000) | Should -BeTrue
+            $stderr.Result | Should -Match '(?m)^\d{4}-\d\d-\d\dT\S+Z INFO supervisor worker started \(process \d+\)'
+            $stderr.Result | Should -Match '(?m) INFO supervisor the worker ended'
+            (Get-Content -LiteralPath (Join-Path $Replication 'log/geosync.log') -Raw) | Should -Match 'worker started'
+        }
+        finally {
+            if (-not $monitor.HasExited) { $monitor.Kill($true) }
+        }
+    }
+
     It 'rotates its log by size and keeps the configured number of old files (options stored with the replication)' {
         $chatty = Join-Path $Case 'chatty.sh'
         Set-Content -LiteralPath $chatty -Value "while :; do echo 'a worker line that is long enough to fill a small log quickly ..........'; sleep 0.002; done"

@@ -33,9 +33,14 @@ public sealed class ReplicationLog : IDisposable
 
     private readonly object _gate = new();
     private readonly TimeProvider _clock;
+    private TextWriter? _echo;
     private FileStream? _stream;
 
-    public ReplicationLog(string path, long maxBytes = DefaultMaxBytes, int keep = DefaultKeep, TimeProvider? clock = null)
+    /// <summary>
+    /// A log at <paramref name="path"/>; <paramref name="echo"/>, when given, also gets every line (the foreground
+    /// monitor's stderr: under systemd, the journal) — a writer that fails is dropped, never the log.
+    /// </summary>
+    public ReplicationLog(string path, long maxBytes = DefaultMaxBytes, int keep = DefaultKeep, TimeProvider? clock = null, TextWriter? echo = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         ArgumentOutOfRangeException.ThrowIfLessThan(maxBytes, 1024, nameof(maxBytes));
@@ -44,6 +49,7 @@ public sealed class ReplicationLog : IDisposable
         MaxBytes = maxBytes;
         Keep = keep;
         _clock = clock ?? TimeProvider.System;
+        _echo = echo;
     }
 
     public string Path { get; }
@@ -69,6 +75,15 @@ public sealed class ReplicationLog : IDisposable
             }
             stream.Write(bytes);
             stream.Flush();
+            try
+            {
+                _echo?.WriteLine(entry.ToString());
+                _echo?.Flush();
+            }
+            catch (IOException)
+            {
+                _echo = null;
+            }
         }
     }
 

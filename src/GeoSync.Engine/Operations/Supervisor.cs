@@ -49,6 +49,10 @@ public sealed record SupervisorOptions
 
     public long LogMaxBytes { get; init; } = ReplicationLog.DefaultMaxBytes;
     public int LogKeep { get; init; } = ReplicationLog.DefaultKeep;
+
+    /// <summary>Also gets every log line: the foreground monitor's stderr, which systemd puts in the journal.</summary>
+    public TextWriter? LogEcho { get; init; }
+
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 
     /// <summary>
@@ -115,7 +119,7 @@ public sealed class Supervisor : IDisposable
         _options = options;
         _paths = options.Paths;
         _clock = options.Clock;
-        _log = new ReplicationLog(_paths.LogFile, options.LogMaxBytes, options.LogKeep, _clock);
+        _log = new ReplicationLog(_paths.LogFile, options.LogMaxBytes, options.LogKeep, _clock, options.LogEcho);
         _record = new SupervisorRecord { State = SupervisorStates.Starting };
     }
 
