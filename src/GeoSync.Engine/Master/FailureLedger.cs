@@ -239,17 +239,7 @@ public sealed class FailureLedger
         return _current.ContainsKey(".");
     }
 
-    private static void Save(string path, StoredLedger ledger)
-    {
-        var temporary = $"{path}.tmp.{Environment.ProcessId}";
-        using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-        {
-            JsonSerializer.Serialize(stream, ledger, JsonOptions);
-            stream.WriteByte((byte)'\n');
-            stream.Flush(flushToDisk: true);
-        }
-        File.Move(temporary, path, overwrite: true);
-    }
+    private static void Save(string path, StoredLedger ledger) => Operations.AtomicJsonFile.Write(path, ledger, JsonOptions);
 
     private sealed class StoredLedger
     {

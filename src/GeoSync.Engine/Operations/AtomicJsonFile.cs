@@ -17,25 +17,17 @@ public static class AtomicJsonFile
         Converters = { new JsonStringEnumConverter() },
     };
 
-    public static void Write<T>(string path, T value)
+    /// <summary>Replaces the record at <paramref name="path"/> (creating its folder), with <see cref="Options"/> unless others are given.</summary>
+    public static void Write<T>(string path, T value, JsonSerializerOptions? options = null)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        System.IO.Directory.CreateDirectory(directory);
-        var temporary = $"{path}.tmp.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}";
+        var temporary = WriteTemporary(path, value, options ?? Options);
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(stream, value, Options);
-                stream.WriteByte((byte)'\n');
-                stream.Flush(flushToDisk: true);
-            }
             File.Move(temporary, path, overwrite: true);
         }
-        catch
+        finally
         {
             File.Delete(temporary);
-            throw;
         }
     }
 
@@ -45,17 +37,9 @@ public static class AtomicJsonFile
     /// </summary>
     public static bool TryWriteNew<T>(string path, T value)
     {
-        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        System.IO.Directory.CreateDirectory(directory);
-        var temporary = $"{path}.tmp.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}";
+        var temporary = WriteTemporary(path, value, Options);
         try
         {
-            using (var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None))
-            {
-                JsonSerializer.Serialize(stream, value, Options);
-                stream.WriteByte((byte)'\n');
-                stream.Flush(flushToDisk: true);
-            }
             File.Move(temporary, path, overwrite: false);
             return true;
         }
@@ -67,6 +51,26 @@ public static class AtomicJsonFile
         {
             File.Delete(temporary);
         }
+    }
+
+    /// <summary>The record serialized into a temporary file next to <paramref name="path"/>, flushed to disk; its name is returned.</summary>
+    private static string WriteTemporary<T>(string path, T value, JsonSerializerOptions options)
+    {
+        System.IO.Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var temporary = $"{path}.tmp.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}";
+        try
+        {
+            using var stream = new FileStream(temporary, FileMode.Create, FileAccess.Write, FileShare.None);
+            JsonSerializer.Serialize(stream, value, options);
+            stream.WriteByte((byte)'\n');
+            stream.Flush(flushToDisk: true);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
+        }
+        return temporary;
     }
 
     /// <summary>The record, or default when the file does not exist. A file that is not valid JSON throws, naming it.</summary>

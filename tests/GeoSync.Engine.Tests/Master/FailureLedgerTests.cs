@@ -140,14 +140,16 @@ public sealed class FailureLedgerTests : IDisposable
     [Fact]
     public void ASaveThatFailsIsReportedAndRetriedNextTurn()
     {
+        // A file where the ledger's folder should be: neither the folder nor the ledger can be made.
         var missing = Path.Combine(_directory, "gone", "pair.failures.json");
+        File.WriteAllText(Path.Combine(_directory, "gone"), "");
         var ledger = FailureLedger.Open(missing, Master, Slave, 3, _clock);
         ledger.BeginTurn();
         ledger.Record("a", "x", null);
         ledger.EndTurn(completed: true, out var saveError);
         Assert.IsAssignableFrom<IOException>(saveError);
 
-        Directory.CreateDirectory(Path.GetDirectoryName(missing)!);
+        File.Delete(Path.Combine(_directory, "gone"));
         ledger.BeginTurn();
         ledger.Record("a", "x", null);
         ledger.EndTurn(completed: true, out saveError);
