@@ -17,6 +17,35 @@ internal static class ScriptRunner
     /// <summary>The module the build lays out next to the executable, so users get the cmdlets they know from pwsh.</summary>
     public static string ModuleManifestPath => Path.Combine(AppContext.BaseDirectory, "Modules", "GeoSync", "GeoSync.psd1");
 
+    /// <summary>
+    /// An open runspace with the GeoSync module imported, for the commands the host runs itself (master, status); null
+    /// when the module is missing or cannot be imported, having said why on stderr.
+    /// </summary>
+    public static Runspace? OpenModuleRunspace()
+    {
+        var manifest = ModuleManifestPath;
+        if (!File.Exists(manifest))
+        {
+            Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
+            return null;
+        }
+        var sessionState = InitialSessionState.CreateDefault();
+        sessionState.ImportPSModule(manifest);
+        sessionState.ThrowOnRunspaceOpenError = true;
+        var runspace = RunspaceFactory.CreateRunspace(sessionState);
+        try
+        {
+            runspace.Open();
+            return runspace;
+        }
+        catch (RuntimeException e)
+        {
+            runspace.Dispose();
+            Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {e.Message}");
+            return null;
+        }
+    }
+
     public static int Run(HostCommand command)
     {
         var manifest = ModuleManifestPath;
