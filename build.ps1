@@ -68,13 +68,16 @@ function Invoke-Build {
         throw 'System.Management.Automation.dll must not ship in the module folder'
     }
     $moduleSource = Join-Path $root 'module'
-    Get-ChildItem -LiteralPath $moduleSource -File | Where-Object Name -ne 'GeoSync.psd1' |
+    Get-ChildItem -LiteralPath $moduleSource -File | Where-Object Name -notin 'GeoSync.psd1', 'GeoSync.psm1' |
         Copy-Item -Destination $moduleOut
-    # The script module's functions, one per file, which GeoSync.psm1 dot-sources.
-    foreach ($folder in 'Public', 'Private') {
-        $functions = Join-Path $moduleSource $folder
-        if (Test-Path -LiteralPath $functions) { Copy-Item -LiteralPath $functions -Destination $moduleOut -Recurse }
+    # The script module: GeoSync.psm1 with the functions, one file each in Private/ and Public/, appended to it.
+    $scriptModule = [System.Text.StringBuilder]::new((Get-Content -LiteralPath (Join-Path $moduleSource 'GeoSync.psm1') -Raw))
+    foreach ($folder in 'Private', 'Public') {
+        foreach ($file in Get-ChildItem -LiteralPath (Join-Path $moduleSource $folder) -Filter '*.ps1' -File | Sort-Object -Property Name) {
+            $null = $scriptModule.Append("`n# ---- $folder/$($file.Name)`n`n").Append((Get-Content -LiteralPath $file.FullName -Raw).TrimEnd()).Append("`n")
+        }
     }
+    Set-Content -LiteralPath (Join-Path $moduleOut 'GeoSync.psm1') -Value $scriptModule.ToString() -NoNewline
     $notes = (Get-ReleaseNotes -Version $version) -replace "'", "''"
     (Get-Content -LiteralPath (Join-Path $moduleSource 'GeoSync.psd1') -Raw).
         Replace('{{ModuleVersion}}', $version).Replace('{{ReleaseNotes}}', $notes) |

@@ -26,26 +26,8 @@ internal static class MasterRunner
 
     public static int Run(RunMasterCommand command)
     {
-        var manifest = ScriptRunner.ModuleManifestPath;
-        if (!File.Exists(manifest))
-        {
-            Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
-            return Fatal;
-        }
-
-        var sessionState = InitialSessionState.CreateDefault();
-        sessionState.ImportPSModule(manifest);
-        sessionState.ThrowOnRunspaceOpenError = true;
-        using var runspace = RunspaceFactory.CreateRunspace(sessionState);
-        try
-        {
-            runspace.Open();
-        }
-        catch (RuntimeException e)
-        {
-            Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {e.Message}");
-            return Fatal;
-        }
+        using var runspace = ScriptRunner.OpenModuleRunspace();
+        if (runspace is null) return Fatal;
 
         using var shell = PowerShell.Create(runspace);
         // The command and its parameters, bound as values: nothing the user typed becomes PowerShell source text.

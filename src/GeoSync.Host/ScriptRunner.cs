@@ -2,6 +2,7 @@ using System.Management.Automation;
 using System.Management.Automation.Language;
 using System.Management.Automation.Runspaces;
 using Microsoft.PowerShell;
+using Microsoft.PowerShell.Commands;
 
 namespace GeoSync.Host;
 
@@ -16,6 +17,82 @@ internal static class ScriptRunner
 
     /// <summary>The module the build lays out next to the executable, so users get the cmdlets they know from pwsh.</summary>
     public static string ModuleManifestPath => Path.Combine(AppContext.BaseDirectory, "Modules", "GeoSync", "GeoSync.psd1");
+
+    /// <summary>
+    /// The built-in cmdlets the commands the host runs itself may reach: those the GeoSync module's scripts call and
+    /// Out-String and ConvertTo-Json, which format status and failures. tests/Host/SessionState.Tests.ps1 fails when a
+    /// script calls one not listed.
+    /// </summary>
+    private static readonly (string Name, Type Type)[] ModuleRunspaceCmdlets =
+    [
+        ("ConvertFrom-Json", typeof(ConvertFromJsonCommand)),
+        ("ConvertTo-Json", typeof(ConvertToJsonCommand)),
+        ("Get-ChildItem", typeof(GetChildItemCommand)),
+        ("Get-Content", typeof(GetContentCommand)),
+        ("Join-Path", typeof(JoinPathCommand)),
+        ("New-Item", typeof(NewItemCommand)),
+        ("Out-String", typeof(OutStringCommand)),
+        ("Select-Object", typeof(SelectObjectCommand)),
+        ("Set-StrictMode", typeof(SetStrictModeCommand)),
+        ("Set-Variable", typeof(SetVariableCommand)),
+        ("Sort-Object", typeof(SortObjectCommand)),
+        ("Split-Path", typeof(SplitPathCommand)),
+        ("Start-Sleep", typeof(StartSleepCommand)),
+        ("Test-Path", typeof(TestPathCommand)),
+        ("Where-Object", typeof(WhereObjectCommand)),
+        ("Write-Progress", typeof(WriteProgressCommand)),
+        ("Write-Verbose", typeof(WriteVerboseCommand)),
+        ("Write-Warning", typeof(WriteWarningCommand)),
+    ];
+
+    /// <summary>
+    /// The session state of the runspaces the host opens for its own commands (master, status, checkpoint): the
+    /// providers and <see cref="ModuleRunspaceCmdlets"/>, not CreateDefault's few hundred commands and built-in
+    /// type and format data, which cost a tenth of a second and ~9 MB at every start (docs/performance.md). Scripts
+    /// (-c, -f) get the full default session: they may call anything.
+    /// </summary>
+    internal static InitialSessionState ModuleSessionState()
+    {
+        var sessionState = InitialSessionState.Create();
+        sessionState.LanguageMode = PSLanguageMode.FullLanguage;
+        foreach (var (name, type) in ModuleRunspaceCmdlets) sessionState.Commands.Add(new SessionStateCmdletEntry(name, type, helpFileName: null));
+        sessionState.Providers.Add(new SessionStateProviderEntry("FileSystem", typeof(FileSystemProvider), helpFileName: null));
+        sessionState.Providers.Add(new SessionStateProviderEntry("Environment", typeof(EnvironmentProvider), helpFileName: null));
+        sessionState.Providers.Add(new SessionStateProviderEntry("Variable", typeof(VariableProvider), helpFileName: null));
+        sessionState.Providers.Add(new SessionStateProviderEntry("Function", typeof(FunctionProvider), helpFileName: null));
+        sessionState.Providers.Add(new SessionStateProviderEntry("Alias", typeof(AliasProvider), helpFileName: null));
+        return sessionState;
+    }
+
+    /// <summary>
+    /// An open runspace with the GeoSync module imported, for the commands the host runs itself (master, status); null
+    /// when the module is missing or cannot be imported, having said why on stderr.
+    /// </summary>
+    public static Runspace? OpenModuleRunspace()
+    {
+        var manifest = ModuleManifestPath;
+        if (!File.Exists(manifest))
+        {
+            Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
+            return null;
+        }
+        OptOutOfPwshServices();
+        var sessionState = ModuleSessionState();
+        sessionState.ImportPSModule(manifest);
+        sessionState.ThrowOnRunspaceOpenError = true;
+        var runspace = RunspaceFactory.CreateRunspace(sessionState);
+        try
+        {
+            runspace.Open();
+            return runspace;
+        }
+        catch (RuntimeException e)
+        {
+            runspace.Dispose();
+            Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {e.Message}");
+            return null;
+        }
+    }
 
     public static int Run(HostCommand command)
     {
@@ -102,7 +179,7 @@ internal static class ScriptRunner
     }
 
     /// <summary>
-    /// pwsh's console host reports start-up telemetry and checks for pwsh updates unless told not to; geosync is not
+    /// PowerShell reports telemetry and pwsh's console host checks for pwsh updates unless told not to; geosync is not
     /// pwsh, so it says no on the user's behalf (a value the user set is kept).
     /// </summary>
     private static void OptOutOfPwshServices()

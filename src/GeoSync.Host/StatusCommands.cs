@@ -152,25 +152,8 @@ internal static class StatusCommandLine
     /// </summary>
     internal static bool Invoke(string commandName, IDictionary parameters, Action<object> onOutput, int? formatWidth = null, bool asJson = false)
     {
-        var manifest = ScriptRunner.ModuleManifestPath;
-        if (!File.Exists(manifest))
-        {
-            Console.Error.WriteLine($"geosync: the GeoSync module is missing: {manifest} does not exist. Reinstall geosync; its build lays the module out next to the executable.");
-            return true;
-        }
-        var sessionState = InitialSessionState.CreateDefault();
-        sessionState.ImportPSModule(manifest);
-        sessionState.ThrowOnRunspaceOpenError = true;
-        using var runspace = RunspaceFactory.CreateRunspace(sessionState);
-        try
-        {
-            runspace.Open();
-        }
-        catch (RuntimeException e)
-        {
-            Console.Error.WriteLine($"geosync: could not import the GeoSync module from {manifest}: {e.Message}");
-            return true;
-        }
+        using var runspace = ScriptRunner.OpenModuleRunspace();
+        if (runspace is null) return true;
 
         using var shell = PowerShell.Create(runspace);
         shell.AddCommand(commandName).AddParameters(parameters);
