@@ -40,6 +40,7 @@ internal sealed class CrawlTurn
     internal ISlaveChannel Slave => _crawler.Slave;
     internal CrawlerOptions Options => _crawler.Options;
     internal IMasterTree Master => _crawler.Master;
+    internal FailureLedger Ledger => _crawler.Ledger;
 
     /// <summary>Counts this turn as one that changed something on the slave.</summary>
     internal void SawChanges() => _counters.SawChanges();
@@ -85,6 +86,7 @@ internal sealed class CrawlTurn
         }
         finally
         {
+            _crawler.Detector.TurnEnded(completed);
             failures = _crawler.Ledger.EndTurn(completed, out var saveError);
             if (saveError is not null)
             {

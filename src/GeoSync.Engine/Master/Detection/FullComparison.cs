@@ -9,12 +9,22 @@ internal sealed class FullComparison : IChangeDetector
     public Task<Task<bool>> WalkAsync(CrawlTurn turn, CancellationToken cancellationToken) =>
         new Walk(turn).CompareAsync(CrawlTurn.Root, null, SlaveEntryState.Root, cancellationToken);
 
-    /// <summary>One turn's comparison.</summary>
-    private sealed class Walk
+    /// <summary>
+    /// One turn's comparison. A detector that knows where changes are (<see cref="WatchedChanges"/>) derives from it and
+    /// chooses which subdirectories to compare (<see cref="VisitDirectoryAsync"/>); the comparison of entries is this one.
+    /// </summary>
+    internal class Walk
     {
         private readonly CrawlTurn _turn;
 
         public Walk(CrawlTurn turn) => _turn = turn;
+
+        protected CrawlTurn Turn => _turn;
+
+        /// <summary>A subdirectory of a directory being compared: compared in turn (here, always).</summary>
+        protected virtual Task<Task<bool>> VisitDirectoryAsync(string path, string name, EntryStat stat, SlaveEntryState there,
+            CancellationToken cancellationToken) =>
+            CompareAsync(path, stat, there, cancellationToken);
 
         /// <summary>
         /// The hybrid crawl of a plain-directory master: no xtimes, so every directory is listed on both sides and each entry
@@ -65,7 +75,7 @@ internal sealed class FullComparison : IChangeDetector
                     case EntryType.Directory:
                         // Making the child directory changes this one's mtime.
                         changed |= there.Stat is not { Type: EntryType.Directory };
-                        jobs.Add(await CompareAsync(child, stat, there, cancellationToken).ConfigureAwait(false));
+                        jobs.Add(await VisitDirectoryAsync(child, name, stat, there, cancellationToken).ConfigureAwait(false));
                         break;
                     default:
                         if (there.Stat is { } special && stat.SameSpecialAs(special)) continue;
@@ -81,7 +91,8 @@ internal sealed class FullComparison : IChangeDetector
             {
                 attributes = SlaveAttributes.OfDirectory(masterStat);
             }
-            if (changed || attributes is not null) _turn.SawChanges();
+            // Attributes set where the slave's were not known (a watched turn that did not list the parent) are no change.
+            if (changed || attributes is not null && slaveState.Stat is not null) _turn.SawChanges();
             return _turn.FinishDirectoryAsync(path, jobs, null, attributes, cancellationToken);
         }
     }

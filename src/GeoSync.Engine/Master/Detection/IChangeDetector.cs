@@ -13,4 +13,12 @@ internal interface IChangeDetector
     /// everything the walk queued reached the slave and every directory it visited was marked.
     /// </summary>
     Task<Task<bool>> WalkAsync(CrawlTurn turn, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// The turn whose walk this detector started has ended: <paramref name="completed"/> false when it was cut short (a
+    /// fatal error, cancelled), so what it was to look at must be looked at again.
+    /// </summary>
+    void TurnEnded(bool completed)
+    {
+    }
 }
