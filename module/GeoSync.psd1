@@ -41,6 +41,7 @@
         'Suspend-GeoSyncReplication'
         'Test-GeoSyncReplica'
         'Test-GeoSyncReplication'
+        'Wait-GeoSyncChange'
         'Wait-GeoSyncCheckpoint'
     )
     VariablesToExport    = @()

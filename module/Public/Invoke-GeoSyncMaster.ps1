@@ -7,7 +7,8 @@ function Invoke-GeoSyncMaster {
         Invoke-GeoSyncMaster is the master loop of geo-replication (gsyncd's monitor and worker; see docs/master-loop.md). It
         opens a session with Start-GeoSyncSession and runs crawl turns with Invoke-GeoSyncCrawl, one after the other.
         When a turn found the slave up to date, it waits -Interval seconds before the next one (1 s, the cadence of
-        gsyncd's root crawl); a turn that found changes is followed at once by the next. The session's keep-alive runs
+        gsyncd's root crawl) with Wait-GeoSyncChange, which a watched directory master ends as soon as it changes; a
+        turn that found changes is followed at once by the next. The session's keep-alive runs
         all the time, so the slave does not end itself while the loop waits.
 
         When the session fails (the slave process or ssh connection ended, a keep-alive was not answered, a turn hit a
@@ -145,6 +146,12 @@ function Invoke-GeoSyncMaster {
     .PARAMETER DirectoryPruning
         Whether turns skip subtrees whose directory xtime did not change: Auto (default: only on a master with one
         subvolume), Enabled or Disabled. Passed to Start-GeoSyncSession.
+
+    .PARAMETER Watch
+        How a directory master finds changes: Auto (default: watch it with inotify, so a turn compares only what
+        changed and a change starts a turn at once; a full comparison whenever the watch cannot be trusted, said in the
+        log) or Disabled (compare both trees in full every turn). A run with -Once or -WhatIf never watches. Passed to
+        Start-GeoSyncSession.
 
     .PARAMETER Xattrs
         rsync copies extended attributes too; the slave must run as root. Passed to Start-GeoSyncSession.
@@ -308,6 +315,8 @@ function Invoke-GeoSyncMaster {
 
         [GeoSync.Engine.Session.DirectoryPruning] $DirectoryPruning,
 
+        [GeoSync.Engine.Session.MasterWatch] $Watch,
+
         [switch] $Xattrs,
 
         [switch] $Force,
@@ -346,6 +355,8 @@ function Invoke-GeoSyncMaster {
         if ($PSBoundParameters.ContainsKey($parameterName)) { $sessionParameters[$parameterName] = $PSBoundParameters[$parameterName] }
     }
     if ($Once -and -not $PSBoundParameters.ContainsKey('MaxReconnects')) { $MaxReconnects = 0 }
+    # One turn has no next turn for a watch to serve: its watches would cost a walk of every directory for nothing.
+    if ($Once -or $WhatIfPreference) { $sessionParameters['Watch'] = [GeoSync.Engine.Session.MasterWatch]::Disabled }
 
     # Malformed URLs end the loop before anything is started or written.
     $urls = foreach ($url in $Master, $Slave) {
@@ -505,7 +516,8 @@ function Invoke-GeoSyncMaster {
                         return
                     }
                     if (-not $turn.ChangesSeen -and $Interval -gt 0) {
-                        Start-Sleep -Milliseconds ([int]($Interval * 1000))
+                        # The interval, or less when the session's watcher sees the master change (docs/master-loop.md).
+                        $null = Wait-GeoSyncChange -Session $session -Timeout $Interval
                     }
                 }
 

@@ -183,12 +183,12 @@ public sealed class InvokeGeoSyncCrawlCommand : PSCmdlet, IDisposable
     /// <summary>
     /// How many directories this turn will list, when that is known: the previous turn's count, if every turn lists every
     /// directory (a master compared entry by entry, not pruned by xtime). Then the tree's size changes only by what was
-    /// made or removed since. A pruned turn lists only what changed, so its last count says nothing about this one; and
-    /// a session's first turn has nothing to go by. Bytes are no measure: what a turn copies is what changed, unknown
+    /// made or removed since. A pruned turn, or a watched one (docs/master-loop.md, "Watching a directory master"), lists
+    /// only what changed, so its last count says nothing about this one; and a session's first turn has nothing to go by. Bytes are no measure: what a turn copies is what changed, unknown
     /// until the walk found it (docs/master-loop.md, "Progress").
     /// </summary>
     private static long? ExpectedDirectories(GeoSyncSession session) =>
-        !session.PrunesByDirectoryXtime && session.LastTurn is { DirectoriesScanned: > 0 } last ? last.DirectoriesScanned : null;
+        !session.PrunesByDirectoryXtime && !session.WatchesMaster && session.LastTurn is { DirectoriesScanned: > 0 } last ? last.DirectoriesScanned : null;
 
     /// <summary>
     /// The share of the expected directories listed so far, held at 99 until the turn ends (the tree may have grown, and

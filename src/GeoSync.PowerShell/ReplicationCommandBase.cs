@@ -135,6 +135,10 @@ public abstract class ReplicationOptionsCommandBase : ReplicationCommandBase
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public GeoSync.Engine.Session.DirectoryPruning DirectoryPruning { get; set; }
 
+    /// <summary>watch.</summary>
+    [Parameter(ValueFromPipelineByPropertyName = true)]
+    public GeoSync.Engine.Session.MasterWatch Watch { get; set; }
+
     /// <summary>xattrs.</summary>
     [Parameter(ValueFromPipelineByPropertyName = true)]
     public SwitchParameter Xattrs { get; set; }

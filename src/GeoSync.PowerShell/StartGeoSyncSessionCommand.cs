@@ -117,6 +117,13 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     [Parameter]
     public DirectoryPruning DirectoryPruning { get; set; } = DirectoryPruning.Auto;
 
+    /// <summary>
+    /// How a directory master finds changes: Auto (watch it with inotify; turns compare only what changed, a full
+    /// comparison whenever the watch cannot be trusted) or Disabled (compare both trees in full every turn).
+    /// </summary>
+    [Parameter]
+    public MasterWatch Watch { get; set; } = MasterWatch.Auto;
+
     /// <summary>rsync copies extended attributes too (--xattrs); the slave must run as root.</summary>
     [Parameter]
     public SwitchParameter Xattrs { get; set; }
@@ -160,6 +167,7 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
             MaxDeleteShare = MaxDeleteShare,
             Force = Force,
             DirectoryPruning = DirectoryPruning,
+            Watch = Watch,
             Xattrs = Xattrs,
             Ssh = SshOptions(),
             SlaveCommand = SlaveCommand ?? DefaultSlaveCommand(),

@@ -190,6 +190,41 @@ Describe 'Invoke-GeoSyncMaster' {
         Get-TreeManifest -Root $Slave | Should -Be (Get-TreeManifest -Root $Master)
     }
 
+    It 'watches a directory master <Case>: a change made while it waits out a 30 s interval <Outcome>' -ForEach @(
+        @{ Case = 'by default'; Watch = $null; Outcome = 'reaches the slave within seconds'; Arrives = $true }
+        @{ Case = 'unless -Watch Disabled'; Watch = 'Disabled'; Outcome = 'waits for the interval'; Arrives = $false }
+    ) {
+        $ps = [powershell]::Create()
+        try {
+            $null = $ps.AddCommand('Import-Module').AddParameter('Name', (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1')).AddStatement()
+            $null = $ps.AddCommand('Invoke-GeoSyncMaster').AddParameter('Master', "file://$Master").AddParameter('Slave', "file://$Slave").
+                AddParameter('Interval', 30).AddParameter('StateDirectory', $State)
+            if ($Watch) { $null = $ps.AddParameter('Watch', $Watch) }
+            $async = $ps.BeginInvoke()
+            Wait-Condition -Seconds 30 {
+                $file = Get-ChildItem -LiteralPath $State -Filter '*.json' -ErrorAction Ignore | Select-Object -First 1
+                $file -and (Get-Content -LiteralPath $file.FullName -Raw | ConvertFrom-Json).LastTurn
+            } | Should -BeTrue -Because 'the loop completes its first turn, then waits'
+            # Past the turn that follows a busy one, so the loop is inside its 30 s wait.
+            Start-Sleep -Milliseconds 500
+            $null = New-Item -ItemType Directory -Path (Join-Path $Master 'new/inner')
+            Set-Content -LiteralPath (Join-Path $Master 'new/inner/made-while-waiting.txt') -Value 'watched' -NoNewline
+            Set-Content -LiteralPath (Join-Path $Master 'a/b/c/deep.txt') -Value 'changed while waiting' -NoNewline
+            $arrived = Wait-Condition -Seconds 5 {
+                (Test-Path -LiteralPath (Join-Path $Slave 'new/inner/made-while-waiting.txt')) -and
+                (Get-Content -LiteralPath (Join-Path $Slave 'a/b/c/deep.txt') -Raw) -eq 'changed while waiting'
+            }
+            $arrived | Should -Be $Arrives
+            $ps.Stop()
+            $async.IsCompleted | Should -BeTrue
+        }
+        finally {
+            $ps.Dispose()
+        }
+        if ($Arrives) { Get-TreeManifest -Root $Slave | Should -Be (Get-TreeManifest -Root $Master) }
+        (Read-StateFile -Directory $State).State | Should -Be 'Stopped'
+    }
+
     It 'gives up with MasterReconnectsExhausted after -MaxReconnects failures, keeping the last error in the state file' {
         $missing = Join-Path $TestDrive 'no-such-slave'
         $clock = [Diagnostics.Stopwatch]::StartNew()

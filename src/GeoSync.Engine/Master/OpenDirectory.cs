@@ -54,6 +54,15 @@ internal sealed class OpenDirectory : IDisposable
         }
     }
 
+    /// <summary>The names (native form) with their d_type (DT_DIR 4, DT_UNKNOWN 0 where the file system does not say), without <c>.</c> and <c>..</c>.</summary>
+    public IEnumerable<(string Name, byte Type)> NativeEntries()
+    {
+        for (var entry = Syscall.readdir(_dir); entry is not null; entry = Syscall.readdir(_dir))
+        {
+            if (entry.d_name is not ("." or "..")) yield return (entry.d_name, entry.d_type);
+        }
+    }
+
     /// <summary>lstat of one entry; false with the errno when that fails (ENOENT: it went away since the listing).</summary>
     public bool TryLstat(string nativeName, out Stat stat, out Errno errno)
     {

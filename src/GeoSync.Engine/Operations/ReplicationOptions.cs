@@ -86,6 +86,11 @@ public static class ReplicationOptions
         {
             ChoiceType = typeof(DirectoryPruning), Default = DirectoryPruning.Auto, Placeholder = "<mode>",
         },
+        new("watch", "Watch", ReplicationOptionKind.Choice,
+            "how a directory master finds changes in loop mode: auto (inotify, a change starts a turn at once; a full comparison whenever a watch cannot be trusted) or disabled (compare both trees in full every turn)")
+        {
+            ChoiceType = typeof(MasterWatch), Default = MasterWatch.Auto, Placeholder = "<mode>",
+        },
         new("xattrs", "Xattrs", ReplicationOptionKind.Switch, "copy extended attributes too (the slave must run as root)")
         {
             Default = false,

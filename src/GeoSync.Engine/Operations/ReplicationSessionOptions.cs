@@ -66,6 +66,7 @@ public static class ReplicationSessionOptions
                 "ignore-deletes" => options with { IgnoreDeletes = Switch(value) },
                 "max-delete-share" => options with { MaxDeleteShare = Convert.ToDouble(value, CultureInfo.InvariantCulture) },
                 "directory-pruning" => options with { DirectoryPruning = Enum<DirectoryPruning>(value) },
+                "watch" => options with { Watch = Enum<MasterWatch>(value) },
                 "xattrs" => options with { Xattrs = Switch(value) },
                 "force" => options with { Force = Switch(value) },
                 "ssh-command" or "ssh-port" or "identity-file" or "known-hosts-file" or "remote-command" => options,

@@ -45,6 +45,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private readonly List<IAsyncDisposable> _resources = [];
     private SlaveEndpoint? _slave;
     private Crawler? _crawler;
+    private WatchedChanges? _watch;
     private FailureLedger? _failureLedger;
     private IMasterTree? _masterTree;
     private bool _slaveClaimed;
@@ -371,6 +372,15 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         _resources.Add(syncer);
         var endpoint = _slave;
         var channel = new WireSlaveChannel((method, args, ct) => endpoint.CallAsync(method, args, null, ct));
+        void CrawlLog(CrawlLogLevel level, string message) => Log(level switch
+        {
+            CrawlLogLevel.Error => SessionLogLevel.Error,
+            CrawlLogLevel.Warning => SessionLogLevel.Warning,
+            CrawlLogLevel.Info => SessionLogLevel.Verbose,
+            _ => SessionLogLevel.Debug,
+        }, message);
+        // Watches go up before the first turn, so every change during its full comparison is an event for the next.
+        _watch = WatchMaster(masterTree, CrawlLog);
         _crawler = new Crawler(masterTree, channel, syncer, new CrawlerOptions
         {
             IgnoreDeletes = _options.IgnoreDeletes,
@@ -380,14 +390,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             FailureLedger = _failureLedger,
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
-            Log = (level, message) => Log(level switch
-            {
-                CrawlLogLevel.Error => SessionLogLevel.Error,
-                CrawlLogLevel.Warning => SessionLogLevel.Warning,
-                CrawlLogLevel.Info => SessionLogLevel.Verbose,
-                _ => SessionLogLevel.Debug,
-            }, message),
-        });
+            Log = CrawlLog,
+        }, _watch);
 
         if (_options.TimeoutSeconds > 0)
         {
@@ -399,6 +403,51 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         _ = WatchSlaveAsync(_slave);
         Log(SessionLogLevel.Verbose, $"session {Name} is active: {Master} -> {Slave}");
     }
+
+    /// <summary>
+    /// The watcher of a directory master (docs/master-loop.md, "Watching a directory master"), unless watching is off or
+    /// the master is a volume; null, said in the log, where inotify cannot be had: every turn then compares in full.
+    /// </summary>
+    private WatchedChanges? WatchMaster(IMasterTree masterTree, Action<CrawlLogLevel, string> log)
+    {
+        if (_options.Watch == MasterWatch.Disabled || masterTree is not DirectoryMasterTree) return null;
+        var source = InotifyEventSource.TryOpen(masterTree.RootPath, out var errno);
+        if (source is null)
+        {
+            Log(SessionLogLevel.Warning, $"inotify is not available ({LinuxErrno.Name(errno)}): every turn compares the whole master tree");
+            return null;
+        }
+        var watch = new WatchedChanges(source, masterTree.RootPath, log);
+        _resources.Add(new Releasing(watch));
+        return watch;
+    }
+
+    /// <summary>
+    /// Waits <paramref name="timeout"/>, or less when the session's watcher sees the master change (docs/master-loop.md,
+    /// "Watching a directory master"): the loop's pause after an idle turn. True when a change ended the wait; false at
+    /// the timeout, and when the session stopped or faulted meanwhile. Without a watcher it waits the whole time.
+    /// </summary>
+    public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(timeout, TimeSpan.Zero);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, _lifetime.Token);
+        try
+        {
+            if (_watch is { } watch) return await watch.WaitForChangeAsync(timeout, linked.Token).ConfigureAwait(false);
+            await Task.Delay(timeout, linked.Token).ConfigureAwait(false);
+            return false;
+        }
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>
+    /// Whether turns look only where the watcher saw changes: a directory master watched with inotify. False for a
+    /// GlusterFS master, with watching disabled, and once watching had to stop (the log says why).
+    /// </summary>
+    public bool WatchesMaster => _watch is { Stopped: null };
 
     /// <summary>
     /// Before the session's first write: the slave must be empty, or already this master's (docs/sessions.md).

@@ -18,6 +18,19 @@ public enum SlaveMode
     Ssh,
 }
 
+/// <summary>How a session of a directory master finds changes between turns (docs/master-loop.md, "Watching a directory master").</summary>
+public enum MasterWatch
+{
+    /// <summary>
+    /// Watch a directory master's tree with inotify and compare only what changed after a first full comparison; a full
+    /// comparison whenever the watch cannot be trusted, and every turn where watching is not possible.
+    /// </summary>
+    Auto,
+
+    /// <summary>Compare both trees in full every turn.</summary>
+    Disabled,
+}
+
 /// <summary>Whether the crawl of a GlusterFS master skips subtrees whose directory xtime says they are in sync (docs/master-loop.md, "The crawl").</summary>
 public enum DirectoryPruning
 {
@@ -102,6 +115,12 @@ public sealed record SessionOptions
     /// </summary>
     public DirectoryPruning DirectoryPruning { get; init; } = DirectoryPruning.Auto;
 
+    /// <summary>
+    /// Whether a directory master is watched (<see cref="MasterWatch.Auto"/>) or compared in full every turn. Ignored for
+    /// a GlusterFS master, whose xtimes say where changes are.
+    /// </summary>
+    public MasterWatch Watch { get; init; } = MasterWatch.Auto;
+
     /// <summary>rsync copies extended attributes too (<c>--xattrs</c>, <c>use_rsync_xattrs</c>); the slave must run as root.</summary>
     public bool Xattrs { get; init; }
 
@@ -173,6 +192,7 @@ public sealed record SessionOptions
                 "MaxDeleteShare is a share of a directory's slave entries, from 0 to 1 (1 disables the mass-deletion guard)");
         }
         if (!Enum.IsDefined(DirectoryPruning)) throw new ArgumentOutOfRangeException(nameof(DirectoryPruning), DirectoryPruning, "not a DirectoryPruning value");
+        if (!Enum.IsDefined(Watch)) throw new ArgumentOutOfRangeException(nameof(Watch), Watch, "not a MasterWatch value");
         if (SlaveCommand.Count == 0 || SlaveCommand.Any(string.IsNullOrEmpty))
         {
             throw new ArgumentException("the local slave command is empty or has an empty word; give the geosync host, e.g. 'geosync slave'", nameof(SlaveCommand));
