@@ -19,9 +19,9 @@ internal static class ScriptRunner
     public static string ModuleManifestPath => Path.Combine(AppContext.BaseDirectory, "Modules", "GeoSync", "GeoSync.psd1");
 
     /// <summary>
-    /// The built-in cmdlets the commands the host runs itself may reach: those the GeoSync module's scripts call and
-    /// Out-String and ConvertTo-Json, which format status and failures. tests/Host/SessionState.Tests.ps1 fails when a
-    /// script calls one not listed.
+    /// The cmdlets of PowerShell's Utility and Management modules the commands the host runs itself may reach: those
+    /// the GeoSync module's scripts call, and Out-String and ConvertTo-Json, which format status and failures.
+    /// tests/Host/SessionState.Tests.ps1 fails when a script calls one that is neither here nor in PowerShell's core set.
     /// </summary>
     private static readonly (string Name, Type Type)[] ModuleRunspaceCmdlets =
     [
@@ -33,34 +33,27 @@ internal static class ScriptRunner
         ("New-Item", typeof(NewItemCommand)),
         ("Out-String", typeof(OutStringCommand)),
         ("Select-Object", typeof(SelectObjectCommand)),
-        ("Set-StrictMode", typeof(SetStrictModeCommand)),
         ("Set-Variable", typeof(SetVariableCommand)),
         ("Sort-Object", typeof(SortObjectCommand)),
         ("Split-Path", typeof(SplitPathCommand)),
         ("Start-Sleep", typeof(StartSleepCommand)),
         ("Test-Path", typeof(TestPathCommand)),
-        ("Where-Object", typeof(WhereObjectCommand)),
         ("Write-Progress", typeof(WriteProgressCommand)),
         ("Write-Verbose", typeof(WriteVerboseCommand)),
         ("Write-Warning", typeof(WriteWarningCommand)),
     ];
 
     /// <summary>
-    /// The session state of the runspaces the host opens for its own commands (master, status, checkpoint): the
-    /// providers and <see cref="ModuleRunspaceCmdlets"/>, not CreateDefault's few hundred commands and built-in
-    /// type and format data, which cost a tenth of a second and ~9 MB at every start (docs/performance.md). Scripts
-    /// (-c, -f) get the full default session: they may call anything.
+    /// The session state of the runspaces the host opens for its own commands (master, status, checkpoint): PowerShell's
+    /// core set (CreateDefault2: the engine's own commands, providers, preference variables, type and format data)
+    /// and <see cref="ModuleRunspaceCmdlets"/>, not CreateDefault's few hundred cmdlets, which cost CPU and memory at
+    /// every start (docs/performance.md, "Start-up and footprint"). Scripts (-c, -f) get the full default session:
+    /// they may call anything.
     /// </summary>
     internal static InitialSessionState ModuleSessionState()
     {
-        var sessionState = InitialSessionState.Create();
-        sessionState.LanguageMode = PSLanguageMode.FullLanguage;
+        var sessionState = InitialSessionState.CreateDefault2();
         foreach (var (name, type) in ModuleRunspaceCmdlets) sessionState.Commands.Add(new SessionStateCmdletEntry(name, type, helpFileName: null));
-        sessionState.Providers.Add(new SessionStateProviderEntry("FileSystem", typeof(FileSystemProvider), helpFileName: null));
-        sessionState.Providers.Add(new SessionStateProviderEntry("Environment", typeof(EnvironmentProvider), helpFileName: null));
-        sessionState.Providers.Add(new SessionStateProviderEntry("Variable", typeof(VariableProvider), helpFileName: null));
-        sessionState.Providers.Add(new SessionStateProviderEntry("Function", typeof(FunctionProvider), helpFileName: null));
-        sessionState.Providers.Add(new SessionStateProviderEntry("Alias", typeof(AliasProvider), helpFileName: null));
         return sessionState;
     }
 

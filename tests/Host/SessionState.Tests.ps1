@@ -36,6 +36,7 @@ Describe 'the session geosync runs the module in' {
         $builtIn = @($sessionState.Commands | ForEach-Object Name)
         $builtIn | Should -Contain 'Out-String' -Because 'geosync status formats the status view with it'
         @($sessionState.Providers | ForEach-Object Name) | Should -Contain 'FileSystem'
+        @($sessionState.Variables | ForEach-Object Name) | Should -Contain 'WhatIfPreference'
 
         $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $HostModuleBase 'GeoSync.psd1')
         $errors = $null
@@ -60,11 +61,18 @@ Describe 'the session geosync runs the module in' {
         $dry = Invoke-Geosync 'master', "file://$master", "file://$slave", '--dry-run', '--state-dir', $state
         $dry.ExitCode | Should -Be 0 -Because $dry.StdErr
         $dry.StdOut | Should -Match 'd/a\.txt'
+        $dry.StdErr | Should -BeNullOrEmpty
 
         $run = Invoke-Geosync 'master', "file://$master", "file://$slave", '--once', '--verbose', '--state-dir', $state
         $run.ExitCode | Should -Be 0 -Because $run.StdErr
         $run.StdOut | Should -Match 'turn 1: 1 files \(1 bytes\) synced'
         $run.StdErr | Should -Match 'VERBOSE: '
+        $run.StdErr | Should -Not -Match '(?m)^ERROR: ' -Because 'the session has the preference variables the script reads'
+
+        # A second run: the state file and the slave exist, so the loop takes the paths of a restart.
+        $again = Invoke-Geosync 'master', "file://$master", "file://$slave", '--once', '--state-dir', $state
+        $again.ExitCode | Should -Be 0 -Because $again.StdErr
+        $again.StdErr | Should -BeNullOrEmpty
         Get-Content -LiteralPath (Join-Path $slave 'd/a.txt') -Raw | Should -Be 'a'
 
         $status = Invoke-Geosync 'status', '--state-dir', $state
