@@ -199,8 +199,8 @@ internal static partial class RsyncStderrClassifier
         }
 
         /// <summary>
-        /// Paths that start after a '/', quote, blank or the line start with a whole directory's name and a '/'; a
-        /// quoted path runs to its closing quote, any other to a quote, ':', blank or the line end.
+        /// Paths that start after a '/', quote, blank or the line start with a whole directory's name and a '/'; inside
+        /// quotes a path runs to the closing quote, elsewhere to a quote, ':', blank or the line end.
         /// </summary>
         private void SearchBelow(string text, Dictionary<string, List<int>> trees, HashSet<(int, string)> found)
         {
@@ -211,7 +211,8 @@ internal static partial class RsyncStderrClassifier
                     continue;
                 }
 
-                var quoted = start > 0 && text[start - 1] == '"';
+                // Inside a quoted path (an odd number of quotes before it), the path runs to the closing quote, blanks and all.
+                var quoted = text.AsSpan(0, start).Count('"') % 2 == 1;
                 var end = quoted ? text.IndexOf('"', start) : text.IndexOfAny(['"', ':', ' ', '\''], start);
                 if (end < 0)
                 {
