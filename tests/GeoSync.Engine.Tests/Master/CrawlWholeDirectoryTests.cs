@@ -175,6 +175,32 @@ public sealed class CrawlWholeDirectoryTests : CrawlHarness
         Assert.Empty(Directory.GetFileSystemEntries(outside.Path));
     }
 
+    [Fact]
+    public async Task StoppingTheSyncerKillsAWholeDirectorysRsync()
+    {
+        // An "rsync" that records its pid and hangs: disposing the syncer, as a stopped session does, must end it.
+        var pidFile = MasterDir.Combine("rsync.pid");
+        var script = MasterDir.Combine("hanging-rsync");
+        File.WriteAllText(script, $"#!/bin/sh\necho $$ > {pidFile}\nexec sleep 300\n");
+        Assert.Equal(0, Syscall.chmod(script, (FilePermissions)0b111_000_000));
+        MasterDir.CreateDirectory("new");
+        var syncer = WholeSyncer(script);
+
+        var outcome = syncer.AddTree("new");
+        syncer.SendQueued();
+        var deadline = DateTime.UtcNow.AddSeconds(30);
+        while (!File.Exists(pidFile) || File.ReadAllText(pidFile).Trim().Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the rsync stand-in never started");
+            await Task.Delay(20);
+        }
+        var pid = int.Parse(File.ReadAllText(pidFile).Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        await syncer.DisposeAsync();
+
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => outcome);
+        Assert.False(Directory.Exists($"/proc/{pid}"), $"rsync's process {pid} outlived the syncer");
+    }
+
     private static Stat Lstat(string path)
     {
         Assert.Equal(0, Syscall.lstat(path, out var stat));
