@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using GeoSync.Engine.Rpc;
+using GeoSync.Engine.Transport;
 using GeoSync.Engine.Xattrs;
 
 namespace GeoSync.Engine.Master;
@@ -44,6 +45,9 @@ internal sealed class CrawlTurn
 
     /// <summary>Counts this turn as one that changed something on the slave.</summary>
     internal void SawChanges() => _counters.SawChanges();
+
+    /// <summary>Whether a directory the slave lacks may go to the syncer whole (docs/master-loop.md, "Whole new directories").</summary>
+    internal bool SendsDirectoriesWhole => _crawler.Syncer.SendsDirectoriesWhole;
 
     internal void Log(CrawlLogLevel level, string message) => _crawler.Log(level, message);
 
@@ -165,6 +169,81 @@ internal sealed class CrawlTurn
             await _fileSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
         return SyncFileAsync(path, stat, mark, cancellationToken);
+    }
+
+    /// <summary>
+    /// A directory the slave lacks goes to the syncer whole (docs/master-loop.md, "Whole new directories"): rsync copies it
+    /// with everything below it, attributes included, instead of the walk naming each file. What is in its place on the
+    /// slave is removed first; rsync's items feed the counters as they arrive, and a path rsync names as failed below it
+    /// goes into the ledger and fails this job, so no ancestor is finished.
+    /// </summary>
+    internal async Task<Task<bool>> QueueTreeAsync(string path, SlaveEntryState there, CancellationToken cancellationToken)
+    {
+        if (there.Exists)
+        {
+            try
+            {
+                await Slave.PurgeAsync(path, null, cancellationToken).ConfigureAwait(false);
+                _counters.Purged(1);
+            }
+            catch (Exception ex) when (IsEntryFailure(ex))
+            {
+                return Fail(path, $"cannot remove what is in the directory's place on the slave: {ex.Message}", ErrnoOf(ex));
+            }
+        }
+        if (!_fileSlots.Wait(0, cancellationToken))
+        {
+            _crawler.Syncer.SendQueued();
+            await _fileSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+        return SyncTreeAsync(path, cancellationToken);
+    }
+
+    private async Task<bool> SyncTreeAsync(string path, CancellationToken cancellationToken)
+    {
+        _jobs.Started();
+        try
+        {
+            var outcome = await _crawler.Syncer.AddTree(path, Arrived).WaitAsync(cancellationToken).ConfigureAwait(false);
+            if (outcome.Succeeded) return true;
+            foreach (var below in outcome.FailedBelow) RecordFailure(below.RelativePath, $"failed to sync: {below.Reason}", below.Errno);
+            // Pinned on nothing below: the directory itself is what failed (the next turn lists what arrived and sends the rest).
+            return outcome.FailedBelow.Count == 0 && RecordFailure(path, $"failed to sync: {outcome.FailureReason}", outcome.Errno);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            return false;
+        }
+        catch (Exception ex)
+        {
+            return Abort(ex);
+        }
+        finally
+        {
+            _fileSlots.Release();
+            _jobs.Finished();
+        }
+
+        void Arrived(RsyncItem item)
+        {
+            switch (item.Kind)
+            {
+                case RsyncItemKind.File when item.Transferred:
+                    _counters.FileSynced(item.Size);
+                    break;
+                case RsyncItemKind.Special when item.Transferred:
+                    _counters.SpecialFileSynced();
+                    break;
+                case RsyncItemKind.Directory when item.Transferred:
+                    // rsync listed it for the walk: the next turn's progress counts on every directory of the tree.
+                    _counters.DirectoryScanned();
+                    _counters.Created();
+                    break;
+                case RsyncItemKind.Symlink when item.Transferred:
+                    _counters.Created();
+                    break;
+            }
+        }
     }
 
     /// <summary>One file's job: its data (or special node) through the syncer, then (on a GlusterFS master) its slave xtime.</summary>

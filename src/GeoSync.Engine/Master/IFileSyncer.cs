@@ -1,3 +1,5 @@
+using GeoSync.Engine.Transport;
+
 namespace GeoSync.Engine.Master;
 
 /// <summary>
@@ -15,7 +17,24 @@ public interface IFileSyncer
 
     /// <summary>Sends what is queued without waiting for more files to gather, and returns at once.</summary>
     void SendQueued();
+
+    /// <summary>
+    /// Whether <see cref="AddTree"/> works: the crawl then hands over a directory the slave lacks whole (docs/master-loop.md,
+    /// "Whole new directories"). False (the default) makes the crawl walk it and add its files one by one.
+    /// </summary>
+    bool SendsDirectoriesWhole => false;
+
+    /// <summary>
+    /// Queues a directory the slave lacks (its parent exists there) to be sent with everything below it; completes once
+    /// its run ended. <paramref name="arrived"/> hears of each entry made below it as rsync goes. A failure below it fails
+    /// the outcome, with the paths in <see cref="FileSyncOutcome.FailedBelow"/>.
+    /// </summary>
+    Task<FileSyncOutcome> AddTree(string relativePath, Action<RsyncItem>? arrived) =>
+        throw new NotSupportedException("this syncer sends files one by one; check SendsDirectoriesWhole first");
 }
+
+/// <summary>A path below a directory sent whole that did not arrive, and why.</summary>
+public sealed record FileSyncFailure(string RelativePath, string Reason, int? Errno);
 
 /// <summary>How one file's transfer ended: its data arrived on the slave, or why not.</summary>
 public sealed record FileSyncOutcome
@@ -36,6 +55,9 @@ public sealed record FileSyncOutcome
 
     /// <summary>The errno rsync named for the file (e.g. 28 in "No space left on device (28)"); null when it named none.</summary>
     public int? Errno { get; }
+
+    /// <summary>For a directory sent whole: the paths below it rsync named as failed (empty when it could not pin the failure on any).</summary>
+    public IReadOnlyList<FileSyncFailure> FailedBelow { get; init; } = [];
 
     public static FileSyncOutcome Failed(string reason, int? errno = null)
     {

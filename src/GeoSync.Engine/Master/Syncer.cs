@@ -13,6 +13,9 @@ namespace GeoSync.Engine.Master;
 public sealed record SyncOutcome(string RelativePath, RsyncFileStatus Status, string? Reason, int Attempts)
 {
     public bool Succeeded => Status == RsyncFileStatus.Synced;
+
+    /// <summary>For a directory sent whole: the paths below it that failed or vanished in its last run.</summary>
+    public IReadOnlyList<RsyncFileResult> Below { get; init; } = [];
 }
 
 /// <summary>Reported after each rsync run, on a worker thread: for logging and progress.</summary>
@@ -81,13 +84,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     /// <summary>How many rsync processes the Syncer has started.</summary>
     public int RsyncRuns => Volatile.Read(ref rsyncRuns);
 
-    /// <summary>
-    /// Queues <paramref name="relativePath"/> (relative to the rsync source directory) and returns a task that completes
-    /// with its outcome. Throws the Syncer's fault if it has one, and when it was completed or cancelled.
-    /// </summary>
-    /// <param name="relativePath">The file, relative to the rsync source directory.</param>
-    /// <param name="size">The file's size when known, for progress reports only.</param>
-    public Task<SyncOutcome> Add(string relativePath, long size = 0)
+    private Task<SyncOutcome> Enqueue(string relativePath, long size, bool tree, Action<RsyncItem>? arrived)
     {
         var name = RsyncCommand.NormalizeRelativePath(relativePath);
         var nameBytes = RsyncCommand.EncodedLength(name);
@@ -97,7 +94,11 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         {
             if (!closed)
             {
-                entry = new Entry(name, size, nameBytes, ++lastSequence, options.Clock.GetTimestamp(), unfinished);
+                entry = new Entry(name, size, nameBytes, ++lastSequence, options.Clock.GetTimestamp(), unfinished)
+                {
+                    Tree = tree,
+                    OnItem = arrived,
+                };
                 unfinished.TryAdd(entry, 0);
                 queue.Enqueue(entry);
                 queuedNameBytes += nameBytes;
@@ -117,6 +118,39 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
 
         wake?.TrySetResult();
         return entry.Outcome.Task;
+    }
+
+    /// <summary>
+    /// Queues a directory to be sent whole, everything below it in the same rsync run (docs/master-loop.md, "Whole new
+    /// directories"): for a directory the slave does not have, whose parent exists there. <paramref name="arrived"/>
+    /// hears of each entry rsync makes below it, on a reader thread, as it goes. The outcome fails when rsync named a
+    /// failure below it (<see cref="SyncOutcome.Below"/> lists those paths); a retry sends the directory again.
+    /// </summary>
+    public Task<SyncOutcome> AddTree(string relativePath, Action<RsyncItem>? arrived = null) =>
+        Enqueue(relativePath, 0, tree: true, arrived);
+
+    /// <summary>
+    /// Queues <paramref name="relativePath"/> (relative to the rsync source directory) and returns a task that completes
+    /// with its outcome. Throws the Syncer's fault if it has one, and when it was completed or cancelled.
+    /// </summary>
+    /// <param name="relativePath">The file, relative to the rsync source directory.</param>
+    /// <param name="size">The file's size when known, for progress reports only.</param>
+    public Task<SyncOutcome> Add(string relativePath, long size = 0) => Enqueue(relativePath, size, tree: false, null);
+
+    /// <summary>Whether the crawl may hand this Syncer whole new directories (<see cref="SyncerOptions.WholeDirectories"/>).</summary>
+    public bool SendsDirectoriesWhole => options.WholeDirectories;
+
+    /// <summary>The crawl's view of <see cref="AddTree"/>: a failure below the directory names its path.</summary>
+    Task<FileSyncOutcome> IFileSyncer.AddTree(string relativePath, Action<RsyncItem>? arrived)
+    {
+        try
+        {
+            return ToFileSyncOutcome(AddTree(relativePath, arrived));
+        }
+        catch (Exception e)
+        {
+            return Task.FromException<FileSyncOutcome>(e);
+        }
     }
 
     /// <summary>The crawl's view (docs/master-loop.md, "The crawl"): a file that did not sync is a failed outcome, retried next turn.</summary>
@@ -328,7 +362,10 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
             while (pending.Count > 0)
             {
                 Interlocked.Increment(ref rsyncRuns);
-                var result = await rsync.SyncAsync(pending.Select(e => e.Name).ToArray(), token).ConfigureAwait(false);
+                var run = pending;
+                var trees = run.Any(e => e.Tree) ? run.Select(e => e.Tree).ToArray() : null;
+                var result = await rsync.SyncAsync(run.Select(e => e.Name).ToArray(), trees,
+                    trees is null ? null : (i, item) => run[i].OnItem?.Invoke(item), token).ConfigureAwait(false);
                 var retry = new List<Entry>();
                 int synced = 0, failed = 0, vanished = 0;
                 long bytes = 0;
@@ -357,7 +394,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
                             break;
                     }
 
-                    entry.Complete(new SyncOutcome(entry.Name, file.Status, file.Reason, entry.Attempts));
+                    entry.Complete(new SyncOutcome(entry.Name, file.Status, file.Reason, entry.Attempts) { Below = file.Below });
                 }
 
                 batchCompleted?.Invoke(new SyncBatchReport(
@@ -393,10 +430,17 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         var result = await outcome.ConfigureAwait(false);
         return result.Succeeded
             ? FileSyncOutcome.Success
-            : FileSyncOutcome.Failed(string.Create(CultureInfo.InvariantCulture,
-                $"{result.Status.ToString().ToLowerInvariant()} after {result.Attempts} rsync run(s): {result.Reason}"),
-                RsyncStderrClassifier.ErrnoIn(result.Reason));
+            : FileSyncOutcome.Failed(Describe(result.Status, result.Attempts, result.Reason), RsyncStderrClassifier.ErrnoIn(result.Reason))
+                with
+                {
+                    FailedBelow = result.Below.Where(b => b.Status == RsyncFileStatus.Failed)
+                        .Select(b => new FileSyncFailure(b.RelativePath, Describe(b.Status, result.Attempts, b.Reason), RsyncStderrClassifier.ErrnoIn(b.Reason)))
+                        .ToArray(),
+                };
     }
+
+    private static string Describe(RsyncFileStatus status, int attempts, string? reason) =>
+        string.Create(CultureInfo.InvariantCulture, $"{status.ToString().ToLowerInvariant()} after {attempts} rsync run(s): {reason}");
 
     /// <summary>A queued file. Its outcome is published without a lock, and its continuations never run inline (docs/gsyncd-flaws.md, #8).</summary>
     private sealed class Entry(string name, long size, int nameBytes, long sequence, long arrived,
@@ -412,6 +456,13 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         /// <summary>When it was queued, as a timestamp of the options' clock: the linger counts from the oldest.</summary>
         public long Arrived { get; } = arrived;
         public int Attempts { get; set; }
+
+        /// <summary>A directory sent whole (<see cref="AddTree"/>).</summary>
+        public bool Tree { get; init; }
+
+        /// <summary>Hears of the entries rsync makes below a directory sent whole.</summary>
+        public Action<RsyncItem>? OnItem { get; init; }
+
         public TaskCompletionSource<SyncOutcome> Outcome { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         public void Complete(SyncOutcome outcome)

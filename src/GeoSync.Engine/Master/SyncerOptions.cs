@@ -35,6 +35,13 @@ public sealed record SyncerOptions
     /// <summary>How many more runs a file gets after rsync reported it failed (exit 23) before that failure is final.</summary>
     public int Retries { get; init; } = 1;
 
+    /// <summary>
+    /// Let the crawl hand over a directory the slave lacks as one name that rsync copies recursively, instead of walking it
+    /// and naming every file (docs/master-loop.md, "Whole new directories"): rsync then reads the directory itself, as
+    /// <c>rsync -a</c> does, rather than resolving each name of a long list.
+    /// </summary>
+    public bool WholeDirectories { get; init; } = true;
+
     /// <summary>Times the linger.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

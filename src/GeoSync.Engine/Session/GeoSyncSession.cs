@@ -364,6 +364,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         {
             Command = _options.RsyncCommand,
             Xattrs = _options.Xattrs,
+            ExcludeGlusterInternalNames = InvolvesGlusterVolume(),
         }, line => Log(SessionLogLevel.Debug, line));
         var syncer = new Syncer(rsync, new SyncerOptions { SyncJobs = _options.SyncJobs },
             report => Log(SessionLogLevel.Debug,

@@ -17,7 +17,36 @@ public enum RsyncFileStatus
 }
 
 /// <summary>One file's result within an rsync batch, with rsync's own words when it failed.</summary>
-public sealed record RsyncFileResult(string RelativePath, RsyncFileStatus Status, string? Reason);
+public sealed record RsyncFileResult(string RelativePath, RsyncFileStatus Status, string? Reason)
+{
+    /// <summary>
+    /// For a directory sent whole: the paths below it that rsync named as failed or vanished (each with its own
+    /// words). Empty for a file, and for a directory whose failure could not be pinned on anything below it.
+    /// </summary>
+    public IReadOnlyList<RsyncFileResult> Below { get; init; } = [];
+}
+
+/// <summary>What kind of entry an itemized line of a whole-directory send names.</summary>
+public enum RsyncItemKind
+{
+    File,
+    Directory,
+    Symlink,
+
+    /// <summary>A device node, fifo or socket.</summary>
+    Special,
+
+    /// <summary>Anything else rsync itemizes (a hard link, a message line).</summary>
+    Other,
+}
+
+/// <summary>
+/// One entry rsync made or sent during a whole-directory send, from its <c>--out-format=%i %l %n</c> line.
+/// </summary>
+/// <param name="Kind">The entry's kind.</param>
+/// <param name="Transferred">A file's data was sent, or an entry was created; false for an attribute-only change.</param>
+/// <param name="Size">The entry's size as rsync printed it.</param>
+public readonly record struct RsyncItem(RsyncItemKind Kind, bool Transferred, long Size);
 
 /// <summary>How one rsync run for a batch ended, file by file.</summary>
 public sealed record RsyncBatchResult(IReadOnlyList<string> Argv, int ExitCode, IReadOnlyList<RsyncFileResult> Files, TimeSpan Elapsed);
@@ -36,6 +65,7 @@ public sealed class RsyncClient
 
     private readonly IProcessRunner runner;
     private readonly ProcessSpec spec;
+    private readonly ProcessSpec treeSpec;
 
     /// <param name="runner">Starts the rsync processes.</param>
     /// <param name="options">The rsync argv's inputs (docs/protocol.md, "Transport"), source directory and target.</param>
@@ -46,6 +76,7 @@ public sealed class RsyncClient
         this.runner = runner;
         Options = options;
         spec = RsyncCommand.BuildProcessSpec(options) with { StderrLine = stderrLine };
+        treeSpec = RsyncCommand.BuildProcessSpec(options, wholeTrees: true) with { StderrLine = stderrLine };
     }
 
     public RsyncOptions Options { get; }
@@ -59,16 +90,37 @@ public sealed class RsyncClient
     /// exit throws <see cref="GeoSyncRsyncException"/> with the argv, exit code and stderr tail; so does a command that
     /// cannot be executed (exit code null, the exec error as inner exception). Cancelling kills rsync.
     /// </summary>
-    public async Task<RsyncBatchResult> SyncAsync(IReadOnlyList<string> relativePaths, CancellationToken cancellationToken = default)
+    public Task<RsyncBatchResult> SyncAsync(IReadOnlyList<string> relativePaths, CancellationToken cancellationToken = default) =>
+        SyncAsync(relativePaths, null, null, cancellationToken);
+
+    /// <summary>
+    /// <see cref="SyncAsync(IReadOnlyList{string}, CancellationToken)"/> where some names are directories to send whole
+    /// (docs/master-loop.md, "Whole new directories"): when any is, the run recurses (<see cref="RsyncCommand.TreeOptions"/>),
+    /// <paramref name="itemArrived"/> hears of every entry rsync makes below each of them as it goes, and a failure rsync
+    /// names below one fails that directory, with the path in <see cref="RsyncFileResult.Below"/>.
+    /// </summary>
+    /// <param name="relativePaths">The names, files and directories.</param>
+    /// <param name="wholeTrees">Per name, whether it is a directory sent whole; null when none is.</param>
+    /// <param name="itemArrived">Called on a reader thread with the name's index and the item, for items below a whole directory (the directory's own line included).</param>
+    /// <param name="cancellationToken">Kills rsync.</param>
+    public async Task<RsyncBatchResult> SyncAsync(IReadOnlyList<string> relativePaths, IReadOnlyList<bool>? wholeTrees,
+        Action<int, RsyncItem>? itemArrived, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(relativePaths);
         var names = relativePaths.Select(RsyncCommand.NormalizeRelativePath).ToArray();
+        if (wholeTrees is not null && wholeTrees.Count != names.Length)
+        {
+            throw new ArgumentException("give one whole-tree flag per name", nameof(wholeTrees));
+        }
+        var trees = wholeTrees is not null && wholeTrees.Contains(true) ? wholeTrees : null;
         var input = RsyncCommand.EncodeFileList(names);
         var clock = Stopwatch.StartNew();
         ProcessResult result;
         try
         {
-            result = await runner.RunAsync(spec, input, cancellationToken).ConfigureAwait(false);
+            result = trees is null
+                ? await runner.RunAsync(spec, input, cancellationToken).ConfigureAwait(false)
+                : await RunTreesAsync(new RsyncItemReader(names, trees, itemArrived), input, cancellationToken).ConfigureAwait(false);
         }
         catch (GeoSyncProcessException e) when (e is not GeoSyncRsyncException && e.ExitCode is null)
         {
@@ -92,8 +144,38 @@ public sealed class RsyncClient
 
         // A tail as long as its bound may have dropped its oldest lines, and with them the names of failed files.
         var tailComplete = Encoding.UTF8.GetByteCount(result.StderrTail) < spec.StderrTailBytes;
-        var files = RsyncStderrClassifier.Classify(names, result.ExitCode, result.StderrTail, tailComplete);
+        var files = RsyncStderrClassifier.Classify(names, result.ExitCode, result.StderrTail, tailComplete, trees);
         return new RsyncBatchResult(result.Argv, result.ExitCode, files, clock.Elapsed);
+    }
+
+    /// <summary>Runs the recursive argv, handing each stdout line to <paramref name="reader"/> as it comes.</summary>
+    private async Task<ProcessResult> RunTreesAsync(RsyncItemReader reader, byte[] input, CancellationToken cancellationToken)
+    {
+        var running = runner.Start(treeSpec with { RedirectStandardInput = true, RedirectStandardOutput = true });
+        await using (running.ConfigureAwait(false))
+        {
+            var feeding = FeedAsync(running.StandardInput!, input, cancellationToken);
+            var reading = reader.ReadAsync(running.StandardOutput!, cancellationToken);
+            var exitCode = await running.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            await reading.ConfigureAwait(false);
+            await feeding.ConfigureAwait(false);
+            return new ProcessResult(running.Argv, exitCode, [], running.StderrTail);
+        }
+    }
+
+    private static async Task FeedAsync(Stream stdin, byte[] data, CancellationToken cancellationToken)
+    {
+        await using (stdin.ConfigureAwait(false))
+        {
+            try
+            {
+                await stdin.WriteAsync(data, cancellationToken).ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // EPIPE: rsync exited without reading all its input; its exit code says whether that was a failure.
+            }
+        }
     }
 
     private static string Hint(int exitCode) => exitCode switch

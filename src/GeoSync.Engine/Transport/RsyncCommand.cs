@@ -1,3 +1,4 @@
+using GeoSync.Engine.Master;
 using GeoSync.Engine.Slave;
 
 namespace GeoSync.Engine.Transport;
@@ -10,10 +11,31 @@ public static class RsyncCommand
         ["-aR0", "--files-from=-", "--super", "--numeric-ids", "--no-implied-dirs"];
 
     /// <summary>
-    /// <c>&lt;rsync_command&gt; -aR0 --files-from=- --super --numeric-ids --no-implied-dirs &lt;rsync_options&gt;
-    /// [--xattrs] . &lt;target args&gt;</c>.
+    /// What a run that sends whole directories adds (docs/master-loop.md, "Whole new directories"): <c>--files-from</c>
+    /// turns off the <c>-r</c> of <c>-a</c>, so it is given again, and each item rsync makes or sends is printed on
+    /// stdout (itemized change, size, name) for the crawl's counters and progress. Times are compared to the
+    /// nanosecond: by default rsync compares whole seconds and leaves a directory or special file it just made with its
+    /// own mtime when the master's falls in the same second, which the walk would find different next turn.
     /// </summary>
-    public static IReadOnlyList<string> BuildArgv(RsyncOptions options)
+    public static IReadOnlyList<string> TreeOptions { get; } = ["--recursive", "--modify-window=-1", "--out-format=%i %l %n"];
+
+    /// <summary>
+    /// Filter rules that keep GlusterFS's internal names at the root (<see cref="GlusterInternalNames"/>) out of
+    /// every run, anchored at the transfer root (the master root, with <c>-R</c>): a whole-directory send can never carry
+    /// them, whatever it names.
+    /// </summary>
+    public static IReadOnlyList<string> GlusterInternalFilters { get; } =
+    [
+        .. GlusterInternalNames.Names.Select(name => "--filter=- /" + name),
+        "--filter=- /" + GlusterInternalNames.AnonymousInodePrefix + "*",
+    ];
+
+    /// <summary>
+    /// <c>&lt;rsync_command&gt; -aR0 --files-from=- --super --numeric-ids --no-implied-dirs [filters] &lt;rsync_options&gt;
+    /// [--xattrs] . &lt;target args&gt;</c>; with <paramref name="wholeTrees"/>, <see cref="TreeOptions"/> follow the
+    /// fixed options.
+    /// </summary>
+    public static IReadOnlyList<string> BuildArgv(RsyncOptions options, bool wholeTrees = false)
     {
         ArgumentNullException.ThrowIfNull(options);
         var command = SplitWords(options.Command);
@@ -26,6 +48,8 @@ public static class RsyncCommand
         [
             .. command,
             .. FixedOptions,
+            .. wholeTrees ? TreeOptions : Array.Empty<string>(),
+            .. options.ExcludeGlusterInternalNames ? GlusterInternalFilters : Array.Empty<string>(),
             .. SplitWords(options.ExtraOptions),
             .. options.Xattrs ? ["--xattrs"] : Array.Empty<string>(),
             ".",
@@ -34,9 +58,9 @@ public static class RsyncCommand
     }
 
     /// <summary>The process to start: the argv, run in the source directory, stdin and stdout as pipes.</summary>
-    public static ProcessSpec BuildProcessSpec(RsyncOptions options)
+    public static ProcessSpec BuildProcessSpec(RsyncOptions options, bool wholeTrees = false)
     {
-        var argv = BuildArgv(options);
+        var argv = BuildArgv(options, wholeTrees);
         return new ProcessSpec(argv[0], argv.Skip(1).ToArray())
         {
             WorkingDirectory = options.SourceDirectory,

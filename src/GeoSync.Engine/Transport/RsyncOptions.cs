@@ -16,4 +16,10 @@ public sealed record RsyncOptions(string SourceDirectory, RsyncTarget Target)
 
     /// <summary>use_rsync_xattrs: rsync copies extended attributes (the xtime) itself; needs a root receiver.</summary>
     public bool Xattrs { get; init; }
+
+    /// <summary>
+    /// Never send GlusterFS's internal names at the master root (<see cref="RsyncCommand.GlusterInternalFilters"/>): set
+    /// when the master or the slave is a GlusterFS volume, like the crawl's own rule.
+    /// </summary>
+    public bool ExcludeGlusterInternalNames { get; init; }
 }

@@ -43,7 +43,17 @@ internal static partial class RsyncStderrClassifier
 
     private static readonly SearchValues<char> PathStart = SearchValues.Create("/\" '");
 
-    public static IReadOnlyList<RsyncFileResult> Classify(IReadOnlyList<string> batch, int exitCode, string stderrTail, bool tailComplete)
+    /// <param name="batch">The names rsync was given.</param>
+    /// <param name="exitCode">rsync's exit code.</param>
+    /// <param name="stderrTail">What rsync wrote on stderr.</param>
+    /// <param name="tailComplete">False when the tail may have lost its oldest lines.</param>
+    /// <param name="wholeTrees">
+    /// Per name, whether it is a directory sent whole (docs/master-loop.md, "Whole new directories"): a line naming a
+    /// path below it fails it (a vanished one does not: that entry is gone from the master), with the path in
+    /// <see cref="RsyncFileResult.Below"/>. Null when none is.
+    /// </param>
+    public static IReadOnlyList<RsyncFileResult> Classify(IReadOnlyList<string> batch, int exitCode, string stderrTail, bool tailComplete,
+        IReadOnlyList<bool>? wholeTrees = null)
     {
         if (exitCode == 0)
         {
@@ -64,14 +74,15 @@ internal static partial class RsyncStderrClassifier
             return FailAll(batch, $"rsync exited with {exitCode} without naming the files that failed");
         }
 
-        var index = new NameIndex(batch);
+        var index = new NameIndex(batch, wholeTrees);
         var failures = new List<string>?[batch.Count];
         var vanishedOnly = new bool[batch.Count];
         Array.Fill(vanishedOnly, true);
+        var below = new Dictionary<string, (List<string> Lines, bool VanishedOnly)>?[batch.Count];
         foreach (var line in lines)
         {
-            var matched = index.Match(line);
-            if (matched.Count == 0)
+            var matched = index.Match(line, out var belowTrees);
+            if (matched.Count == 0 && belowTrees.Count == 0)
             {
                 return FailAll(batch, $"rsync exited with {exitCode}, reporting a failure not attributable to a file of the batch: {line}");
             }
@@ -82,13 +93,34 @@ internal static partial class RsyncStderrClassifier
                 (failures[i] ??= []).Add(line);
                 vanishedOnly[i] &= vanished;
             }
+
+            foreach (var (i, path) in belowTrees)
+            {
+                var paths = below[i] ??= new(StringComparer.Ordinal);
+                paths[path] = paths.TryGetValue(path, out var known) ? ([.. known.Lines, line], known.VanishedOnly && vanished) : ([line], vanished);
+            }
         }
 
-        return batch.Select((name, i) => failures[i] switch
+        return batch.Select((name, i) =>
         {
-            null => new RsyncFileResult(name, RsyncFileStatus.Synced, null),
-            var reasons => new RsyncFileResult(
-                name, vanishedOnly[i] ? RsyncFileStatus.Vanished : RsyncFileStatus.Failed, string.Join("; ", reasons.Distinct())),
+            var under = below[i]?.Select(p => new RsyncFileResult(
+                    p.Key, p.Value.VanishedOnly ? RsyncFileStatus.Vanished : RsyncFileStatus.Failed, string.Join("; ", p.Value.Lines.Distinct())))
+                .OrderBy(r => r.RelativePath, StringComparer.Ordinal).ToArray() ?? [];
+            var failedBelow = under.Where(r => r.Status == RsyncFileStatus.Failed).ToArray();
+            return failures[i] switch
+            {
+                null when failedBelow.Length == 0 => new RsyncFileResult(name, RsyncFileStatus.Synced, null) { Below = under },
+                null => new RsyncFileResult(name, RsyncFileStatus.Failed, string.Join("; ", failedBelow.Select(r => r.Reason).Distinct()))
+                {
+                    Below = under,
+                },
+                var reasons => new RsyncFileResult(
+                    name, vanishedOnly[i] && failedBelow.Length == 0 ? RsyncFileStatus.Vanished : RsyncFileStatus.Failed,
+                    string.Join("; ", reasons.Concat(failedBelow.Select(r => r.Reason!)).Distinct()))
+                {
+                    Below = under,
+                },
+            };
         }).ToArray();
     }
 
@@ -122,9 +154,11 @@ internal static partial class RsyncStderrClassifier
     {
         private readonly Dictionary<string, List<int>> raw = new(StringComparer.Ordinal);
         private readonly Dictionary<string, List<int>> escaped = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<int>> rawTrees = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<int>> escapedTrees = new(StringComparer.Ordinal);
         private readonly int longest;
 
-        public NameIndex(IReadOnlyList<string> batch)
+        public NameIndex(IReadOnlyList<string> batch, IReadOnlyList<bool>? wholeTrees)
         {
             for (var i = 0; i < batch.Count; i++)
             {
@@ -133,20 +167,70 @@ internal static partial class RsyncStderrClassifier
                 var spelled = Encoding.Latin1.GetString(Escape(bytes));
                 Add(escaped, spelled, i);
                 longest = Math.Max(longest, spelled.Length);
+                if (wholeTrees?[i] == true)
+                {
+                    Add(rawTrees, Encoding.Latin1.GetString(bytes), i);
+                    Add(escapedTrees, spelled, i);
+                }
             }
         }
 
-        public SortedSet<int> Match(string line)
+        /// <summary>
+        /// The names the line mentions, and in <paramref name="belowTrees"/> the whole directories it names a path
+        /// below, with that path (every directory whose name leads a path in the line: ambiguity widens the match).
+        /// </summary>
+        public SortedSet<int> Match(string line, out HashSet<(int Index, string Path)> belowTrees)
         {
             var found = new SortedSet<int>();
+            belowTrees = [];
             foreach (var variant in new[] { line, TemporaryName().Replace(line, "/$1\"") }.Distinct())
             {
                 var bytes = Encoding.UTF8.GetBytes(variant);
                 Search(Encoding.Latin1.GetString(Decode(bytes)), raw, found);
                 Search(Encoding.Latin1.GetString(Escape(bytes)), escaped, found);
+                if (rawTrees.Count > 0)
+                {
+                    SearchBelow(Encoding.Latin1.GetString(Decode(bytes)), rawTrees, belowTrees);
+                    SearchBelow(Encoding.Latin1.GetString(Escape(bytes)), escapedTrees, belowTrees);
+                }
             }
 
             return found;
+        }
+
+        /// <summary>
+        /// Paths that start after a '/', quote, blank or the line start with a whole directory's name and a '/'; inside
+        /// quotes a path runs to the closing quote, elsewhere to a quote, ':', blank or the line end.
+        /// </summary>
+        private void SearchBelow(string text, Dictionary<string, List<int>> trees, HashSet<(int, string)> found)
+        {
+            for (var start = 0; start < text.Length; start++)
+            {
+                if (start > 0 && !PathStart.Contains(text[start - 1]))
+                {
+                    continue;
+                }
+
+                // Inside a quoted path (an odd number of quotes before it), the path runs to the closing quote, blanks and all.
+                var quoted = text.AsSpan(0, start).Count('"') % 2 == 1;
+                var end = quoted ? text.IndexOf('"', start) : text.IndexOfAny(['"', ':', ' ', '\''], start);
+                if (end < 0)
+                {
+                    end = text.Length;
+                }
+
+                for (var slash = text.IndexOf('/', start); slash > start && slash < end && slash - start <= longest; slash = text.IndexOf('/', slash + 1))
+                {
+                    if (trees.TryGetValue(text[start..slash], out var indices) && end > slash + 1)
+                    {
+                        var path = WireText.ToText(Decode(Encoding.Latin1.GetBytes(text[start..end])));
+                        foreach (var i in indices)
+                        {
+                            found.Add((i, path));
+                        }
+                    }
+                }
+            }
         }
 
         private void Search(string text, Dictionary<string, List<int>> names, SortedSet<int> found)

@@ -41,10 +41,13 @@ internal sealed class FullComparison : IChangeDetector
                 changed = true;
             }
 
+            // Both sides at once (docs/performance.md, "Directory master"): an in-process slave answers on the calling
+            // thread, so its listing goes to another one while this one lists and lstats the master's entries.
+            var listingSlave = Task.Run(() => _turn.ListSlaveAsync(path, cancellationToken), cancellationToken);
             var masterNames = _turn.ListMaster(path);
-            if (masterNames is null) return CrawlTurn.Failed;
-            var slaveListing = await _turn.ListSlaveAsync(path, cancellationToken).ConfigureAwait(false);
-            if (slaveListing is null) return CrawlTurn.Failed;
+            var masterStats = masterNames?.ToDictionary(name => name, name => _turn.LstatMaster(CrawlTurn.Join(path, name)), StringComparer.Ordinal);
+            var slaveListing = await listingSlave.ConfigureAwait(false);
+            if (masterNames is null || masterStats is null || slaveListing is null) return CrawlTurn.Failed;
             changed |= slaveListing.Recreated;
 
             var jobs = new List<Task<bool>>();
@@ -53,7 +56,7 @@ internal sealed class FullComparison : IChangeDetector
             {
                 cancellationToken.ThrowIfCancellationRequested();
                 var child = CrawlTurn.Join(path, name);
-                var stat = _turn.LstatMaster(child);
+                var stat = masterStats[name];
                 if (stat is null)
                 {
                     jobs.Add(CrawlTurn.Failed);
@@ -75,7 +78,11 @@ internal sealed class FullComparison : IChangeDetector
                     case EntryType.Directory:
                         // Making the child directory changes this one's mtime.
                         changed |= there.Stat is not { Type: EntryType.Directory };
-                        jobs.Add(await VisitDirectoryAsync(child, name, stat, there, cancellationToken).ConfigureAwait(false));
+                        // One the slave lacks goes whole (docs/master-loop.md, "Whole new directories"): nothing below it to compare.
+                        jobs.Add(there.Stat is not { Type: EntryType.Directory } && (there.Stat is not null || !there.Exists)
+                            && _turn.SendsDirectoriesWhole
+                            ? await _turn.QueueTreeAsync(child, there, cancellationToken).ConfigureAwait(false)
+                            : await VisitDirectoryAsync(child, name, stat, there, cancellationToken).ConfigureAwait(false));
                         break;
                     default:
                         if (there.Stat is { } special && stat.SameSpecialAs(special)) continue;
