@@ -167,18 +167,6 @@ public abstract class ReplicationOptionsCommandBase : ReplicationCommandBase
     /// The options given on this call, by PowerShell name, read through the catalog (so a parameter here that the catalog
     /// lacks is never stored); paths are resolved through the provider, as the user typed them relative to their location.
     /// </summary>
-    private protected IEnumerable<KeyValuePair<string, object?>> BoundOptions()
-    {
-        foreach (var option in ReplicationOptions.Stored)
-        {
-            if (!MyInvocation.BoundParameters.TryGetValue(option.ParameterName, out var value)) continue;
-            value = value switch
-            {
-                SwitchParameter flag => flag.IsPresent,
-                string path when option.Kind == ReplicationOptionKind.Path => SessionState.Path.GetUnresolvedProviderPathFromPSPath(path),
-                _ => value,
-            };
-            yield return new(option.Key, value);
-        }
-    }
+    private protected IEnumerable<KeyValuePair<string, object?>> BoundOptions() =>
+        CatalogParameters.Bound(this, ReplicationOptions.Stored).Select(pair => new KeyValuePair<string, object?>(pair.Key, pair.Value));
 }

@@ -1,6 +1,7 @@
 using System.Management.Automation;
 using GeoSync.Engine;
 using GeoSync.Engine.Master;
+using GeoSync.Engine.Operations;
 using GeoSync.Engine.Session;
 using GeoSync.Engine.Transport;
 
@@ -154,27 +155,10 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     protected override void ProcessRecord()
     {
         var opened = 0;
-        var options = new SessionOptions
+        // The catalog's options map to session options in one place (ReplicationSessionOptions), as for a replication.
+        var options = ReplicationSessionOptions.From(Master, Slave, Name,
+            CatalogParameters.Bound(this, ReplicationSessionOptions.SessionOptionsOfCatalog), DefaultSlaveCommand()) with
         {
-            Master = Master,
-            Slave = Slave,
-            Name = Name,
-            AllowDirectoryMaster = true,
-            SlaveMode = SlaveMode,
-            SyncJobs = SyncJobs,
-            TimeoutSeconds = Timeout,
-            IgnoreDeletes = IgnoreDeletes,
-            MaxDeleteShare = MaxDeleteShare,
-            Force = Force,
-            DirectoryPruning = DirectoryPruning,
-            Watch = Watch,
-            Xattrs = Xattrs,
-            Ssh = SshOptions(),
-            SlaveCommand = SlaveCommand ?? DefaultSlaveCommand(),
-            NetworkNamespace = NetworkNamespace,
-            GlusterCommandDirectory = ProviderPath(GlusterCommandDirectory),
-            GlusterLogDirectory = ProviderPath(GlusterLogDirectory),
-            ConnectionTimeout = TimeSpan.FromSeconds(ConnectionTimeoutSec),
             FailureLedgerPath = ProviderPath(FailureLedgerPath),
             HeartbeatPath = ProviderPath(HeartbeatPath),
             // Only the opening is narrated here; Invoke-GeoSyncCrawl listens while a turn runs.
@@ -220,19 +204,6 @@ public sealed class StartGeoSyncSessionCommand : PSCmdlet, IDisposable
     protected override void StopProcessing() => _cancellation.Cancel();
 
     public void Dispose() => _cancellation.Dispose();
-
-    private SshOptions SshOptions()
-    {
-        var ssh = new SshOptions
-        {
-            Port = MyInvocation.BoundParameters.ContainsKey(nameof(SshPort)) ? SshPort : null,
-            IdentityFile = ProviderPath(IdentityFile),
-            KnownHostsFile = ProviderPath(KnownHostsFile),
-        };
-        if (SshCommand is not null) ssh = ssh with { SshCommand = SshCommand };
-        if (RemoteCommand is not null) ssh = ssh with { RemoteCommand = RemoteCommand };
-        return ssh;
-    }
 
     private string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
 

@@ -294,22 +294,9 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
             var store = new ReplicationStore(StateDirectory is null ? null : GetUnresolvedProviderPathFromPSPath(StateDirectory));
             return ReplicationSessionOptions.From(store.Get(Replication), slaveCommand);
         }
-        var options = new Dictionary<string, object>(StringComparer.Ordinal)
-        {
-            // The cmdlet's own default: a verify should not wait a minute on a slave that is not there.
-            ["connection-timeout"] = ConnectionTimeoutSec,
-        };
-        foreach (var key in ReplicationSessionOptions.ConnectionKeys)
-        {
-            var option = ReplicationOptions.Get(key);
-            if (!MyInvocation.BoundParameters.TryGetValue(option.ParameterName, out var value)) continue;
-            options[key] = option.Validate(value switch
-            {
-                SwitchParameter flag => flag.IsPresent,
-                string path when option.Kind == ReplicationOptionKind.Path => ProviderPath(path),
-                _ => value,
-            });
-        }
+        var options = CatalogParameters.Bound(this, ReplicationSessionOptions.ConnectionKeys.Select(ReplicationOptions.Get));
+        // The cmdlet's own default, which it shows in its help.
+        options.TryAdd("connection-timeout", ConnectionTimeoutSec);
         return ReplicationSessionOptions.From(Master, Slave, "Verify", options, slaveCommand);
     }
 

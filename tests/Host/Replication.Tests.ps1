@@ -1,6 +1,8 @@
 # geosync create|config|delete, geosync master --replication, and the command line as a hurried administrator types it.
 BeforeAll {
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
+    # The catalog's types are read here (the number of stored options), so the module must be loaded when run alone.
+    Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
 
     function Invoke-Geosync {
         param([string[]] $ArgumentList, [int] $TimeoutSeconds = 60)

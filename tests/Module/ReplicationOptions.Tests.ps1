@@ -6,6 +6,7 @@ BeforeDiscovery {
     $commands = @(
         @{ Command = 'New-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Master', 'Slave', 'StateDirectory') }
         @{ Command = 'Set-GeoSyncReplication'; Options = 'Stored'; Other = @('Name', 'Reset', 'PassThru', 'StateDirectory') }
+        @{ Command = 'Start-GeoSyncSession'; Options = 'Session'; Other = @('Master', 'Slave', 'Name', 'FailureLedgerPath', 'HeartbeatPath') }
         @{ Command = 'Invoke-GeoSyncMaster'; Options = 'ForWorker'; Other = @('Master', 'Slave', 'Replication', 'StateDirectory', 'StatePath', 'CheckpointPath', 'HeartbeatPath') }
     )
 }
@@ -18,7 +19,8 @@ BeforeAll {
 Describe '<Command> takes the catalog''s options' -ForEach $commands {
     BeforeAll {
         $script:Parameters = (Get-Command -Name $Command -Module GeoSync).Parameters
-        $script:Catalog = @([GeoSync.Engine.Operations.ReplicationOptions]::$Options)
+        $script:Catalog = if ($Options -eq 'Session') { @([GeoSync.Engine.Operations.ReplicationSessionOptions]::SessionOptionsOfCatalog) }
+        else { @([GeoSync.Engine.Operations.ReplicationOptions]::$Options) }
     }
 
     It 'has one parameter per option and no other option-like parameter' {

@@ -26,6 +26,10 @@ public static class ReplicationSessionOptions
         "network-namespace", "gluster-command-dir", "gluster-log-dir", "connection-timeout", "xattrs",
     ];
 
+    /// <summary>The catalog options a session takes (Start-GeoSyncSession's parameters): the master loop's, less those of the loop itself.</summary>
+    public static IReadOnlyList<ReplicationOption> SessionOptionsOfCatalog { get; } =
+        ReplicationOptions.ForWorker.Where(option => !LoopOnlyKeys.Contains(option.Key)).ToArray();
+
     /// <summary>The session options of <paramref name="definition"/>; <paramref name="defaultSlaveCommand"/> runs a local slave (slave mode child).</summary>
     public static SessionOptions From(ReplicationDefinition definition, IReadOnlyList<string> defaultSlaveCommand)
     {
@@ -37,7 +41,7 @@ public static class ReplicationSessionOptions
     /// The session options of a pair and catalog options by key (in their option's type, as <see cref="ReplicationOption.Validate"/>
     /// returns them): the one mapping from the catalog to <see cref="SessionOptions"/>.
     /// </summary>
-    public static SessionOptions From(string master, string slave, string name, IReadOnlyDictionary<string, object> catalogOptions,
+    public static SessionOptions From(string master, string slave, string? name, IReadOnlyDictionary<string, object> catalogOptions,
         IReadOnlyList<string> defaultSlaveCommand)
     {
         ArgumentNullException.ThrowIfNull(catalogOptions);
