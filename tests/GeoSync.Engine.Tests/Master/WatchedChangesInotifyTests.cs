@@ -68,6 +68,23 @@ public sealed class WatchedChangesInotifyTests : CrawlHarness
     }
 
     [Fact]
+    public async Task ATurnStartedRightAfterAWriteIncludesIt()
+    {
+        var (watch, crawler) = await SyncSampleTreeAsync();
+        using var _ = watch;
+
+        for (var i = 0; i < 5; i++)
+        {
+            // No wait for the watcher: the turn reads what the kernel holds before it takes the changed directories.
+            File.WriteAllText(MasterDir.Combine($"docs/deep/at-once-{i}"), $"at once {i}");
+            var turn = await crawler.RunTurnAsync();
+            Assert.Contains($"docs/deep/at-once-{i}", Rsync.Sent);
+            Assert.Equal(1, turn.DirectoriesScanned);
+        }
+        AssertSlaveMatchesMaster();
+    }
+
+    [Fact]
     public async Task RenamesIntoOutOfAndWithinTheTreeAndDeletesAreReplicated()
     {
         var (watch, crawler) = await SyncSampleTreeAsync();
@@ -171,6 +188,7 @@ public sealed class WatchedChangesInotifyTests : CrawlHarness
     private sealed class HeldEventSource(IWatchEventSource inner) : IWatchEventSource
     {
         private Action<IReadOnlyList<WatchEvent>>? _onEvents;
+        private bool _released;
 
         public int AddWatch(string path) => inner.AddWatch(path);
 
@@ -178,7 +196,17 @@ public sealed class WatchedChangesInotifyTests : CrawlHarness
 
         public void Start(Action<IReadOnlyList<WatchEvent>> onEvents) => _onEvents = onEvents;
 
-        public void Release() => inner.Start(_onEvents!);
+        // Held: the turn reads nothing either until released.
+        public void Drain()
+        {
+            if (_released) inner.Drain();
+        }
+
+        public void Release()
+        {
+            _released = true;
+            inner.Start(_onEvents!);
+        }
 
         public void Dispose() => inner.Dispose();
     }

@@ -306,6 +306,10 @@ internal sealed class ScriptedEventSource : IWatchEventSource
 
     public void Start(Action<IReadOnlyList<WatchEvent>> onEvents) => _deliver = onEvents;
 
+    public void Drain()
+    {
+    }
+
     public void Deliver(params WatchEvent[] events) => _deliver!(events);
 
     public void Changed(string directory, string name, uint mask) => Deliver(new WatchEvent(DescriptorOf(directory), mask, name));

@@ -29,6 +29,36 @@ public sealed class DirectorySessionTests : IDisposable
     };
 
     [Fact]
+    public async Task ASessionWatchesItsDirectoryMasterAndAChangeEndsTheWaitUnlessWatchingIsDisabled()
+    {
+        _master.CreateDirectory("a");
+        await using (var session = await GeoSyncSession.OpenAsync(Options()))
+        {
+            Assert.True(session.WatchesMaster);
+            Assert.True((await session.RunTurnAsync()).Converged);
+            Assert.False(await session.WaitForChangeAsync(TimeSpan.FromMilliseconds(100)));
+
+            var waiting = session.WaitForChangeAsync(TimeSpan.FromSeconds(30));
+            _master.CreateFile("a/new.txt", "new");
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            Assert.True(await waiting);
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"the wait ended {clock.Elapsed} after the change");
+            var turn = await session.RunTurnAsync();
+            Assert.Equal(1, turn.FilesSynced);
+            Assert.Equal(1, turn.DirectoriesScanned);
+        }
+
+        await using var unwatched = await GeoSyncSession.OpenAsync(Options() with { Watch = MasterWatch.Disabled });
+        Assert.False(unwatched.WatchesMaster);
+        _master.CreateFile("a/other.txt", "other");
+        Assert.False(await unwatched.WaitForChangeAsync(TimeSpan.FromMilliseconds(300)));
+        // Every turn compares the whole tree: the root and a.
+        var full = await unwatched.RunTurnAsync();
+        Assert.Equal(2, full.DirectoriesScanned);
+        Assert.Equal(1, full.FilesSynced);
+    }
+
+    [Fact]
     public async Task ATurnCopiesTheTreeAndTheNextOneSendsOnlyWhatChanged()
     {
         _master.CreateDirectory("a/b/c");

@@ -21,6 +21,10 @@ internal sealed class InotifyEventSource : IWatchEventSource
 
     private readonly string _root;
     private readonly int _fd;
+    // One reader at a time, reading and delivering together, so events reach the detector in the kernel's order.
+    private readonly object _reading = new();
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private Action<IReadOnlyList<WatchEvent>>? _onEvents;
     private volatile bool _disposed;
     private Thread? _reader;
 
@@ -58,6 +62,7 @@ internal sealed class InotifyEventSource : IWatchEventSource
     public void Start(Action<IReadOnlyList<WatchEvent>> onEvents)
     {
         ArgumentNullException.ThrowIfNull(onEvents);
+        _onEvents = onEvents;
         _reader = new Thread(() => Read(onEvents)) { IsBackground = true, Name = "GeoSync inotify" };
         _reader.Start();
     }
@@ -68,12 +73,16 @@ internal sealed class InotifyEventSource : IWatchEventSource
         _disposed = true;
         // The reader notices within a poll interval; the descriptor is closed after it left, never under it.
         if (_reader is not null && _reader.ManagedThreadId != Environment.CurrentManagedThreadId) _reader.Join();
-        _ = close(_fd);
+        lock (_reading) _ = close(_fd);
+    }
+
+    public void Drain()
+    {
+        if (_onEvents is { } onEvents && !_disposed) ReadAvailable(onEvents);
     }
 
     private void Read(Action<IReadOnlyList<WatchEvent>> onEvents)
     {
-        var buffer = new byte[64 * 1024];
         var poll = new PollFd { Fd = _fd, Events = PollIn };
         while (!_disposed)
         {
@@ -84,11 +93,20 @@ internal sealed class InotifyEventSource : IWatchEventSource
                 onEvents([new WatchEvent(-1, InotifyMask.QueueOverflow, "poll failed")]);
                 return;
             }
-            if (ready == 0) continue;
+            if (ready > 0) ReadAvailable(onEvents);
+        }
+    }
+
+    /// <summary>Reads until the kernel has nothing more (the descriptor does not block) and delivers what was read.</summary>
+    private void ReadAvailable(Action<IReadOnlyList<WatchEvent>> onEvents)
+    {
+        lock (_reading)
+        {
+            if (_disposed) return;
             var events = new List<WatchEvent>();
             while (true)
             {
-                var length = (int)read(_fd, buffer, buffer.Length);
+                var length = (int)read(_fd, _buffer, _buffer.Length);
                 if (length < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -97,8 +115,7 @@ internal sealed class InotifyEventSource : IWatchEventSource
                     break;
                 }
                 if (length == 0) break;
-                Parse(buffer.AsSpan(0, length), events);
-                if (length < buffer.Length / 2) break;
+                Parse(_buffer.AsSpan(0, length), events);
             }
             if (events.Count > 0) onEvents(events);
         }

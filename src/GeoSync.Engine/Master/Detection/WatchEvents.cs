@@ -14,6 +14,12 @@ internal interface IWatchEventSource : IDisposable
 
     /// <summary>Starts delivering events, a batch at a time, on a thread of the source's own.</summary>
     void Start(Action<IReadOnlyList<WatchEvent>> onEvents);
+
+    /// <summary>
+    /// Delivers, on the calling thread and before it returns, every event the kernel holds now (in order with the
+    /// reader's), so a turn that starts next sees every change made before it.
+    /// </summary>
+    void Drain();
 }
 
 /// <summary>One inotify event: the watch it came from, what happened, and the entry's name within the watched directory (none for the directory itself).</summary>

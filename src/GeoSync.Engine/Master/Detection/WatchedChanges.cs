@@ -64,6 +64,8 @@ internal sealed class WatchedChanges : IChangeDetector, IDisposable
 
     public Task<Task<bool>> WalkAsync(CrawlTurn turn, CancellationToken cancellationToken)
     {
+        // Every change made before the turn started is in it, not only those the reader thread got to.
+        _source.Drain();
         DirtyNode taken;
         string? full;
         lock (_lock)
@@ -120,13 +122,20 @@ internal sealed class WatchedChanges : IChangeDetector, IDisposable
     public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         Task signal;
+        bool stopped;
         lock (_lock)
         {
-            if (_stopped is null && HasPendingLocked()) return true;
+            stopped = _stopped is not null;
+            if (!stopped && HasPendingLocked()) return true;
             if (_changed.Task.IsCompleted) _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            signal = _stopped is null ? _changed.Task : Task.Delay(Timeout.Infinite, cancellationToken);
+            signal = _changed.Task;
         }
         var timer = Task.Delay(timeout, cancellationToken);
+        if (stopped)
+        {
+            await timer.ConfigureAwait(false);
+            return false;
+        }
         var first = await Task.WhenAny(signal, timer).ConfigureAwait(false);
         cancellationToken.ThrowIfCancellationRequested();
         if (first == timer) return false;
