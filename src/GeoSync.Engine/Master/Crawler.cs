@@ -13,6 +13,19 @@ public sealed class Crawler
     private Crawler? _dryRun;
 
     public Crawler(IMasterTree master, ISlaveChannel slave, IFileSyncer syncer, CrawlerOptions? options = null)
+        : this(master, slave, syncer, options, detector: null)
+    {
+    }
+
+    /// <param name="master">The master tree.</param>
+    /// <param name="slave">The slave.</param>
+    /// <param name="syncer">Moves file data.</param>
+    /// <param name="options">Settings; null for the defaults.</param>
+    /// <param name="detector">
+    /// How each turn finds changes (docs/master-loop.md, "Change detection"); null: the master's own — xtime descent on a
+    /// GlusterFS master, a full comparison on a plain directory.
+    /// </param>
+    internal Crawler(IMasterTree master, ISlaveChannel slave, IFileSyncer syncer, CrawlerOptions? options, IChangeDetector? detector)
     {
         ArgumentNullException.ThrowIfNull(master);
         ArgumentNullException.ThrowIfNull(slave);
@@ -31,7 +44,12 @@ public sealed class Crawler
         Slave = slave;
         Syncer = syncer;
         _ledger = Options.FailureLedger ?? new FailureLedger(Options.PersistentFailureAttempts, Options.Clock);
+        Detector = detector ?? DefaultDetector(master, Options);
     }
+
+    /// <summary>The master's own detector: xtime descent where a marker keeps xtimes, else a full comparison.</summary>
+    internal static IChangeDetector DefaultDetector(IMasterTree master, CrawlerOptions options) =>
+        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime) : new FullComparison();
 
     /// <summary>
     /// Unchanged subtrees are skipped by their directory's xtime (docs/master-loop.md, "The crawl"): a GlusterFS master with
@@ -46,6 +64,8 @@ public sealed class Crawler
     internal ISlaveChannel Slave { get; }
     internal IFileSyncer Syncer { get; }
     internal CrawlerOptions Options { get; }
+    /// <summary>How each turn finds what changed.</summary>
+    internal IChangeDetector Detector { get; }
     /// <summary>Every path that failed and has not arrived since, kept across turns (and restarts, with a ledger file).</summary>
     public FailureLedger Ledger => _ledger;
 
