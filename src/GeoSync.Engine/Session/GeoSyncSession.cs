@@ -100,6 +100,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public int? MasterSubvolumeCount { get; private set; }
 
     /// <summary>
+    /// The local brick the crawl reads the master's xtimes on (a one-brick master volume whose brick is a directory of
+    /// this host; docs/gluster-notes.md, "Reading xtimes on the brick"); null when they are read through the aux mount.
+    /// </summary>
+    public string? MasterXtimeBrick => _localBrick?.BrickPath;
+
+    /// <summary>
     /// The crawl skips subtrees whose directory xtime equals the slave's (docs/master-loop.md, "The crawl"). False for a directory master and for a
     /// master distributed over several subvolumes, where GlusterFS 10.x answers a directory's xtime from one brick per
     /// read (docs/gluster-notes.md): then every directory is listed each turn.
