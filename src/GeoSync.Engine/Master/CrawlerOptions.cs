@@ -65,6 +65,12 @@ public sealed record CrawlerOptions
     /// <summary>Visit each directory's entries in random order (docs/master-loop.md, "The crawl"), so one stuck entry does not always stall the same ones behind it.</summary>
     public bool ShuffleEntries { get; init; } = true;
 
+    /// <summary>
+    /// The local brick of a one-brick GlusterFS master, where the xtime descent reads the master's xtimes instead of
+    /// through the aux mount (docs/gluster-notes.md, "Reading xtimes on the brick"); null: through the mount.
+    /// </summary>
+    public BrickXtimes? LocalBrick { get; init; }
+
     /// <summary>Stamps never-indexed master entries, and times turns.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

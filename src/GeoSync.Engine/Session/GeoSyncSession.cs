@@ -50,6 +50,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private IMasterTree? _masterTree;
     private bool _slaveClaimed;
     private VolumeMark? _volumeInfo;
+    private BrickXtimes? _localBrick;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
     private Task? _stopping;
@@ -98,6 +99,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// (1: a single brick or replica set); null for a directory master or when the layout could not be read.
     /// </summary>
     public int? MasterSubvolumeCount { get; private set; }
+
+    /// <summary>
+    /// The local brick the crawl reads the master's xtimes on (a one-brick master volume whose brick is a directory of
+    /// this host; docs/gluster-notes.md, "Reading xtimes on the brick"); null when they are read through the aux mount.
+    /// </summary>
+    public string? MasterXtimeBrick => _localBrick?.BrickPath;
 
     /// <summary>
     /// The crawl skips subtrees whose directory xtime equals the slave's (docs/master-loop.md, "The crawl"). False for a directory master and for a
@@ -391,6 +398,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             FailureLedger = _failureLedger,
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
+            LocalBrick = _localBrick,
             Log = CrawlLog,
         }, _watch);
 
@@ -510,13 +518,31 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         }
         Log(SessionLogLevel.Verbose, $"master {Master} mounted on {mount.MountPoint}; volume {XattrNames.FormatUuid(_volumeInfo.VolumeId)}, " +
             $"volume mark {_volumeInfo.Mark}");
-        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint);
+        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint, out var pathInfo);
+        _localBrick = FindLocalBrick(pathInfo, _volumeInfo.VolumeId, xattrs, ns);
         return new GlusterMasterTree(mount.MountPoint, _volumeInfo.VolumeId, xattrs, ns);
     }
 
-    private int? ReadSubvolumeCount(IXattrStore xattrs, string root)
+    /// <summary>
+    /// A master volume of one brick whose brick is a directory of this host (it carries the volume's id): the crawl reads
+    /// the master's xtimes there (docs/gluster-notes.md, "Reading xtimes on the brick"). A volume with more bricks
+    /// (replicas, several subvolumes, a dispersed set) answers xtimes combined over them, so it is read through the mount.
+    /// </summary>
+    private BrickXtimes? FindLocalBrick(string? pathInfo, Guid volumeId, IXattrStore xattrs, string ns)
     {
-        string? pathInfo;
+        if (pathInfo is null || _volumeInfo is not { IsForeign: false }) return null;
+        var bricks = GlusterPathInfo.Bricks(pathInfo);
+        if (bricks.Count != 1 || MasterSubvolumeCount != 1) return null;
+        var brickPath = bricks[0][(bricks[0].IndexOf(':', StringComparison.Ordinal) + 1)..];
+        var brick = BrickXtimes.TryOpen(brickPath, volumeId, xattrs, ns, out var why);
+        Log(SessionLogLevel.Verbose, brick is null
+            ? $"master xtimes are read through the aux mount: its one brick {bricks[0]} is not readable here ({why})"
+            : $"master xtimes are read on the volume's one brick, {brickPath}, a directory of this host");
+        return brick;
+    }
+
+    private int? ReadSubvolumeCount(IXattrStore xattrs, string root, out string? pathInfo)
+    {
         try
         {
             pathInfo = xattrs.Get(root, GlusterPathInfo.XattrName) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
@@ -524,6 +550,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         catch (GeoSyncXattrException ex)
         {
             Log(SessionLogLevel.Debug, $"cannot read {GlusterPathInfo.XattrName} on {root}: {ex.Message}");
+            pathInfo = null;
             return null;
         }
         var count = pathInfo is null ? null : GlusterPathInfo.DistributeCount(pathInfo);

@@ -81,6 +81,7 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
         PersistentFailureAttempts = options?.PersistentFailureAttempts ?? 3,
         MaxPendingFiles = options?.MaxPendingFiles ?? 4096,
         VolumeMark = options?.VolumeMark,
+        LocalBrick = options?.LocalBrick,
         ShuffleEntries = options?.ShuffleEntries ?? true,
         PruneByDirectoryXtime = options?.PruneByDirectoryXtime ?? true,
         Clock = options?.Clock ?? TimeProvider.System,

@@ -36,14 +36,15 @@ public class MountGlusterMounterTests
         };
 
     [Fact]
-    public async Task UncachedMetadataZeroesTheAttributeAndEntryTimeouts()
+    public async Task UncachedMetadataZeroesTheAttributeAndEntryTimeoutsAndTheClientMetadataCache()
     {
         ClientMounts();
 
         await Mounter.MountAsync(Direct() with { UncachedMetadata = true });
 
         var argv = runner.ClientProcess!.Argv;
-        Assert.Equal(["--fopen-keep-cache=off", "--attribute-timeout=0", "--entry-timeout=0", TempMount], argv.TakeLast(4));
+        Assert.Equal(["--fopen-keep-cache=off", "--attribute-timeout=0", "--entry-timeout=0",
+            "--xlator-option=*-md-cache.md-cache-timeout=0", TempMount], argv.TakeLast(5));
     }
 
     [Fact]

@@ -11,17 +11,26 @@ namespace GeoSync.Engine.Master;
 internal sealed class XtimeDescent : IChangeDetector
 {
     private readonly IMasterXtimes _xtimes;
+    private readonly BrickXtimes? _brick;
     private readonly string _uuid;
     private readonly bool _prune;
 
     /// <param name="xtimes">The master's xtimes.</param>
     /// <param name="prune">Skip a directory whose master xtime equals the slave's (<see cref="Crawler.PrunesByDirectoryXtime"/>).</param>
-    public XtimeDescent(IMasterXtimes xtimes, bool prune)
+    /// <param name="brick">
+    /// Where the master's xtimes are read cheaply (the local brick of a one-brick volume); null: through
+    /// <paramref name="xtimes"/>, which also answers whatever the brick cannot.
+    /// </param>
+    public XtimeDescent(IMasterXtimes xtimes, bool prune, BrickXtimes? brick = null)
     {
         _xtimes = xtimes;
+        _brick = brick;
         _uuid = XattrNames.FormatUuid(xtimes.VolumeId);
         _prune = prune;
     }
+
+    /// <summary>The brick the xtimes are read on, if any.</summary>
+    internal BrickXtimes? Brick => _brick;
 
     public Task<Task<bool>> WalkAsync(CrawlTurn turn, CancellationToken cancellationToken) =>
         new Walk(this, turn).DescendAsync(CrawlTurn.Root, null, null, SlaveEntryState.Root, cancellationToken);
@@ -31,6 +40,7 @@ internal sealed class XtimeDescent : IChangeDetector
     {
         private readonly CrawlTurn _turn;
         private readonly IMasterXtimes _xtimes;
+        private readonly BrickXtimes? _brick;
         private readonly string _uuid;
         private readonly bool _prune;
 
@@ -38,6 +48,7 @@ internal sealed class XtimeDescent : IChangeDetector
         {
             _turn = turn;
             _xtimes = detector._xtimes;
+            _brick = detector._brick;
             _uuid = detector._uuid;
             _prune = detector._prune;
         }
@@ -226,7 +237,8 @@ internal sealed class XtimeDescent : IChangeDetector
             XtimeReading reading;
             try
             {
-                reading = _xtimes.Read(path);
+                // Every entry of a changed directory is read: on the brick that is a local call, through FUSE a round trip.
+                reading = _brick?.TryRead(path) ?? _xtimes.Read(path);
             }
             catch (Exception ex) when (CrawlTurn.IsEntryFailure(ex))
             {

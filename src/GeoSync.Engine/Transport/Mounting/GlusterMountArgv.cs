@@ -41,10 +41,17 @@ internal static class GlusterMountArgv
         [glusterfs,
             .. ClientParams(options.GlusterParams, options.LogLevel, logFile, options.Server, options.Volume).Select(p => "--" + p),
             // No page cache kept across opens: rsync reads what the volume holds when it opens a file; with
-            // UncachedMetadata no lookup or attribute either (docs/gluster-notes.md, "Coherent reads").
+            // UncachedMetadata no lookup or attribute either, neither in the kernel nor in the client's md-cache, which
+            // otherwise answers a lookup of a file another client removed for a second (docs/gluster-notes.md, "Coherent reads").
             "--fopen-keep-cache=off",
-            .. options.UncachedMetadata ? (string[])["--attribute-timeout=0", "--entry-timeout=0"] : [],
+            .. options.UncachedMetadata ? (string[])["--attribute-timeout=0", "--entry-timeout=0", NoMetadataCache] : [],
             mountPoint];
+
+    /// <summary>
+    /// The client's md-cache keeps no attributes: its default (performance.md-cache-timeout, 1 s) answers lookups and
+    /// stats from the client process itself, whatever the kernel's timeouts say.
+    /// </summary>
+    public const string NoMetadataCache = "--xlator-option=*-md-cache.md-cache-timeout=0";
 
     /// <summary>The source name of the read-only underlay in the mount table.</summary>
     public const string UnderlaySource = "geosync-underlay";

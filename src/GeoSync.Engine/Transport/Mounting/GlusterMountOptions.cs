@@ -65,10 +65,10 @@ public sealed partial record GlusterMountOptions
     public bool ReadOnlyUnderlay { get; init; }
 
     /// <summary>
-    /// Direct only: every lookup and attribute read goes to the volume (entry and attribute timeouts 0), so what another
-    /// client changed is seen at once: on a master, a file is never copied with a size older than the xtime it is
-    /// stamped with; on a slave, a repair's rsync never takes a file removed behind GeoSync's back for present
-    /// (docs/gluster-notes.md, "Coherent reads"). Sessions mount both sides so.
+    /// Direct only: every lookup and attribute read goes to the volume (entry and attribute timeouts 0, and the client's
+    /// md-cache off), so what another client changed is seen at once: on a master, a file is never copied with a size
+    /// older than the xtime it is stamped with; on a slave, a repair's rsync never takes a file removed behind GeoSync's
+    /// back for present (docs/gluster-notes.md, "Coherent reads"). Sessions mount both sides so.
     /// </summary>
     public bool UncachedMetadata { get; init; }
 

@@ -1,0 +1,80 @@
+using GeoSync.Engine.Xattrs;
+
+namespace GeoSync.Engine.Master;
+
+/// <summary>
+/// The master's xtimes read on its brick, a directory of this host, instead of through the aux mount: one lgetxattr on
+/// a local file system instead of a FUSE round trip to the brick process — and a changed directory costs one read per
+/// entry each turn (docs/gluster-notes.md, "Reading xtimes on the brick"). Only for a volume of one brick, where the
+/// brick's files carry exactly what a getxattr through the mount answers: the marker stamps them there.
+/// Only reads: stamps the crawl writes go through the mount.
+/// </summary>
+public sealed class BrickXtimes
+{
+    private readonly XtimeStore _store;
+    private readonly Guid _volumeId;
+
+    private BrickXtimes(string brickPath, Guid volumeId, XtimeStore store)
+    {
+        BrickPath = brickPath;
+        _volumeId = volumeId;
+        _store = store;
+    }
+
+    /// <summary>The brick's root directory.</summary>
+    public string BrickPath { get; }
+
+    /// <summary>The name of the attribute GlusterFS keeps its volume's uuid in on each brick root.</summary>
+    public static string VolumeIdName(string? ns = null) => $"{ns ?? XattrNames.DefaultNamespace}.volume-id";
+
+    /// <summary>
+    /// The brick at <paramref name="brickPath"/> when it is a directory here whose volume-id attribute is
+    /// <paramref name="volumeId"/> (so it is that volume's brick, not a directory of the same name); else null and why.
+    /// </summary>
+    public static BrickXtimes? TryOpen(string brickPath, Guid volumeId, IXattrStore xattrs, string? ns, out string why)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(brickPath);
+        ArgumentNullException.ThrowIfNull(xattrs);
+        if (!Path.IsPathFullyQualified(brickPath) || !Directory.Exists(brickPath))
+        {
+            why = $"'{brickPath}' is not a directory on this host";
+            return null;
+        }
+        byte[]? id;
+        try
+        {
+            id = xattrs.Get(brickPath, VolumeIdName(ns));
+        }
+        catch (GeoSyncXattrException ex)
+        {
+            why = $"its volume id cannot be read: {ex.Message}";
+            return null;
+        }
+        if (id is not { Length: 16 } || !id.AsSpan().SequenceEqual(volumeId.ToByteArray(bigEndian: true)))
+        {
+            why = $"'{brickPath}' does not carry volume {XattrNames.FormatUuid(volumeId)} in {VolumeIdName(ns)}";
+            return null;
+        }
+        why = "";
+        return new BrickXtimes(brickPath.TrimEnd('/'), volumeId, new XtimeStore(xattrs, ns));
+    }
+
+    /// <summary>
+    /// The path's xtime on the brick, or its absence (ENODATA); null when the brick cannot answer for it (the entry is not
+    /// there, or the read failed), so that the caller asks the mount, which stays the authority.
+    /// </summary>
+    public XtimeReading? TryRead(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        // The same byte form of a wire name as the master tree uses (names that are not UTF-8 included).
+        var full = path == "." ? BrickPath : BrickPath + "/" + OpenDirectory.NativePath(path);
+        try
+        {
+            return _store.Get(full, _volumeId) is Xtime value ? XtimeReading.Found(value) : XtimeReading.Missing(LinuxErrno.ENODATA);
+        }
+        catch (GeoSyncXattrException)
+        {
+            return null;
+        }
+    }
+}
