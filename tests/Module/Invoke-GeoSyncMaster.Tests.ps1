@@ -216,7 +216,8 @@ Describe 'Invoke-GeoSyncMaster' {
             }
             $arrived | Should -Be $Arrives
             $ps.Stop()
-            $async.IsCompleted | Should -BeTrue
+            # Stop() can return before the invocation's handle is signalled.
+            $async.AsyncWaitHandle.WaitOne(5000) | Should -BeTrue
         }
         finally {
             $ps.Dispose()

@@ -17,10 +17,13 @@ public static class AtomicJsonFile
         Converters = { new JsonStringEnumConverter() },
     };
 
-    /// <summary>Replaces the record at <paramref name="path"/> (creating its folder), with <see cref="Options"/> unless others are given.</summary>
-    public static void Write<T>(string path, T value, JsonSerializerOptions? options = null)
+    /// <summary>Replaces the record at <paramref name="path"/> (creating its folder), serialized with <see cref="Options"/>.</summary>
+    public static void Write<T>(string path, T value) => Write(path, value, Options);
+
+    /// <summary>Replaces the record at <paramref name="path"/> (creating its folder), serialized with <paramref name="options"/>.</summary>
+    public static void Write<T>(string path, T value, JsonSerializerOptions options)
     {
-        var temporary = WriteTemporary(path, value, options ?? Options);
+        var temporary = WriteTemporary(path, value, options);
         try
         {
             File.Move(temporary, path, overwrite: true);
