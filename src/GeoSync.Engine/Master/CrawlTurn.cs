@@ -202,10 +202,18 @@ internal sealed class CrawlTurn
     private async Task<bool> SyncTreeAsync(string path, CancellationToken cancellationToken)
     {
         _jobs.Started();
+        long files = 0, bytes = 0, specials = 0;
         try
         {
             var outcome = await _crawler.Syncer.AddTree(path, Arrived).WaitAsync(cancellationToken).ConfigureAwait(false);
             if (outcome.Succeeded) return true;
+            // Counted as rsync named them (so progress moves). A failure rsync could not pin on paths, or a slave that
+            // refuses writes (full, read-only), leaves unknown which of them arrived: the turn claims none of them.
+            if (outcome.FailedBelow.Count == 0
+                || outcome.FailedBelow.Any(f => FailureCauses.FromErrno(f.Errno) is FailureCause.NoSpace or FailureCause.ReadOnly))
+            {
+                _counters.Withdraw(Interlocked.Read(ref files), Interlocked.Read(ref bytes), Interlocked.Read(ref specials));
+            }
             foreach (var below in outcome.FailedBelow) RecordFailure(below.RelativePath, $"failed to sync: {below.Reason}", below.Errno);
             // Pinned on nothing below: the directory itself is what failed (the next turn lists what arrived and sends the rest).
             return outcome.FailedBelow.Count == 0 && RecordFailure(path, $"failed to sync: {outcome.FailureReason}", outcome.Errno);
@@ -230,9 +238,12 @@ internal sealed class CrawlTurn
             {
                 case RsyncItemKind.File when item.Transferred:
                     _counters.FileSynced(item.Size);
+                    Interlocked.Increment(ref files);
+                    Interlocked.Add(ref bytes, item.Size);
                     break;
                 case RsyncItemKind.Special when item.Transferred:
                     _counters.SpecialFileSynced();
+                    Interlocked.Increment(ref specials);
                     break;
                 case RsyncItemKind.Directory when item.Transferred:
                     // rsync listed it for the walk: the next turn's progress counts on every directory of the tree.

@@ -114,4 +114,15 @@ internal sealed class TurnCounters
         Interlocked.Increment(ref _filesSynced);
         Interlocked.Add(ref _bytesSynced, bytes);
     }
+
+    /// <summary>
+    /// Takes back files counted while a run was going: rsync names a file as it sends it, so when the run then fails (a
+    /// full slave) what it named is not known to have arrived, and a turn claims only what did.
+    /// </summary>
+    public void Withdraw(long files, long bytes, long specialFiles)
+    {
+        Interlocked.Add(ref _filesSynced, -files);
+        Interlocked.Add(ref _bytesSynced, -bytes);
+        Interlocked.Add(ref _specialFiles, -specialFiles);
+    }
 }
