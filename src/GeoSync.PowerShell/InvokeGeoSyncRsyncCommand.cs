@@ -23,24 +23,24 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
     private const string ProgressActivity = "Syncing with rsync";
     private static readonly TimeSpan ProgressInterval = TimeSpan.FromSeconds(1);
 
-    private readonly CancellationTokenSource stopping = new();
-    private readonly BlockingCollection<Message> messages = [];
-    private readonly Stopwatch clock = new();
-    private readonly Stopwatch sinceProgress = new();
-    private string sourceRoot = "";
-    private RsyncTarget? target;
-    private Syncer? syncer;
-    private string remoteAddress = "";
-    private string remotePath = "";
-    private DirectoryInfo? controlDirectory;
-    private int queued;
-    private int outstanding;
-    private int synced;
-    private int failed;
-    private int vanished;
-    private long bytes;
-    private int rsyncRuns;
-    private bool progressShown;
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly BlockingCollection<Message> _messages = [];
+    private readonly Stopwatch _clock = new();
+    private readonly Stopwatch _sinceProgress = new();
+    private string _sourceRoot = "";
+    private RsyncTarget? _target;
+    private Syncer? _syncer;
+    private string _remoteAddress = "";
+    private string _remotePath = "";
+    private DirectoryInfo? _controlDirectory;
+    private int _queued;
+    private int _outstanding;
+    private int _synced;
+    private int _failed;
+    private int _vanished;
+    private long _bytes;
+    private int _rsyncRuns;
+    private bool _progressShown;
 
     /// <summary>The directory the relative paths are relative to; rsync runs in it.</summary>
     [Parameter(Mandatory = true, Position = 0)]
@@ -108,15 +108,15 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
     protected override void BeginProcessing()
     {
-        clock.Start();
-        sourceRoot = Canonical(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Source));
-        if (!Directory.Exists(sourceRoot))
+        _clock.Start();
+        _sourceRoot = Canonical(SessionState.Path.GetUnresolvedProviderPathFromPSPath(Source));
+        if (!Directory.Exists(_sourceRoot))
         {
             ThrowTerminatingError(ErrorRecords.DirectoryNotFound("SourceNotFound", Source,
-                $"The source directory '{sourceRoot}' does not exist. Give an existing directory as -Source."));
+                $"The source directory '{_sourceRoot}' does not exist. Give an existing directory as -Source."));
         }
 
-        target = ParseDestination();
+        _target = ParseDestination();
     }
 
     protected override void ProcessRecord()
@@ -142,9 +142,9 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
     protected override void EndProcessing()
     {
-        if (syncer is not null)
+        if (_syncer is not null)
         {
-            var completion = syncer.CompleteAsync();
+            var completion = _syncer.CompleteAsync();
             Drain(untilBelow: 1);
             try
             {
@@ -166,24 +166,24 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
         if (Summary)
         {
-            WriteObject(new GeoSyncRsyncSummary(sourceRoot, Destination, synced, failed, vanished, bytes, rsyncRuns, clock.Elapsed));
+            WriteObject(new GeoSyncRsyncSummary(_sourceRoot, Destination, _synced, _failed, _vanished, _bytes, _rsyncRuns, _clock.Elapsed));
         }
     }
 
-    protected override void StopProcessing() => stopping.Cancel();
+    protected override void StopProcessing() => _stopping.Cancel();
 
     public void Dispose()
     {
-        stopping.Cancel();
-        syncer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
-        syncer = null;
-        if (controlDirectory is { Exists: true })
+        _stopping.Cancel();
+        _syncer?.DisposeAsync().AsTask().GetAwaiter().GetResult();
+        _syncer = null;
+        if (_controlDirectory is { Exists: true })
         {
-            controlDirectory.Delete(recursive: true);
+            _controlDirectory.Delete(recursive: true);
         }
 
         // The message queue is left undisposed: a cancelled file's continuation may still post to it after this.
-        stopping.Dispose();
+        _stopping.Dispose();
     }
 
     // Enough queued work to keep every job busy with full batches, without holding a whole crawl in memory.
@@ -206,8 +206,8 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
                     "InvalidDestination", ErrorCategory.InvalidArgument, Destination));
             }
 
-            remoteAddress = Destination[..colon];
-            remotePath = path.Length == 0 ? "." : path;
+            _remoteAddress = Destination[..colon];
+            _remotePath = path.Length == 0 ? "." : path;
             try
             {
                 // Checked now with a stand-in of the default's shape; the private directory is created when a file is queued.
@@ -229,18 +229,18 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         return new LocalDirectoryTarget(local);
     }
 
-    private SshTarget SshTargetFor(string controlPath) => new(SshCommand, controlPath, remoteAddress, remotePath);
+    private SshTarget SshTargetFor(string controlPath) => new(SshCommand, controlPath, _remoteAddress, _remotePath);
 
     private bool TryGetRelativePath(string path, out string relative)
     {
         relative = "";
         try
         {
-            var full = IOPath.GetFullPath(IOPath.IsPathRooted(path) ? path : IOPath.Combine(sourceRoot, path));
-            var candidate = IOPath.GetRelativePath(sourceRoot, full);
+            var full = IOPath.GetFullPath(IOPath.IsPathRooted(path) ? path : IOPath.Combine(_sourceRoot, path));
+            var candidate = IOPath.GetRelativePath(_sourceRoot, full);
             if (candidate == ".." || candidate.StartsWith("../", StringComparison.Ordinal) || IOPath.IsPathRooted(candidate))
             {
-                WriteError(ErrorRecords.PathOutsideSource(path, sourceRoot));
+                WriteError(ErrorRecords.PathOutsideSource(path, _sourceRoot));
                 return false;
             }
 
@@ -256,13 +256,13 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
     private void Queue(string relative)
     {
-        syncer ??= StartSyncer();
-        var info = new FileInfo(IOPath.Combine(sourceRoot, relative));
+        _syncer ??= StartSyncer();
+        var info = new FileInfo(IOPath.Combine(_sourceRoot, relative));
         var size = info.Exists ? info.Length : 0;
         Task<SyncOutcome> outcome;
         try
         {
-            outcome = syncer.Add(relative, size);
+            outcome = _syncer.Add(relative, size);
         }
         catch (GeoSyncException e)
         {
@@ -270,25 +270,25 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
             return;
         }
 
-        queued++;
-        outstanding++;
+        _queued++;
+        _outstanding++;
         WriteVerbose($"Queued '{relative}' for rsync to {Destination}.");
-        outcome.ContinueWith(done => messages.Add(new FileDone(relative, done)), CancellationToken.None,
+        outcome.ContinueWith(done => _messages.Add(new FileDone(relative, done)), CancellationToken.None,
             TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
     }
 
     private Syncer StartSyncer()
     {
-        var rsyncTarget = target!;
+        var rsyncTarget = _target!;
         if (rsyncTarget is SshTarget && ControlPath is null)
         {
             // A private directory per invocation (docs/protocol.md, "Transport") keeps the socket path short and unguessable; removed in Dispose.
             // %C is ssh's fixed-length hash of the connection, as the session's own transport names its socket.
-            controlDirectory = Directory.CreateTempSubdirectory("gsyncd-aux-ssh-");
-            rsyncTarget = SshTargetFor(IOPath.Combine(controlDirectory.FullName, "%C"));
+            _controlDirectory = Directory.CreateTempSubdirectory("gsyncd-aux-ssh-");
+            rsyncTarget = SshTargetFor(IOPath.Combine(_controlDirectory.FullName, "%C"));
         }
 
-        var options = new RsyncOptions(sourceRoot, rsyncTarget)
+        var options = new RsyncOptions(_sourceRoot, rsyncTarget)
         {
             Command = RsyncCommand,
             ExtraOptions = RsyncOptions,
@@ -298,7 +298,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         RsyncClient client;
         try
         {
-            client = new RsyncClient(new ProcessRunner(), options, line => messages.Add(new StderrLine(line)));
+            client = new RsyncClient(new ProcessRunner(), options, line => _messages.Add(new StderrLine(line)));
         }
         catch (ArgumentException e)
         {
@@ -308,8 +308,8 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
         WriteDebug($"rsync argv: {string.Join(' ', client.Argv)}");
         var syncerOptions = new SyncerOptions { SyncJobs = SyncJobs, MaxBatchFiles = BatchSize, Retries = Retries };
-        sinceProgress.Start();
-        return new Syncer(client, syncerOptions, report => messages.Add(new BatchDone(report)), stopping.Token);
+        _sinceProgress.Start();
+        return new Syncer(client, syncerOptions, report => _messages.Add(new BatchDone(report)), _stopping.Token);
     }
 
     /// <summary>Writes what the workers posted (only the pipeline thread writes; docs/ARCHITECTURE.md, "The rooms"), blocking while more than <paramref name="untilBelow"/> files are pending.</summary>
@@ -320,11 +320,11 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
             Message? message;
             try
             {
-                if (outstanding >= untilBelow)
+                if (_outstanding >= untilBelow)
                 {
-                    message = messages.Take(stopping.Token);
+                    message = _messages.Take(_stopping.Token);
                 }
-                else if (!messages.TryTake(out message))
+                else if (!_messages.TryTake(out message))
                 {
                     return;
                 }
@@ -337,7 +337,7 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
             switch (message)
             {
                 case FileDone done:
-                    outstanding--;
+                    _outstanding--;
                     Write(done);
                     break;
                 case BatchDone batch:
@@ -368,14 +368,14 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
         switch (result.Status)
         {
             case RsyncFileStatus.Synced:
-                synced++;
+                _synced++;
                 break;
             case RsyncFileStatus.Vanished:
-                vanished++;
+                _vanished++;
                 WriteError(ErrorRecords.RsyncSourceVanished(result.RelativePath, result.Reason));
                 break;
             default:
-                failed++;
+                _failed++;
                 WriteError(ErrorRecords.RsyncFileFailed(result.RelativePath, result.Attempts, result.Reason));
                 break;
         }
@@ -390,34 +390,34 @@ public sealed class InvokeGeoSyncRsyncCommand : PSCmdlet, IDisposable
 
     private void Write(SyncBatchReport report)
     {
-        rsyncRuns++;
-        bytes += report.SyncedBytes;
+        _rsyncRuns++;
+        _bytes += report.SyncedBytes;
         WriteVerbose(string.Create(CultureInfo.InvariantCulture,
             $"rsync exited with {report.ExitCode} for {report.Files} files in {report.Elapsed.TotalSeconds:0.###} s: {report.Synced} synced, {report.Failed} failed, {report.Vanished} vanished, {report.Retrying} to retry."));
     }
 
     private void WriteProgressNow(bool completed)
     {
-        if (!completed && progressShown && sinceProgress.Elapsed < ProgressInterval)
+        if (!completed && _progressShown && _sinceProgress.Elapsed < ProgressInterval)
         {
             return;
         }
 
-        if (completed && !progressShown)
+        if (completed && !_progressShown)
         {
             return;
         }
 
-        var done = synced + failed + vanished;
+        var done = _synced + _failed + _vanished;
         var record = new ProgressRecord(ProgressActivityId, ProgressActivity,
-            string.Create(CultureInfo.InvariantCulture, $"{done} of {queued} files, {bytes} bytes, {rsyncRuns} rsync runs"))
+            string.Create(CultureInfo.InvariantCulture, $"{done} of {_queued} files, {_bytes} bytes, {_rsyncRuns} rsync runs"))
         {
-            PercentComplete = queued == 0 ? 0 : (int)(100L * done / queued),
+            PercentComplete = _queued == 0 ? 0 : (int)(100L * done / _queued),
             RecordType = completed ? ProgressRecordType.Completed : ProgressRecordType.Processing,
         };
         WriteProgress(record);
-        progressShown = true;
-        sinceProgress.Restart();
+        _progressShown = true;
+        _sinceProgress.Restart();
     }
 
     private ErrorRecord ErrorFor(GeoSyncException e) =>

@@ -4,24 +4,7 @@ BeforeAll {
     # The catalog's types are read here (the number of stored options), so the module must be loaded when run alone.
     Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
 
-    function Invoke-Geosync {
-        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 60)
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
-        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardInput = $true
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $process = [System.Diagnostics.Process]::Start($info)
-        $process.StandardInput.Close()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-            $process.Kill($true)
-            throw "geosync $ArgumentList did not exit within $TimeoutSeconds s"
-        }
-        $process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $stdout.Result; StdErr = $stderr.Result; Lines = @($stdout.Result -split '\r?\n' | Where-Object { $_ }) }
-    }
+    . (Join-Path $PSScriptRoot 'GeosyncProcess.ps1')
 }
 
 Describe 'geosync create, config and delete' {

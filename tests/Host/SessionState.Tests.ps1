@@ -3,26 +3,7 @@ BeforeAll {
     $script:HostModuleBase = Join-Path (Split-Path $Geosync) 'Modules/GeoSync'
     . (Join-Path $PSScriptRoot '../Integration/Testbed.ps1')
 
-    # Runs geosync with these argv words and stdin closed; returns its exit code, stdout and stderr.
-    function Invoke-Geosync {
-        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 90)
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
-        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardInput = $true
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $null = $info.Environment.Remove('COLUMNS')
-        $process = [System.Diagnostics.Process]::Start($info)
-        $process.StandardInput.Close()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-            $process.Kill($true)
-            throw "geosync $($ArgumentList -join ' ') did not exit within $TimeoutSeconds s"
-        }
-        $process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $stdout.Result; StdErr = $stderr.Result }
-    }
+    . (Join-Path $PSScriptRoot 'GeosyncProcess.ps1')
 }
 
 Describe 'the session geosync runs the module in' {

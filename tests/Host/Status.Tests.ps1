@@ -2,27 +2,7 @@ BeforeAll {
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
     . (Join-Path $PSScriptRoot '../Integration/Testbed.ps1')
 
-    # Runs geosync with these argv words, stdin closed and $COLUMNS as given (unset: the host's own default).
-    function Invoke-Geosync {
-        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 90, [string] $Columns)
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
-        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardInput = $true
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $null = $info.Environment.Remove('COLUMNS')
-        if ($Columns) { $info.Environment['COLUMNS'] = $Columns }
-        $process = [System.Diagnostics.Process]::Start($info)
-        $process.StandardInput.Close()
-        $stdout = $process.StandardOutput.ReadToEndAsync()
-        $stderr = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-            $process.Kill($true)
-            throw "geosync $($ArgumentList -join ' ') did not exit within $TimeoutSeconds s"
-        }
-        $process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $stdout.Result; StdErr = $stderr.Result }
-    }
+    . (Join-Path $PSScriptRoot 'GeosyncProcess.ps1')
 
     function New-TestReplication {
         param([string] $StateDirectory, [string] $Name, [string] $Master, [string] $Slave)

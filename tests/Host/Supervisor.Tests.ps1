@@ -5,21 +5,7 @@ BeforeAll {
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
     Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
 
-    function Invoke-Geosync {
-        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 90)
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
-        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardInput = $true
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $process = [System.Diagnostics.Process]::Start($info)
-        $process.StandardInput.Close()
-        $out = $process.StandardOutput.ReadToEndAsync()
-        $err = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) { $process.Kill(); throw "geosync $ArgumentList did not exit within $TimeoutSeconds s" }
-        $process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
-    }
+    . (Join-Path $PSScriptRoot 'GeosyncProcess.ps1')
 
     function Wait-Until {
         param([scriptblock] $Condition, [string] $What, [int] $TimeoutSeconds = 60)

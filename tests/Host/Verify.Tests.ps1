@@ -3,21 +3,7 @@
 BeforeAll {
     $script:Geosync = (Resolve-Path (Join-Path $PSScriptRoot '../../out/geosync/geosync')).Path
 
-    function Invoke-Geosync {
-        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 120)
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
-        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardInput = $true
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $process = [System.Diagnostics.Process]::Start($info)
-        $process.StandardInput.Close()
-        $out = $process.StandardOutput.ReadToEndAsync()
-        $err = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) { $process.Kill($true); throw "geosync did not exit within $TimeoutSeconds s" }
-        $process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
-    }
+    . (Join-Path $PSScriptRoot 'GeosyncProcess.ps1')
 
     # A master and a slave replicated by geosync master --once, so verify starts from a clean pair.
     function New-Replica {

@@ -19,21 +19,7 @@ BeforeAll {
         }
     }
 
-    function Invoke-Geosync {
-        param([string[]] $ArgumentList, [int] $TimeoutSeconds = 120)
-        $info = [System.Diagnostics.ProcessStartInfo]::new($Geosync)
-        foreach ($a in $ArgumentList) { $info.ArgumentList.Add($a) }
-        $info.RedirectStandardInput = $true
-        $info.RedirectStandardOutput = $true
-        $info.RedirectStandardError = $true
-        $process = [System.Diagnostics.Process]::Start($info)
-        $process.StandardInput.Close()
-        $out = $process.StandardOutput.ReadToEndAsync()
-        $err = $process.StandardError.ReadToEndAsync()
-        if (-not $process.WaitForExit($TimeoutSeconds * 1000)) { $process.Kill($true); throw "geosync did not exit within $TimeoutSeconds s" }
-        $process.WaitForExit()
-        [pscustomobject]@{ ExitCode = $process.ExitCode; StdOut = $out.Result; StdErr = $err.Result }
-    }
+    . (Join-Path $PSScriptRoot '../Host/GeosyncProcess.ps1')
 
     # Rewrites a file with other bytes of the same length and puts its mtime back: only a checksum sees the change.
     function Set-SameSizeContent([string] $Path) {

@@ -62,10 +62,7 @@ $slave = Join-Path $WorkDirectory 'slave'
 $state = Join-Path $WorkDirectory 'state'
 $modes = [ordered]@{ watch = @(); full = @('--watch', 'disabled') }
 
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
-}
+. (Join-Path $PSScriptRoot 'BenchTools.ps1')
 
 # A tree of $Count files in $Dirs directories under $Root: 4 KiB of distinct bytes each, or empty.
 function New-Tree([string] $Root, [int] $Count, [int] $Dirs, [int] $Size) {

@@ -55,11 +55,7 @@ $perDirectory = [Math]::Ceiling($Files / $Directories)
 $jobs = if ($SyncJobs -gt 0) { @('--sync-jobs', $SyncJobs) } else { @() }
 $sessionJobs = if ($SyncJobs -gt 0) { @{ SyncJobs = $SyncJobs } } else { @{} }
 
-# The median of some numbers (the lower middle one of an even count).
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
-}
+. (Join-Path $PSScriptRoot 'BenchTools.ps1')
 
 # An empty directory at $Path (whatever was there is removed first, outside any timing).
 function Reset-Directory([string] $Path) {

@@ -151,11 +151,7 @@ function Measure-GeoSync {
     }
 }
 
-# The median of some numbers (the lower middle one of an even count).
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
-}
+. (Join-Path $PSScriptRoot 'BenchTools.ps1')
 
 function Measure-IdleTurn($Session) {
     $times = foreach ($i in 1..$IdleTurns) {

@@ -48,11 +48,7 @@ $Geosync = (Resolve-Path -LiteralPath $Geosync).Path
 if ($Baseline) { $Baseline = (Resolve-Path -LiteralPath $Baseline).Path }
 if (-not (Test-Path -LiteralPath '/usr/bin/time')) { throw 'GNU time (/usr/bin/time, Debian package time) is needed: apt-get install time' }
 
-# The median of some numbers (the lower middle one of an even count).
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
-}
+. (Join-Path $PSScriptRoot 'BenchTools.ps1')
 
 # The resident set of a process and all its descendants, in KiB (0 once it is gone).
 function Get-TreeRss([int] $Root) {

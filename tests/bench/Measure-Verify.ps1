@@ -55,11 +55,7 @@ $master = Join-Path $WorkDirectory 'master'
 $slave = Join-Path $WorkDirectory 'slave'
 $perDirectory = [Math]::Ceiling($Files / $Directories)
 
-# The median of some numbers (the lower middle one of an even count).
-function Get-Median([double[]] $Values) {
-    $sorted = @($Values | Sort-Object)
-    $sorted[[int][Math]::Floor(($sorted.Count - 1) / 2)]
-}
+. (Join-Path $PSScriptRoot 'BenchTools.ps1')
 
 # Runs a command, returns its wall time and output lines; $Allowed are the exit codes that mean it compared.
 function Measure-Run([string] $Program, [string[]] $Arguments, [int[]] $Allowed) {

@@ -44,25 +44,25 @@ public sealed record SyncBatchReport(
 /// </summary>
 public sealed class Syncer : IFileSyncer, IAsyncDisposable
 {
-    private readonly RsyncClient rsync;
-    private readonly SyncerOptions options;
-    private readonly Action<SyncBatchReport>? batchCompleted;
-    private readonly CancellationTokenSource stopping;
-    private readonly Task[] workers;
-    private readonly ConcurrentDictionary<Entry, byte> unfinished = new();
+    private readonly RsyncClient _rsync;
+    private readonly SyncerOptions _options;
+    private readonly Action<SyncBatchReport>? _batchCompleted;
+    private readonly CancellationTokenSource _stopping;
+    private readonly Task[] _workers;
+    private readonly ConcurrentDictionary<Entry, byte> _unfinished = new();
 
     // The queue and its release state; tasks are never completed while it is held (docs/gsyncd-flaws.md, #8).
-    private readonly object gate = new();
-    private readonly Queue<Entry> queue = new();
-    private long queuedNameBytes;
-    private long lastSequence;
-    private long releasedThrough;
-    private bool closed;
-    private TaskCompletionSource? batchReady;
+    private readonly object _gate = new();
+    private readonly Queue<Entry> _queue = new();
+    private long _queuedNameBytes;
+    private long _lastSequence;
+    private long _releasedThrough;
+    private bool _closed;
+    private TaskCompletionSource? _batchReady;
 
-    private Exception? fault;
-    private int rsyncRuns;
-    private int disposed;
+    private Exception? _fault;
+    private int _rsyncRuns;
+    private int _disposed;
 
     /// <param name="rsync">Runs one rsync for a batch.</param>
     /// <param name="options">Parallelism, gathering and batch bounds; the defaults when null.</param>
@@ -74,15 +74,15 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(rsync);
         options ??= new SyncerOptions();
         options.Validate();
-        this.rsync = rsync;
-        this.options = options;
-        this.batchCompleted = batchCompleted;
-        stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        workers = Enumerable.Range(0, options.SyncJobs).Select(_ => Task.Run(RunWorkerAsync)).ToArray();
+        this._rsync = rsync;
+        this._options = options;
+        this._batchCompleted = batchCompleted;
+        _stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        _workers = Enumerable.Range(0, options.SyncJobs).Select(_ => Task.Run(RunWorkerAsync)).ToArray();
     }
 
     /// <summary>How many rsync processes the Syncer has started.</summary>
-    public int RsyncRuns => Volatile.Read(ref rsyncRuns);
+    public int RsyncRuns => Volatile.Read(ref _rsyncRuns);
 
     private Task<SyncOutcome> Enqueue(string relativePath, long size, bool tree, Action<RsyncItem>? arrived)
     {
@@ -90,20 +90,20 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         var nameBytes = RsyncCommand.EncodedLength(name);
         Entry? entry = null;
         TaskCompletionSource? wake = null;
-        lock (gate)
+        lock (_gate)
         {
-            if (!closed)
+            if (!_closed)
             {
-                entry = new Entry(name, size, nameBytes, ++lastSequence, options.Clock.GetTimestamp(), unfinished)
+                entry = new Entry(name, size, nameBytes, ++_lastSequence, _options.Clock.GetTimestamp(), _unfinished)
                 {
                     Tree = tree,
                     OnItem = arrived,
                 };
-                unfinished.TryAdd(entry, 0);
-                queue.Enqueue(entry);
-                queuedNameBytes += nameBytes;
+                _unfinished.TryAdd(entry, 0);
+                _queue.Enqueue(entry);
+                _queuedNameBytes += nameBytes;
                 // An idle worker learns of the first file to start its linger; later files only matter once the batch is ripe.
-                if (queue.Count == 1 || IsRipe())
+                if (_queue.Count == 1 || IsRipe())
                 {
                     wake = TakeWaiters();
                 }
@@ -138,7 +138,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     public Task<SyncOutcome> Add(string relativePath, long size = 0) => Enqueue(relativePath, size, tree: false, null);
 
     /// <summary>Whether the crawl may hand this Syncer whole new directories (<see cref="SyncerOptions.WholeDirectories"/>).</summary>
-    public bool SendsDirectoriesWhole => options.WholeDirectories;
+    public bool SendsDirectoriesWhole => _options.WholeDirectories;
 
     /// <summary>The crawl's view of <see cref="AddTree"/>: a failure below the directory names its path.</summary>
     Task<FileSyncOutcome> IFileSyncer.AddTree(string relativePath, Action<RsyncItem>? arrived)
@@ -173,9 +173,9 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     public void SendQueued()
     {
         TaskCompletionSource? wake;
-        lock (gate)
+        lock (_gate)
         {
-            releasedThrough = lastSequence;
+            _releasedThrough = _lastSequence;
             wake = TakeWaiters();
         }
 
@@ -189,39 +189,39 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     public Task FlushAsync(CancellationToken cancellationToken = default)
     {
         SendQueued();
-        return Task.WhenAll(unfinished.Keys.Select(entry => entry.Outcome.Task)).WaitAsync(cancellationToken);
+        return Task.WhenAll(_unfinished.Keys.Select(entry => entry.Outcome.Task)).WaitAsync(cancellationToken);
     }
 
     /// <summary>Takes no more files, waits until every queued file has its outcome, then throws the fault if there was one.</summary>
     public async Task CompleteAsync()
     {
         Close();
-        await Task.WhenAll(workers).ConfigureAwait(false);
+        await Task.WhenAll(_workers).ConfigureAwait(false);
         ThrowIfStopped();
     }
 
     /// <summary>Stops the workers, killing running rsyncs; files without an outcome are cancelled.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
-        await stopping.CancelAsync().ConfigureAwait(false);
+        await _stopping.CancelAsync().ConfigureAwait(false);
         Close();
-        await Task.WhenAll(workers).ConfigureAwait(false);
-        stopping.Dispose();
+        await Task.WhenAll(_workers).ConfigureAwait(false);
+        _stopping.Dispose();
     }
 
     private void ThrowIfStopped()
     {
-        if (Volatile.Read(ref fault) is { } failure)
+        if (Volatile.Read(ref _fault) is { } failure)
         {
             ExceptionDispatchInfo.Throw(failure);
         }
 
-        stopping.Token.ThrowIfCancellationRequested();
+        _stopping.Token.ThrowIfCancellationRequested();
     }
 
     /// <summary>Refuses further files and wakes the waiting workers, which then send the rest without lingering.</summary>
@@ -229,14 +229,14 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     {
         TaskCompletionSource? wake;
         var drained = new List<Entry>();
-        lock (gate)
+        lock (_gate)
         {
-            closed = true;
+            _closed = true;
             if (drain)
             {
-                drained.AddRange(queue);
-                queue.Clear();
-                queuedNameBytes = 0;
+                drained.AddRange(_queue);
+                _queue.Clear();
+                _queuedNameBytes = 0;
             }
 
             wake = TakeWaiters();
@@ -248,7 +248,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
 
     private async Task RunWorkerAsync()
     {
-        var token = stopping.Token;
+        var token = _stopping.Token;
         try
         {
             while (await NextBatchAsync(token).ConfigureAwait(false) is { } batch)
@@ -261,15 +261,15 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         }
         catch (Exception e)
         {
-            Interlocked.CompareExchange(ref fault, e, null);
+            Interlocked.CompareExchange(ref _fault, e, null);
         }
 
-        if (Volatile.Read(ref fault) is not null || token.IsCancellationRequested)
+        if (Volatile.Read(ref _fault) is not null || token.IsCancellationRequested)
         {
             // Closing and draining in one step means nothing can be queued after this drain.
             foreach (var entry in Close(drain: true))
             {
-                Abandon(entry, Volatile.Read(ref fault), token);
+                Abandon(entry, Volatile.Read(ref _fault), token);
             }
         }
     }
@@ -284,9 +284,9 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         {
             Task ready;
             TimeSpan wait;
-            lock (gate)
+            lock (_gate)
             {
-                if (Volatile.Read(ref fault) is not null || (closed && queue.Count == 0))
+                if (Volatile.Read(ref _fault) is not null || (_closed && _queue.Count == 0))
                 {
                     return null;
                 }
@@ -296,17 +296,17 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
                     return TakeBatch();
                 }
 
-                batchReady ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                ready = batchReady.Task;
+                _batchReady ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                ready = _batchReady.Task;
                 // An empty queue waits for the first Add; a clock that moved on since IsRipe looked means look again at once.
-                wait = queue.Count == 0
+                wait = _queue.Count == 0
                     ? Timeout.InfiniteTimeSpan
-                    : TimeSpan.FromTicks(Math.Max(0, (options.BatchLinger - options.Clock.GetElapsedTime(queue.Peek().Arrived)).Ticks));
+                    : TimeSpan.FromTicks(Math.Max(0, (_options.BatchLinger - _options.Clock.GetElapsedTime(_queue.Peek().Arrived)).Ticks));
             }
 
             try
             {
-                await ready.WaitAsync(wait, options.Clock, token).ConfigureAwait(false);
+                await ready.WaitAsync(wait, _options.Clock, token).ConfigureAwait(false);
             }
             catch (TimeoutException)
             {
@@ -318,24 +318,24 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     /// <summary>Whether a worker should take the queue now. Call with the gate held.</summary>
     private bool IsRipe()
     {
-        if (queue.Count == 0)
+        if (_queue.Count == 0)
         {
             return false;
         }
 
-        var oldest = queue.Peek();
-        return closed
-            || oldest.Sequence <= releasedThrough
-            || queue.Count >= Math.Min(options.TargetBatchFiles, options.MaxBatchFiles)
-            || queuedNameBytes >= options.MaxBatchNameBytes
-            || options.Clock.GetElapsedTime(oldest.Arrived) >= options.BatchLinger;
+        var oldest = _queue.Peek();
+        return _closed
+            || oldest.Sequence <= _releasedThrough
+            || _queue.Count >= Math.Min(_options.TargetBatchFiles, _options.MaxBatchFiles)
+            || _queuedNameBytes >= _options.MaxBatchNameBytes
+            || _options.Clock.GetElapsedTime(oldest.Arrived) >= _options.BatchLinger;
     }
 
     /// <summary>The workers waiting for a batch, to be woken once the gate is released. Call with the gate held.</summary>
     private TaskCompletionSource? TakeWaiters()
     {
-        var waiters = batchReady;
-        batchReady = null;
+        var waiters = _batchReady;
+        _batchReady = null;
         return waiters;
     }
 
@@ -344,13 +344,13 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
     {
         var batch = new List<Entry>();
         long nameBytes = 0;
-        while (batch.Count < options.MaxBatchFiles && nameBytes < options.MaxBatchNameBytes && queue.TryDequeue(out var entry))
+        while (batch.Count < _options.MaxBatchFiles && nameBytes < _options.MaxBatchNameBytes && _queue.TryDequeue(out var entry))
         {
             batch.Add(entry);
             nameBytes += entry.NameBytes;
         }
 
-        queuedNameBytes -= nameBytes;
+        _queuedNameBytes -= nameBytes;
         return batch;
     }
 
@@ -361,10 +361,10 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
         {
             while (pending.Count > 0)
             {
-                Interlocked.Increment(ref rsyncRuns);
+                Interlocked.Increment(ref _rsyncRuns);
                 var run = pending;
                 var trees = run.Any(e => e.Tree) ? run.Select(e => e.Tree).ToArray() : null;
-                var result = await rsync.SyncAsync(run.Select(e => e.Name).ToArray(), trees,
+                var result = await _rsync.SyncAsync(run.Select(e => e.Name).ToArray(), trees,
                     trees is null ? null : (i, item) => run[i].OnItem?.Invoke(item), token).ConfigureAwait(false);
                 var retry = new List<Entry>();
                 int synced = 0, failed = 0, vanished = 0;
@@ -374,7 +374,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
                     var entry = pending[i];
                     var file = result.Files[i];
                     entry.Attempts++;
-                    if (file.Status == RsyncFileStatus.Failed && entry.Attempts <= options.Retries)
+                    if (file.Status == RsyncFileStatus.Failed && entry.Attempts <= _options.Retries)
                     {
                         retry.Add(entry);
                         continue;
@@ -397,7 +397,7 @@ public sealed class Syncer : IFileSyncer, IAsyncDisposable
                     entry.Complete(new SyncOutcome(entry.Name, file.Status, file.Reason, entry.Attempts) { Below = file.Below });
                 }
 
-                batchCompleted?.Invoke(new SyncBatchReport(
+                _batchCompleted?.Invoke(new SyncBatchReport(
                     result.Argv, result.ExitCode, pending.Count, synced, failed, vanished, retry.Count, bytes, result.Elapsed));
                 pending = retry;
             }

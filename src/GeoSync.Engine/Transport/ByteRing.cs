@@ -4,8 +4,8 @@ namespace GeoSync.Engine.Transport;
 internal sealed class ByteRing
 {
     private const int InitialSize = 4096;
-    private byte[] buffer = [];
-    private int start;
+    private byte[] _buffer = [];
+    private int _start;
 
     public ByteRing(int capacity)
     {
@@ -18,34 +18,34 @@ internal sealed class ByteRing
     public int Count { get; private set; }
 
     /// <summary>The bytes actually allocated; never above <see cref="Capacity"/>.</summary>
-    public int AllocatedBytes => buffer.Length;
+    public int AllocatedBytes => _buffer.Length;
 
     public void Write(ReadOnlySpan<byte> data)
     {
         if (data.Length >= Capacity)
         {
             Resize(Capacity);
-            data[^Capacity..].CopyTo(buffer);
-            start = 0;
+            data[^Capacity..].CopyTo(_buffer);
+            _start = 0;
             Count = Capacity;
             return;
         }
 
-        if (Count + data.Length > buffer.Length && buffer.Length < Capacity)
+        if (Count + data.Length > _buffer.Length && _buffer.Length < Capacity)
         {
-            Resize(Math.Min(Capacity, Math.Max(Math.Max(InitialSize, buffer.Length * 2), Count + data.Length)));
+            Resize(Math.Min(Capacity, Math.Max(Math.Max(InitialSize, _buffer.Length * 2), Count + data.Length)));
         }
 
-        var size = buffer.Length;
-        var end = (start + Count) % size;
+        var size = _buffer.Length;
+        var end = (_start + Count) % size;
         var first = Math.Min(data.Length, size - end);
-        data[..first].CopyTo(buffer.AsSpan(end));
-        data[first..].CopyTo(buffer);
+        data[..first].CopyTo(_buffer.AsSpan(end));
+        data[first..].CopyTo(_buffer);
 
         var total = Count + data.Length;
         if (total > size)
         {
-            start = (start + total - size) % size;
+            _start = (_start + total - size) % size;
             Count = size;
         }
         else
@@ -57,22 +57,22 @@ internal sealed class ByteRing
     public byte[] ToArray()
     {
         var result = new byte[Count];
-        var first = Math.Min(Count, buffer.Length - start);
-        buffer.AsSpan(start, first).CopyTo(result);
-        buffer.AsSpan(0, Count - first).CopyTo(result.AsSpan(first));
+        var first = Math.Min(Count, _buffer.Length - _start);
+        _buffer.AsSpan(_start, first).CopyTo(result);
+        _buffer.AsSpan(0, Count - first).CopyTo(result.AsSpan(first));
         return result;
     }
 
     private void Resize(int size)
     {
-        if (size == buffer.Length)
+        if (size == _buffer.Length)
         {
             return;
         }
 
         var contents = ToArray();
-        buffer = new byte[size];
-        contents.CopyTo(buffer, 0);
-        start = 0;
+        _buffer = new byte[size];
+        contents.CopyTo(_buffer, 0);
+        _start = 0;
     }
 }

@@ -63,9 +63,9 @@ public sealed class RsyncClient
     /// <summary>rsync's "error in file I/O": the receiver stopped, e.g. at a write into a full slave.</summary>
     public const int FileIoExitCode = 11;
 
-    private readonly IProcessRunner runner;
-    private readonly ProcessSpec spec;
-    private readonly ProcessSpec treeSpec;
+    private readonly IProcessRunner _runner;
+    private readonly ProcessSpec _spec;
+    private readonly ProcessSpec _treeSpec;
 
     /// <param name="runner">Starts the rsync processes.</param>
     /// <param name="options">The rsync argv's inputs (docs/protocol.md, "Transport"), source directory and target.</param>
@@ -73,16 +73,16 @@ public sealed class RsyncClient
     public RsyncClient(IProcessRunner runner, RsyncOptions options, Action<string>? stderrLine = null)
     {
         ArgumentNullException.ThrowIfNull(runner);
-        this.runner = runner;
+        this._runner = runner;
         Options = options;
-        spec = RsyncCommand.BuildProcessSpec(options) with { StderrLine = stderrLine };
-        treeSpec = RsyncCommand.BuildProcessSpec(options, wholeTrees: true) with { StderrLine = stderrLine };
+        _spec = RsyncCommand.BuildProcessSpec(options) with { StderrLine = stderrLine };
+        _treeSpec = RsyncCommand.BuildProcessSpec(options, wholeTrees: true) with { StderrLine = stderrLine };
     }
 
     public RsyncOptions Options { get; }
 
     /// <summary>The argv every run uses.</summary>
-    public IReadOnlyList<string> Argv => spec.Argv;
+    public IReadOnlyList<string> Argv => _spec.Argv;
 
     /// <summary>
     /// Runs one rsync for all of <paramref name="relativePaths"/>. Exit 0, 23 and 24 give per-file results, and so does
@@ -119,7 +119,7 @@ public sealed class RsyncClient
         try
         {
             result = trees is null
-                ? await runner.RunAsync(spec, input, cancellationToken).ConfigureAwait(false)
+                ? await _runner.RunAsync(_spec, input, cancellationToken).ConfigureAwait(false)
                 : await RunTreesAsync(new RsyncItemReader(names, trees, itemArrived), input, cancellationToken).ConfigureAwait(false);
         }
         catch (GeoSyncProcessException e) when (e is not GeoSyncRsyncException && e.ExitCode is null)
@@ -143,7 +143,7 @@ public sealed class RsyncClient
         }
 
         // A tail as long as its bound may have dropped its oldest lines, and with them the names of failed files.
-        var tailComplete = Encoding.UTF8.GetByteCount(result.StderrTail) < spec.StderrTailBytes;
+        var tailComplete = Encoding.UTF8.GetByteCount(result.StderrTail) < _spec.StderrTailBytes;
         var files = RsyncStderrClassifier.Classify(names, result.ExitCode, result.StderrTail, tailComplete, trees);
         return new RsyncBatchResult(result.Argv, result.ExitCode, files, clock.Elapsed);
     }
@@ -151,7 +151,7 @@ public sealed class RsyncClient
     /// <summary>Runs the recursive argv, handing each stdout line to <paramref name="reader"/> as it comes.</summary>
     private async Task<ProcessResult> RunTreesAsync(RsyncItemReader reader, byte[] input, CancellationToken cancellationToken)
     {
-        var running = runner.Start(treeSpec with { RedirectStandardInput = true, RedirectStandardOutput = true });
+        var running = _runner.Start(_treeSpec with { RedirectStandardInput = true, RedirectStandardOutput = true });
         await using (running.ConfigureAwait(false))
         {
             var feeding = FeedAsync(running.StandardInput!, input, cancellationToken);

@@ -152,25 +152,25 @@ internal static partial class RsyncStderrClassifier
     /// </summary>
     private sealed class NameIndex
     {
-        private readonly Dictionary<string, List<int>> raw = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, List<int>> escaped = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, List<int>> rawTrees = new(StringComparer.Ordinal);
-        private readonly Dictionary<string, List<int>> escapedTrees = new(StringComparer.Ordinal);
-        private readonly int longest;
+        private readonly Dictionary<string, List<int>> _raw = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<int>> _escaped = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<int>> _rawTrees = new(StringComparer.Ordinal);
+        private readonly Dictionary<string, List<int>> _escapedTrees = new(StringComparer.Ordinal);
+        private readonly int _longest;
 
         public NameIndex(IReadOnlyList<string> batch, IReadOnlyList<bool>? wholeTrees)
         {
             for (var i = 0; i < batch.Count; i++)
             {
                 var bytes = WireText.ToBytes(batch[i]);
-                Add(raw, Encoding.Latin1.GetString(bytes), i);
+                Add(_raw, Encoding.Latin1.GetString(bytes), i);
                 var spelled = Encoding.Latin1.GetString(Escape(bytes));
-                Add(escaped, spelled, i);
-                longest = Math.Max(longest, spelled.Length);
+                Add(_escaped, spelled, i);
+                _longest = Math.Max(_longest, spelled.Length);
                 if (wholeTrees?[i] == true)
                 {
-                    Add(rawTrees, Encoding.Latin1.GetString(bytes), i);
-                    Add(escapedTrees, spelled, i);
+                    Add(_rawTrees, Encoding.Latin1.GetString(bytes), i);
+                    Add(_escapedTrees, spelled, i);
                 }
             }
         }
@@ -186,12 +186,12 @@ internal static partial class RsyncStderrClassifier
             foreach (var variant in new[] { line, TemporaryName().Replace(line, "/$1\"") }.Distinct())
             {
                 var bytes = Encoding.UTF8.GetBytes(variant);
-                Search(Encoding.Latin1.GetString(Decode(bytes)), raw, found);
-                Search(Encoding.Latin1.GetString(Escape(bytes)), escaped, found);
-                if (rawTrees.Count > 0)
+                Search(Encoding.Latin1.GetString(Decode(bytes)), _raw, found);
+                Search(Encoding.Latin1.GetString(Escape(bytes)), _escaped, found);
+                if (_rawTrees.Count > 0)
                 {
-                    SearchBelow(Encoding.Latin1.GetString(Decode(bytes)), rawTrees, belowTrees);
-                    SearchBelow(Encoding.Latin1.GetString(Escape(bytes)), escapedTrees, belowTrees);
+                    SearchBelow(Encoding.Latin1.GetString(Decode(bytes)), _rawTrees, belowTrees);
+                    SearchBelow(Encoding.Latin1.GetString(Escape(bytes)), _escapedTrees, belowTrees);
                 }
             }
 
@@ -219,7 +219,7 @@ internal static partial class RsyncStderrClassifier
                     end = text.Length;
                 }
 
-                for (var slash = text.IndexOf('/', start); slash > start && slash < end && slash - start <= longest; slash = text.IndexOf('/', slash + 1))
+                for (var slash = text.IndexOf('/', start); slash > start && slash < end && slash - start <= _longest; slash = text.IndexOf('/', slash + 1))
                 {
                     if (trees.TryGetValue(text[start..slash], out var indices) && end > slash + 1)
                     {
@@ -258,7 +258,7 @@ internal static partial class RsyncStderrClassifier
                         continue;
                     }
 
-                    if (end - start > longest)
+                    if (end - start > _longest)
                     {
                         break;
                     }

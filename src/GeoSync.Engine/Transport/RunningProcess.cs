@@ -18,25 +18,25 @@ internal sealed class RunningProcess : IRunningProcess
     // A stderr "line" without a newline is cut here, so logging stays bounded too.
     private const int MaxLogLineBytes = 64 * 1024;
 
-    private readonly Process process;
-    private readonly ByteRing tail;
-    private readonly Action<string>? stderrLine;
-    private readonly Task pump;
-    private readonly object terminating = new();
-    private long stderrBytesRead;
-    private ExceptionDispatchInfo? stderrLineFailure;
-    private int disposed;
+    private readonly Process _process;
+    private readonly ByteRing _tail;
+    private readonly Action<string>? _stderrLine;
+    private readonly Task _pump;
+    private readonly object _terminating = new();
+    private long _stderrBytesRead;
+    private ExceptionDispatchInfo? _stderrLineFailure;
+    private int _disposed;
 
     public RunningProcess(Process process, ProcessSpec spec)
     {
-        this.process = process;
+        this._process = process;
         Id = process.Id;
         Argv = spec.Argv;
-        tail = new ByteRing(spec.StderrTailBytes);
-        stderrLine = spec.StderrLine;
+        _tail = new ByteRing(spec.StderrTailBytes);
+        _stderrLine = spec.StderrLine;
         StandardInput = spec.RedirectStandardInput ? process.StandardInput.BaseStream : null;
         StandardOutput = spec.RedirectStandardOutput ? process.StandardOutput.BaseStream : null;
-        pump = Task.Run(() => PumpStderrAsync(process.StandardError.BaseStream));
+        _pump = Task.Run(() => PumpStderrAsync(process.StandardError.BaseStream));
     }
 
     public int Id { get; }
@@ -51,9 +51,9 @@ internal sealed class RunningProcess : IRunningProcess
     {
         get
         {
-            lock (tail)
+            lock (_tail)
             {
-                return Encoding.UTF8.GetString(tail.ToArray());
+                return Encoding.UTF8.GetString(_tail.ToArray());
             }
         }
     }
@@ -63,9 +63,9 @@ internal sealed class RunningProcess : IRunningProcess
     {
         get
         {
-            lock (tail)
+            lock (_tail)
             {
-                return (tail.ToArray(), tail.AllocatedBytes);
+                return (_tail.ToArray(), _tail.AllocatedBytes);
             }
         }
     }
@@ -74,7 +74,7 @@ internal sealed class RunningProcess : IRunningProcess
     {
         try
         {
-            await process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
+            await _process.WaitForExitAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -83,17 +83,17 @@ internal sealed class RunningProcess : IRunningProcess
         }
 
         await DrainStderrAsync().ConfigureAwait(false);
-        stderrLineFailure?.Throw();
-        return process.ExitCode;
+        _stderrLineFailure?.Throw();
+        return _process.ExitCode;
     }
 
     public void Kill()
     {
-        lock (terminating)
+        lock (_terminating)
         {
-            if (Volatile.Read(ref disposed) == 0 && !process.HasExited)
+            if (Volatile.Read(ref _disposed) == 0 && !_process.HasExited)
             {
-                ProcessTree.Terminate(process, TerminationGrace);
+                ProcessTree.Terminate(_process, TerminationGrace);
             }
         }
     }
@@ -101,26 +101,26 @@ internal sealed class RunningProcess : IRunningProcess
     public async ValueTask DisposeAsync()
     {
         await Task.Run(Kill, CancellationToken.None).ConfigureAwait(false);
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
         await DrainStderrAsync().ConfigureAwait(false);
-        lock (terminating)
+        lock (_terminating)
         {
-            process.Dispose();
+            _process.Dispose();
         }
     }
 
     private async Task DrainStderrAsync()
     {
         var clock = Stopwatch.StartNew();
-        while (!pump.IsCompleted && clock.Elapsed < DrainLimit)
+        while (!_pump.IsCompleted && clock.Elapsed < DrainLimit)
         {
-            var before = Interlocked.Read(ref stderrBytesRead);
-            await Task.WhenAny(pump, Task.Delay(DrainQuiet)).ConfigureAwait(false);
-            if (Interlocked.Read(ref stderrBytesRead) == before)
+            var before = Interlocked.Read(ref _stderrBytesRead);
+            await Task.WhenAny(_pump, Task.Delay(DrainQuiet)).ConfigureAwait(false);
+            if (Interlocked.Read(ref _stderrBytesRead) == before)
             {
                 break;
             }
@@ -136,12 +136,12 @@ internal sealed class RunningProcess : IRunningProcess
             int read;
             while ((read = await stderr.ReadAsync(buffer).ConfigureAwait(false)) > 0)
             {
-                lock (tail)
+                lock (_tail)
                 {
-                    tail.Write(buffer.AsSpan(0, read));
+                    _tail.Write(buffer.AsSpan(0, read));
                 }
 
-                Interlocked.Add(ref stderrBytesRead, read);
+                Interlocked.Add(ref _stderrBytesRead, read);
                 SplitLines(buffer.AsSpan(0, read), line);
             }
 
@@ -158,7 +158,7 @@ internal sealed class RunningProcess : IRunningProcess
 
     private void SplitLines(ReadOnlySpan<byte> data, MemoryStream line)
     {
-        if (stderrLine is null)
+        if (_stderrLine is null)
         {
             return;
         }
@@ -183,19 +183,19 @@ internal sealed class RunningProcess : IRunningProcess
     {
         var text = Encoding.UTF8.GetString(line.GetBuffer(), 0, (int)line.Length).TrimEnd('\r');
         line.SetLength(0);
-        if (stderrLineFailure is not null)
+        if (_stderrLineFailure is not null)
         {
             return;
         }
 
         try
         {
-            stderrLine!(ProcessResult.PrefixStderrLine(Argv[0], text));
+            _stderrLine!(ProcessResult.PrefixStderrLine(Argv[0], text));
         }
         catch (Exception e)
         {
             // The pump must keep draining or the child blocks on a full pipe; the failure surfaces from WaitForExitAsync.
-            stderrLineFailure = ExceptionDispatchInfo.Capture(e);
+            _stderrLineFailure = ExceptionDispatchInfo.Capture(e);
         }
     }
 }

@@ -28,18 +28,18 @@ public sealed class SshTransport : IAsyncDisposable
     // After stdin closes, a slave sees EOF and exits, and ssh with it; only a stuck one is terminated.
     private static readonly TimeSpan CloseGrace = TimeSpan.FromSeconds(5);
 
-    private readonly IProcessRunner runner;
-    private readonly Action<string>? stderrLine;
-    private IRunningProcess? slaveProcess;
-    private int disposed;
+    private readonly IProcessRunner _runner;
+    private readonly Action<string>? _stderrLine;
+    private IRunningProcess? _slaveProcess;
+    private int _disposed;
 
     private SshTransport(GeoSyncUrl slave, SshOptions options, IProcessRunner runner, Action<string>? stderrLine,
         string controlDirectory)
     {
         Slave = slave;
         Options = options;
-        this.runner = runner;
-        this.stderrLine = stderrLine;
+        this._runner = runner;
+        this._stderrLine = stderrLine;
         ControlDirectory = controlDirectory;
         ControlPath = controlDirectory + "/" + ControlSocketName;
         SshArgv = BuildSshArgv(options, ControlPath);
@@ -66,12 +66,12 @@ public sealed class SshTransport : IAsyncDisposable
     public Stream FromSlave => Started.StandardOutput!;
 
     /// <summary>The pid of the slave's ssh process, or null before <see cref="StartSlave"/>.</summary>
-    public int? ProcessId => slaveProcess?.Id;
+    public int? ProcessId => _slaveProcess?.Id;
 
     /// <summary>The newest stderr of the slave's ssh process (ssh's messages and the slave's own).</summary>
-    public string StderrTail => slaveProcess?.StderrTail ?? "";
+    public string StderrTail => _slaveProcess?.StderrTail ?? "";
 
-    private IRunningProcess Started => slaveProcess
+    private IRunningProcess Started => _slaveProcess
         ?? throw new InvalidOperationException($"the ssh connection to {Slave.RemoteAddress} has not been started; call StartSlave first");
 
     /// <summary>
@@ -122,18 +122,18 @@ public sealed class SshTransport : IAsyncDisposable
     /// <summary>Starts ssh running the slave; its stdin and stdout are <see cref="ToSlave"/> and <see cref="FromSlave"/>.</summary>
     public void StartSlave(SshSlaveArguments arguments)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
-        if (slaveProcess is not null)
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        if (_slaveProcess is not null)
         {
             throw new InvalidOperationException($"the ssh connection to {Slave.RemoteAddress} was already started");
         }
 
         var argv = SlaveArgv(arguments);
-        slaveProcess = runner.Start(new ProcessSpec(argv[0], argv.Skip(1).ToList())
+        _slaveProcess = _runner.Start(new ProcessSpec(argv[0], argv.Skip(1).ToList())
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
-            StderrLine = stderrLine,
+            StderrLine = _stderrLine,
         });
     }
 
@@ -156,9 +156,9 @@ public sealed class SshTransport : IAsyncDisposable
     /// </summary>
     public async Task<SshDiagnosis> TestConnectionAsync(CancellationToken cancellationToken = default)
     {
-        ObjectDisposedException.ThrowIf(Volatile.Read(ref disposed) != 0, this);
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
         List<string> argv = [.. SshArgv, Slave.RemoteAddress!, .. Options.RemoteCommand, "--version"];
-        var result = await runner.RunAsync(new ProcessSpec(argv[0], argv.Skip(1).ToList()) { StderrLine = stderrLine },
+        var result = await _runner.RunAsync(new ProcessSpec(argv[0], argv.Skip(1).ToList()) { StderrLine = _stderrLine },
             cancellationToken: cancellationToken).ConfigureAwait(false);
         return SshDiagnosis.Classify(Slave, Options, result.Argv, result.ExitCode, result.StderrTail, result.StandardOutputText);
     }
@@ -166,14 +166,14 @@ public sealed class SshTransport : IAsyncDisposable
     /// <summary>Closes the slave's stdin, gives ssh a grace to end, terminates it if needed, and removes the control directory.</summary>
     public async ValueTask DisposeAsync()
     {
-        if (Interlocked.Exchange(ref disposed, 1) != 0)
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
         {
             return;
         }
 
         try
         {
-            if (slaveProcess is { } process)
+            if (_slaveProcess is { } process)
             {
                 await using (process.ConfigureAwait(false))
                 {

@@ -535,14 +535,14 @@ internal sealed class FakeRsyncRunner(
     Func<IReadOnlyList<string>, (int ExitCode, string Stderr)>? script = null, bool autoExit = false,
     Exception? startFailure = null) : IProcessRunner
 {
-    private readonly Channel<FakeRsyncRun> started = Channel.CreateUnbounded<FakeRsyncRun>();
-    private int running;
-    private int maxRunning;
-    private int starts;
+    private readonly Channel<FakeRsyncRun> _started = Channel.CreateUnbounded<FakeRsyncRun>();
+    private int _running;
+    private int _maxRunning;
+    private int _starts;
 
-    public int Started => Volatile.Read(ref starts);
-    public int Running => Volatile.Read(ref running);
-    public int MaxRunning => Volatile.Read(ref maxRunning);
+    public int Started => Volatile.Read(ref _starts);
+    public int Running => Volatile.Read(ref _running);
+    public int MaxRunning => Volatile.Read(ref _maxRunning);
 
     public IRunningProcess Start(ProcessSpec spec)
     {
@@ -551,59 +551,59 @@ internal sealed class FakeRsyncRunner(
             throw startFailure;
         }
 
-        Interlocked.Increment(ref starts);
-        var now = Interlocked.Increment(ref running);
+        Interlocked.Increment(ref _starts);
+        var now = Interlocked.Increment(ref _running);
         int seen;
-        while (now > (seen = Volatile.Read(ref maxRunning)) && Interlocked.CompareExchange(ref maxRunning, now, seen) != seen)
+        while (now > (seen = Volatile.Read(ref _maxRunning)) && Interlocked.CompareExchange(ref _maxRunning, now, seen) != seen)
         {
         }
 
-        var run = new FakeRsyncRun(spec, () => Interlocked.Decrement(ref running));
+        var run = new FakeRsyncRun(spec, () => Interlocked.Decrement(ref _running));
         if (autoExit)
         {
             _ = run.Names.ContinueWith(names => run.Exit(script!(names.Result).ExitCode, script(names.Result).Stderr), TaskScheduler.Default);
         }
 
-        started.Writer.TryWrite(run);
+        _started.Writer.TryWrite(run);
         return run;
     }
 
     public async Task<FakeRsyncRun> NextRunAsync() =>
-        await started.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
+        await _started.Reader.ReadAsync().AsTask().WaitAsync(TimeSpan.FromSeconds(30));
 }
 
 internal sealed class FakeRsyncRun : IRunningProcess
 {
-    private readonly TaskCompletionSource<(int ExitCode, string Stderr)> exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly TaskCompletionSource<IReadOnlyList<string>> names = new(TaskCreationOptions.RunContinuationsAsynchronously);
-    private readonly Action exited;
-    private readonly CapturingStream stdin;
-    private string stderr = "";
-    private int finished;
+    private readonly TaskCompletionSource<(int ExitCode, string Stderr)> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<IReadOnlyList<string>> _names = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly Action _exited;
+    private readonly CapturingStream _stdin;
+    private string _stderr = "";
+    private int _finished;
 
     public FakeRsyncRun(ProcessSpec spec, Action exited)
     {
         Argv = spec.Argv;
-        this.exited = exited;
-        stdin = new CapturingStream(bytes => names.TrySetResult(
+        this._exited = exited;
+        _stdin = new CapturingStream(bytes => _names.TrySetResult(
             Encoding.UTF8.GetString(bytes).Split('\0', StringSplitOptions.RemoveEmptyEntries).Select(n => n[2..]).ToArray()));
     }
 
     public int Id => 0;
     public IReadOnlyList<string> Argv { get; }
-    public Stream? StandardInput => stdin;
+    public Stream? StandardInput => _stdin;
     public Stream? StandardOutput { get; } = new MemoryStream();
-    public string StderrTail => stderr;
+    public string StderrTail => _stderr;
     public bool Killed { get; private set; }
 
     /// <summary>The names rsync read from stdin, once stdin was closed.</summary>
-    public Task<IReadOnlyList<string>> Names => names.Task;
+    public Task<IReadOnlyList<string>> Names => _names.Task;
 
-    public byte[] Stdin => stdin.Captured;
+    public byte[] Stdin => _stdin.Captured;
 
     public void Exit(int exitCode, string stderrText = "")
     {
-        stderr = stderrText;
+        _stderr = stderrText;
         Finish(exitCode);
     }
 
@@ -611,7 +611,7 @@ internal sealed class FakeRsyncRun : IRunningProcess
     {
         try
         {
-            return (await exit.Task.WaitAsync(cancellationToken)).ExitCode;
+            return (await _exit.Task.WaitAsync(cancellationToken)).ExitCode;
         }
         catch (OperationCanceledException)
         {
@@ -629,16 +629,16 @@ internal sealed class FakeRsyncRun : IRunningProcess
     private void Finish(int exitCode)
     {
         // Counted as ended before the exit is observed, so the next start never overlaps it in the count.
-        if (Interlocked.Exchange(ref finished, 1) == 0)
+        if (Interlocked.Exchange(ref _finished, 1) == 0)
         {
-            exited();
-            exit.TrySetResult((exitCode, stderr));
+            _exited();
+            _exit.TrySetResult((exitCode, _stderr));
         }
     }
 
     public ValueTask DisposeAsync()
     {
-        if (!exit.Task.IsCompleted)
+        if (!_exit.Task.IsCompleted)
         {
             Kill();
         }

@@ -12,11 +12,11 @@ public class MountGlusterMounterTests
     private const string LogFile = "/logs/aux.log";
     private const string TempMount = "/tmp/geosync-aux-mount-000000";
 
-    private readonly FakeProcessRunner runner = new();
-    private readonly FakeMountSystem system = new();
-    private readonly List<string> verbose = [];
+    private readonly FakeProcessRunner _runner = new();
+    private readonly FakeMountSystem _system = new();
+    private readonly List<string> _verbose = [];
 
-    private GlusterMounter Mounter => new(runner, system, Guard, MountInfo) { Verbose = verbose.Add };
+    private GlusterMounter Mounter => new(_runner, _system, Guard, MountInfo) { Verbose = _verbose.Add };
 
     /// <summary>The tests' defaults: mvol from 10.1.1.2 in namespace tb, logging to /logs/aux.log, 5 s.</summary>
     private static GlusterMountOptions Direct() => new()
@@ -29,9 +29,9 @@ public class MountGlusterMounterTests
     };
 
     private void ClientMounts(string mountPoint = TempMount) =>
-        runner.Client = _ =>
+        _runner.Client = _ =>
         {
-            system.Mounted(mountPoint, "10.1.1.2:mvol");
+            _system.Mounted(mountPoint, "10.1.1.2:mvol");
             return (0, "", "");
         };
 
@@ -42,7 +42,7 @@ public class MountGlusterMounterTests
 
         await Mounter.MountAsync(Direct() with { UncachedMetadata = true });
 
-        var argv = runner.ClientProcess!.Argv;
+        var argv = _runner.ClientProcess!.Argv;
         Assert.Equal(["--fopen-keep-cache=off", "--attribute-timeout=0", "--entry-timeout=0",
             "--xlator-option=*-md-cache.md-cache-timeout=0", TempMount], argv.TakeLast(5));
     }
@@ -51,8 +51,8 @@ public class MountGlusterMounterTests
     public async Task DirectMountRunsTheClientInTheNamespaceAndWaitsUntilTheRootAnswers()
     {
         ClientMounts();
-        system.Probes.Enqueue(FakeMountSystem.Failing(Errno.ENOTCONN));
-        system.Probes.Enqueue(FakeMountSystem.Failing(Errno.ENOTCONN));
+        _system.Probes.Enqueue(FakeMountSystem.Failing(Errno.ENOTCONN));
+        _system.Probes.Enqueue(FakeMountSystem.Failing(Errno.ENOTCONN));
 
         var mount = await Mounter.MountAsync(Direct());
 
@@ -60,30 +60,30 @@ public class MountGlusterMounterTests
             ["/usr/bin/nsenter", "--net=/var/run/netns/tb", "--", "/usr/sbin/glusterfs",
                 "--xlator-option=*-dht.assert-no-child-down=true", $"--log-file={LogFile}", "--volfile-server=10.1.1.2",
                 "--volfile-id=mvol", "--client-pid=-1", "--fopen-keep-cache=off", TempMount],
-            runner.ClientProcess!.Argv);
+            _runner.ClientProcess!.Argv);
         Assert.Equal(["/usr/bin/setsid", "/usr/bin/bash", Guard, MountInfo, "remove-dir", "/usr/bin/umount", "-l", "{}"],
-            runner.Guard.Argv);
-        Assert.Equal(3, system.ProbeCount);
+            _runner.Guard.Argv);
+        Assert.Equal(3, _system.ProbeCount);
         Assert.Equal(TempMount, mount.MountPoint);
         Assert.Equal("mvol", mount.Volume);
         Assert.Equal("10.1.1.2", mount.Server);
         Assert.Equal(GlusterMountMode.Direct, mount.Mode);
         Assert.Equal(777, mount.ProcessId);
-        Assert.Equal(runner.Guard.Id, mount.GuardProcessId);
+        Assert.Equal(_runner.Guard.Id, mount.GuardProcessId);
         // The guard knows the point and that it is mounted, and keeps waiting.
-        Assert.Equal(TempMount + "\0M", runner.Guard.Stdin.WrittenText);
-        Assert.False(runner.Guard.Stdin.IsClosed);
+        Assert.Equal(TempMount + "\0M", _runner.Guard.Stdin.WrittenText);
+        Assert.False(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
     public async Task AReadOnlyUnderlayIsMountedBeforeTheVolumeAndOnlyDirectly()
     {
-        system.Programs.Add("/usr/bin/mount");
+        _system.Programs.Add("/usr/bin/mount");
         ClientMounts();
 
         await Mounter.MountAsync(Direct() with { ReadOnlyUnderlay = true });
 
-        var commands = runner.Started.Where(p => p != runner.Guard).Select(p => p.Argv).ToList();
+        var commands = _runner.Started.Where(p => p != _runner.Guard).Select(p => p.Argv).ToList();
         Assert.Equal(2, commands.Count);
         Assert.Equal(["/usr/bin/mount", "-t", "tmpfs", "-o", "ro,size=4k,nr_inodes=8,mode=0555", "geosync-underlay", TempMount], commands[0]);
         Assert.EndsWith("glusterfs", commands[1][3], StringComparison.Ordinal);
@@ -101,17 +101,17 @@ public class MountGlusterMounterTests
 
         await mount.UnmountAsync();
 
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
         Assert.True(mount.IsReleased);
-        Assert.False(runner.Guard.Killed);
+        Assert.False(_runner.Guard.Killed);
     }
 
     [Fact]
     public async Task AFailedCleanupIsReportedWithTheGuardsOutput()
     {
         ClientMounts();
-        runner.GuardExitCode = 32;
-        runner.GuardStderr = "geosync-mount-guard: lazy unmount of /tmp/x failed with status 32";
+        _runner.GuardExitCode = 32;
+        _runner.GuardStderr = "geosync-mount-guard: lazy unmount of /tmp/x failed with status 32";
         var mount = await Mounter.MountAsync(Direct());
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(mount.UnmountAsync);
@@ -132,14 +132,14 @@ public class MountGlusterMounterTests
         Assert.Equal(
             ["/usr/sbin/glusterfs", "--xlator-option=*-dht.assert-no-child-down=true", "--log-level=DEBUG",
                 $"--log-file={LogFile}", "--volfile-server=10.1.1.2", "--volfile-id=mvol", "--client-pid=-1", "--fopen-keep-cache=off", TempMount],
-            runner.ClientProcess!.Argv);
+            _runner.ClientProcess!.Argv);
     }
 
     [Fact]
     public async Task AMissingVolumeIsNamedFromTheClientLogAndCleanedUp()
     {
-        runner.Client = _ => (2, "", "");
-        system.ClientLog =
+        _runner.Client = _ => (2, "", "");
+        _system.ClientLog =
             "[2026-11-25 21:34:02.300395 +0000] E [glusterfsd-mgmt.c:2170:mgmt_getspec_cbk] 0-glusterfs: failed to get the 'volume file' from server\n" +
             "[2026-11-25 21:34:02.300401 +0000] E [glusterfsd-mgmt.c:2371:mgmt_getspec_cbk] 0-mgmt: failed to fetch volume file (key:novol)\n";
 
@@ -150,16 +150,16 @@ public class MountGlusterMounterTests
         Assert.Contains("volume 'novol' does not exist on 10.1.1.2", error.Message, StringComparison.Ordinal);
         Assert.Contains("failed to fetch volume file (key:novol)", error.Message, StringComparison.Ordinal);
         // Announced but never confirmed; the pipe is closed and the guard has finished its cleanup.
-        Assert.Equal(TempMount + "\0", runner.Guard.Stdin.WrittenText);
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.Equal(TempMount + "\0", _runner.Guard.Stdin.WrittenText);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
     public async Task AVolumeWithoutBricksFailsFastAndItsClientIsStopped()
     {
         ClientMounts();
-        system.Probes.Enqueue(FakeMountSystem.Failing(Errno.ENOTCONN));
-        system.ClientLog =
+        _system.Probes.Enqueue(FakeMountSystem.Failing(Errno.ENOTCONN));
+        _system.ClientLog =
             "[2026-11-25 21:34:08.176003 +0000] E [MSGID: 114058] [client-handshake.c:1193:client_query_portmap_cbk] 0-xexp-client-0: " +
             "failed to get the port number for remote subvolume. Please run gluster volume status on server to see if brick process is running [] \n" +
             "[2026-11-25 21:34:08.178033 +0000] E [fuse-bridge.c:5364:fuse_first_lookup] 0-fuse: first lookup on root failed (Transport endpoint is not connected)\n";
@@ -171,9 +171,9 @@ public class MountGlusterMounterTests
         Assert.Equal(GlusterMountFailure.VolumeNotStarted, error.Reason);
         Assert.Contains("ENOTCONN", error.Message, StringComparison.Ordinal);
         Assert.Contains("gluster volume start mvol", error.Message, StringComparison.Ordinal);
-        Assert.Equal([777], system.Terminated);
-        Assert.Equal(TempMount + "\0M", runner.Guard.Stdin.WrittenText);
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.Equal([777], _system.Terminated);
+        Assert.Equal(TempMount + "\0M", _runner.Guard.Stdin.WrittenText);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
@@ -182,8 +182,8 @@ public class MountGlusterMounterTests
         // Seen on GlusterFS 10.3 with a just-stopped volume: the client mounts, finds no brick and unmounts itself, and
         // stat of the now bare directory succeeds.
         ClientMounts();
-        system.DuringProbe = mountPoint => system.Mounts.TryRemove(mountPoint, out _);
-        system.ClientLog =
+        _system.DuringProbe = mountPoint => _system.Mounts.TryRemove(mountPoint, out _);
+        _system.ClientLog =
             "[2026-11-25 23:34:07.065326 +0000] E [MSGID: 114058] [client-handshake.c:1193:client_query_portmap_cbk] 0-mvol-client-0: " +
             "failed to get the port number for remote subvolume. Please run gluster volume status on server to see if brick process is running [] \n";
 
@@ -191,13 +191,13 @@ public class MountGlusterMounterTests
 
         Assert.Equal(GlusterMountFailure.VolumeNotStarted, error.Reason);
         Assert.Contains("not in the mount table", error.Message, StringComparison.Ordinal);
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
     public async Task AClientThatExitsWithoutAMountFailsAtOnce()
     {
-        runner.Client = _ => (0, "", "");
+        _runner.Client = _ => (0, "", "");
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Direct()));
 
@@ -208,8 +208,8 @@ public class MountGlusterMounterTests
     [Fact]
     public async Task AnUnreachableServerIsReportedFromTheExitCode()
     {
-        runner.Client = _ => (107, "", "");
-        system.ClientLog = "[2026-11-25 21:34:16.922380 +0000] I [glusterfsd-mgmt.c:2673:mgmt_rpc_notify] 0-glusterfsd-mgmt: disconnected from remote-host: 10.1.1.9\n";
+        _runner.Client = _ => (107, "", "");
+        _system.ClientLog = "[2026-11-25 21:34:16.922380 +0000] I [glusterfsd-mgmt.c:2673:mgmt_rpc_notify] 0-glusterfsd-mgmt: disconnected from remote-host: 10.1.1.9\n";
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Direct() with { Server = "10.1.1.9" }));
 
@@ -220,8 +220,8 @@ public class MountGlusterMounterTests
     [Fact]
     public async Task AClientThatNeverDaemonizesIsStoppedAtTheDeadline()
     {
-        runner.Client = _ => (null, "", "");
-        system.Clients[TempMount] = 778;
+        _runner.Client = _ => (null, "", "");
+        _system.Clients[TempMount] = 778;
         var clock = Stopwatch.StartNew();
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() =>
@@ -230,16 +230,16 @@ public class MountGlusterMounterTests
         Assert.InRange(clock.Elapsed, TimeSpan.FromMilliseconds(250), TimeSpan.FromSeconds(3));
         Assert.Equal(GlusterMountFailure.ServerUnreachable, error.Reason);
         Assert.Contains("did not answer within 0.3 s", error.Message, StringComparison.Ordinal);
-        Assert.True(runner.ClientProcess!.Killed);
-        Assert.Equal([778], system.Terminated);
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.True(_runner.ClientProcess!.Killed);
+        Assert.Equal([778], _system.Terminated);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
     public async Task AMountWhoseRootNeverAnswersTimesOut()
     {
         ClientMounts();
-        system.ProbeGate = new ManualResetEventSlim(false);
+        _system.ProbeGate = new ManualResetEventSlim(false);
         try
         {
             var error = await Assert.ThrowsAsync<GlusterMountException>(() =>
@@ -247,26 +247,26 @@ public class MountGlusterMounterTests
 
             Assert.Equal(GlusterMountFailure.Timeout, error.Reason);
             Assert.Contains("stat of its root is still waiting", error.Message, StringComparison.Ordinal);
-            Assert.Equal([777], system.Terminated);
+            Assert.Equal([777], _system.Terminated);
         }
         finally
         {
-            system.ProbeGate.Set();
+            _system.ProbeGate.Set();
         }
     }
 
     [Fact]
     public async Task AMissingClientIsReportedBeforeAnythingIsCreated()
     {
-        system.Programs.Remove("/usr/sbin/glusterfs");
+        _system.Programs.Remove("/usr/sbin/glusterfs");
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Direct()));
 
         Assert.Equal(GlusterMountFailure.ClientNotInstalled, error.Reason);
         Assert.Contains("'glusterfs' was not found on PATH", error.Message, StringComparison.Ordinal);
         Assert.Contains("apt-get install glusterfs-client", error.Message, StringComparison.Ordinal);
-        Assert.Empty(runner.Started);
-        Assert.Empty(system.CreatedTempDirectories);
+        Assert.Empty(_runner.Started);
+        Assert.Empty(_system.CreatedTempDirectories);
     }
 
     [Fact]
@@ -287,14 +287,14 @@ public class MountGlusterMounterTests
 
         Assert.Equal(GlusterMountFailure.NetworkNamespaceNotFound, error.Reason);
         Assert.Contains("/var/run/netns/nope", error.Message, StringComparison.Ordinal);
-        Assert.Empty(runner.Started);
+        Assert.Empty(_runner.Started);
     }
 
     [Fact]
     public async Task AMountPointThatIsMountedAlreadyIsBusy()
     {
-        system.Directories["/srv/aux"] = true;
-        system.Mounted("/srv/aux", "10.1.1.2:mvol");
+        _system.Directories["/srv/aux"] = true;
+        _system.Mounted("/srv/aux", "10.1.1.2:mvol");
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() =>
             Mounter.MountAsync(Direct() with { MountPoint = "/srv/aux/" }));
@@ -302,13 +302,13 @@ public class MountGlusterMounterTests
         Assert.Equal(GlusterMountFailure.MountPointBusy, error.Reason);
         Assert.Equal("/srv/aux", error.MountPoint);
         Assert.Contains("10.1.1.2:mvol (fuse.glusterfs) is mounted there already", error.Message, StringComparison.Ordinal);
-        Assert.Empty(runner.Started);
+        Assert.Empty(_runner.Started);
     }
 
     [Fact]
     public async Task AMountPointWithFilesIsBusy()
     {
-        system.Directories["/srv/aux"] = false;
+        _system.Directories["/srv/aux"] = false;
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() =>
             Mounter.MountAsync(Direct() with { MountPoint = "/srv/aux" }));
@@ -320,38 +320,38 @@ public class MountGlusterMounterTests
     [Fact]
     public async Task AGivenMountPointIsKeptByTheGuard()
     {
-        system.Directories["/srv/aux"] = true;
+        _system.Directories["/srv/aux"] = true;
         ClientMounts("/srv/aux");
 
         var mount = await Mounter.MountAsync(Direct() with { MountPoint = "/srv/aux" });
 
         Assert.Equal("/srv/aux", mount.MountPoint);
-        Assert.Equal("keep-dir", runner.Guard.Argv[4]);
-        Assert.Empty(system.CreatedTempDirectories);
+        Assert.Equal("keep-dir", _runner.Guard.Argv[4]);
+        Assert.Empty(_system.CreatedTempDirectories);
     }
 
     [Fact]
     public async Task CancellingStopsTheClientAndCleansUp()
     {
-        runner.Client = _ => (null, "", "");
+        _runner.Client = _ => (null, "", "");
         using var cancellation = new CancellationTokenSource(TimeSpan.FromMilliseconds(200));
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => Mounter.MountAsync(Direct(), cancellation.Token));
 
-        Assert.True(runner.ClientProcess!.Killed);
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.True(_runner.ClientProcess!.Killed);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
     public async Task AMissingGuardScriptIsReportedBeforeMounting()
     {
-        system.Files.Remove(Guard);
+        _system.Files.Remove(Guard);
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Direct()));
 
         Assert.Contains("mount guard script /guard/mount-guard.sh is missing", error.Message, StringComparison.Ordinal);
-        Assert.Empty(runner.Started);
-        Assert.Equal([TempMount], system.RemovedDirectories);
+        Assert.Empty(_runner.Started);
+        Assert.Equal([TempMount], _system.RemovedDirectories);
     }
 
     private static GlusterMountOptions Broker(string volume = "svol") => new()
@@ -369,10 +369,10 @@ public class MountGlusterMounterTests
     {
         const string cookie = "/mbr/mb_hive/mntAbC123";
         const string directory = "/mbr/user999/mtpt-geoaccount-XyZ789";
-        system.Links[cookie] = "../user999/mtpt-geoaccount-XyZ789";
-        runner.Client = _ =>
+        _system.Links[cookie] = "../user999/mtpt-geoaccount-XyZ789";
+        _runner.Client = _ =>
         {
-            system.Mounted(directory, "localhost:svol", 888);
+            _system.Mounted(directory, "localhost:svol", 888);
             return (0, cookie + "\n", "[2026-11-25 21:34:36.559202 +0000] I [input.c:31:cli_batch] 0-: Exiting with: 0\n");
         };
 
@@ -382,20 +382,20 @@ public class MountGlusterMounterTests
             ["/usr/sbin/gluster", "--remote-host=localhost", "--log-file=-", "system::", "mount", "geoaccount",
                 "user-map-root=geoaccount", "aux-gfid-mount", "acl", "log-file=/logs/geo-replication-secondaries/aux.log",
                 "volfile-server=localhost", "volfile-id=svol", "client-pid=-1"],
-            runner.ClientProcess!.Argv);
+            _runner.ClientProcess!.Argv);
         Assert.Equal(["/usr/bin/setsid", "/usr/bin/bash", Guard, MountInfo, "mountbroker",
-            "/usr/sbin/gluster", "--remote-host=localhost", "--log-file=-", "system::", "umount", "{}", "lazy"], runner.Guard.Argv);
-        Assert.Equal(cookie + "\0M", runner.Guard.Stdin.WrittenText);
+            "/usr/sbin/gluster", "--remote-host=localhost", "--log-file=-", "system::", "umount", "{}", "lazy"], _runner.Guard.Argv);
+        Assert.Equal(cookie + "\0M", _runner.Guard.Stdin.WrittenText);
         Assert.Equal(cookie, mount.MountPoint);
         Assert.Equal(GlusterMountMode.MountBroker, mount.Mode);
         Assert.Equal(888, mount.ProcessId);
-        Assert.Empty(system.CreatedTempDirectories);
+        Assert.Empty(_system.CreatedTempDirectories);
     }
 
     [Fact]
     public async Task MountBrokerRefusalQuotesGlusterdsAnswer()
     {
-        runner.Client = _ => (1, "", "[2026-11-25 21:34:36.548260 +0000] I [MSGID: 101190] [event-epoll.c:667:x] 0-epoll: Started thread\n" +
+        _runner.Client = _ => (1, "", "[2026-11-25 21:34:36.548260 +0000] I [MSGID: 101190] [event-epoll.c:667:x] 0-epoll: Started thread\n" +
             "1 : failed with this errno (Operation not permitted)\n");
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Broker("mvol")));
@@ -403,14 +403,14 @@ public class MountGlusterMounterTests
         Assert.Equal(GlusterMountFailure.MountBrokerRefused, error.Reason);
         Assert.Contains("glusterd answered: 1 : failed with this errno (Operation not permitted)", error.Message, StringComparison.Ordinal);
         Assert.Contains("mountbroker-geo-replication.geoaccount", error.Message, StringComparison.Ordinal);
-        Assert.Equal("", runner.Guard.Stdin.WrittenText);
-        Assert.True(runner.Guard.Stdin.IsClosed);
+        Assert.Equal("", _runner.Guard.Stdin.WrittenText);
+        Assert.True(_runner.Guard.Stdin.IsClosed);
     }
 
     [Fact]
     public async Task MountBrokerWithoutGlusterdIsUnreachable()
     {
-        runner.Client = _ => (1, "Connection failed. Please check if gluster daemon is operational.\n", "");
+        _runner.Client = _ => (1, "Connection failed. Please check if gluster daemon is operational.\n", "");
 
         var error = await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Broker()));
 
@@ -421,11 +421,11 @@ public class MountGlusterMounterTests
     [Fact]
     public async Task MountBrokerUsesTheCurrentUserByDefault()
     {
-        runner.Client = _ => (1, "", "1 : failed with this errno (Operation not permitted)\n");
+        _runner.Client = _ => (1, "", "1 : failed with this errno (Operation not permitted)\n");
 
         await Assert.ThrowsAsync<GlusterMountException>(() => Mounter.MountAsync(Broker() with { MountBrokerUser = null }));
 
-        Assert.Contains("user-map-root=geoaccount", runner.ClientProcess!.Argv);
+        Assert.Contains("user-map-root=geoaccount", _runner.ClientProcess!.Argv);
     }
 
     [Theory]
@@ -437,6 +437,6 @@ public class MountGlusterMounterTests
     public async Task RefusesValuesThatCannotNameAVolumeOrHost(string volume, string server)
     {
         await Assert.ThrowsAsync<ArgumentException>(() => Mounter.MountAsync(Direct() with { Volume = volume, Server = server }));
-        Assert.Empty(runner.Started);
+        Assert.Empty(_runner.Started);
     }
 }

@@ -11,30 +11,30 @@ namespace GeoSync.Engine.Tests.Transport;
 /// </summary>
 public sealed class MountGuardTests : IDisposable
 {
-    private readonly string root = Directory.CreateTempSubdirectory("geosync-guard-test-").FullName;
-    private readonly string mountInfo;
-    private readonly string calls;
-    private readonly string fakeUnmount;
-    private readonly ProcessRunner runner = new();
+    private readonly string _root = Directory.CreateTempSubdirectory("geosync-guard-test-").FullName;
+    private readonly string _mountInfo;
+    private readonly string _calls;
+    private readonly string _fakeUnmount;
+    private readonly ProcessRunner _runner = new();
 
     public MountGuardTests()
     {
-        mountInfo = Path.Combine(root, "mountinfo");
-        calls = Path.Combine(root, "calls");
-        fakeUnmount = Path.Combine(root, "fake-umount");
-        File.WriteAllText(mountInfo, "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n");
+        _mountInfo = Path.Combine(_root, "mountinfo");
+        _calls = Path.Combine(_root, "calls");
+        _fakeUnmount = Path.Combine(_root, "fake-umount");
+        File.WriteAllText(_mountInfo, "22 1 254:0 / / rw,relatime shared:1 - ext4 /dev/vda rw\n");
         // Records one line per call: its arguments joined by '|'; exits with $FAKE_STATUS (0 by default).
-        File.WriteAllText(fakeUnmount, "#!/bin/sh\n(IFS='|'; printf '%s\\n' \"$*\") >> '" + calls + "'\necho 'umount said this' >&2\nexit ${FAKE_STATUS:-0}\n");
-        Mono.Unix.Native.Syscall.chmod(fakeUnmount, Mono.Unix.Native.FilePermissions.S_IRWXU);
+        File.WriteAllText(_fakeUnmount, "#!/bin/sh\n(IFS='|'; printf '%s\\n' \"$*\") >> '" + _calls + "'\necho 'umount said this' >&2\nexit ${FAKE_STATUS:-0}\n");
+        Mono.Unix.Native.Syscall.chmod(_fakeUnmount, Mono.Unix.Native.FilePermissions.S_IRWXU);
     }
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
     private static string Script => MountGuard.DefaultScriptPath;
 
     private string NewMountPoint(string name = "mnt")
     {
-        var path = Path.Combine(root, name);
+        var path = Path.Combine(_root, name);
         Directory.CreateDirectory(path);
         return path;
     }
@@ -43,15 +43,15 @@ public sealed class MountGuardTests : IDisposable
     private void ListAsMounted(string path)
     {
         var escaped = path.Replace("\\", "\\134").Replace(" ", "\\040").Replace("\t", "\\011").Replace("\n", "\\012");
-        File.AppendAllText(mountInfo, $"40 22 0:52 / {escaped} rw,relatime shared:30 - fuse.glusterfs 10.0.0.1:mvol rw,user_id=0\n");
+        File.AppendAllText(_mountInfo, $"40 22 0:52 / {escaped} rw,relatime shared:30 - fuse.glusterfs 10.0.0.1:mvol rw,user_id=0\n");
     }
 
-    private string[] Calls => File.Exists(calls) ? File.ReadAllLines(calls) : [];
+    private string[] Calls => File.Exists(_calls) ? File.ReadAllLines(_calls) : [];
 
     private MountGuard StartGuard(MountGuardMode mode, IReadOnlyList<string>? unmount = null, Dictionary<string, string?>? env = null)
     {
-        var spec = MountGuard.BuildSpec("setsid", "bash", Script, mountInfo, mode, unmount ?? [fakeUnmount, "-l", "{}"]);
-        return MountGuard.Start(runner, spec with { Environment = env });
+        var spec = MountGuard.BuildSpec("setsid", "bash", Script, _mountInfo, mode, unmount ?? [_fakeUnmount, "-l", "{}"]);
+        return MountGuard.Start(_runner, spec with { Environment = env });
     }
 
     [Fact]
@@ -82,7 +82,7 @@ public sealed class MountGuardTests : IDisposable
     {
         var mnt = NewMountPoint();
         var escaped = mnt.Replace("\\", "\\134").Replace(" ", "\\040");
-        File.AppendAllText(mountInfo, $"39 22 0:51 / {escaped} ro,relatime shared:29 - tmpfs geosync-underlay ro,size=4k,nr_inodes=8,mode=555\n");
+        File.AppendAllText(_mountInfo, $"39 22 0:51 / {escaped} ro,relatime shared:29 - tmpfs geosync-underlay ro,size=4k,nr_inodes=8,mode=555\n");
         ListAsMounted(mnt);
         var guard = StartGuard(MountGuardMode.RemoveDirectory);
         await guard.AnnounceAsync(mnt);
@@ -180,7 +180,7 @@ public sealed class MountGuardTests : IDisposable
         var cookie = Path.Combine(hive, "mntXyZ789");
         File.CreateSymbolicLink(cookie, "../user999/mtpt-geoaccount-AbC123");
         ListAsMounted(target);
-        var guard = StartGuard(MountGuardMode.MountBroker, [fakeUnmount, "system::", "umount", "{}", "lazy"]);
+        var guard = StartGuard(MountGuardMode.MountBroker, [_fakeUnmount, "system::", "umount", "{}", "lazy"]);
         await guard.AnnounceAsync(cookie);
         await guard.ConfirmMountedAsync();
 
@@ -235,8 +235,8 @@ public sealed class MountGuardTests : IDisposable
     {
         var mnt = NewMountPoint();
         ListAsMounted(mnt);
-        var spec = MountGuard.BuildSpec("setsid", "bash", Script, mountInfo, MountGuardMode.RemoveDirectory, [fakeUnmount, "{}"]);
-        var result = await runner.RunAsync(spec, Encoding.UTF8.GetBytes(mnt));
+        var spec = MountGuard.BuildSpec("setsid", "bash", Script, _mountInfo, MountGuardMode.RemoveDirectory, [_fakeUnmount, "{}"]);
+        var result = await _runner.RunAsync(spec, Encoding.UTF8.GetBytes(mnt));
 
         Assert.Equal(200, result.ExitCode);
         Assert.Contains("not terminated by NUL", result.StderrTail, StringComparison.Ordinal);
@@ -250,9 +250,9 @@ public sealed class MountGuardTests : IDisposable
         // The owner is a shell holding the pipe's write end, as a .NET owner does; SIGKILL closes the pipe in the kernel.
         var mnt = NewMountPoint();
         ListAsMounted(mnt);
-        var owner = $"exec 3> >(exec setsid bash '{Script}' '{mountInfo}' remove-dir '{fakeUnmount}' -l '{{}}'); " +
+        var owner = $"exec 3> >(exec setsid bash '{Script}' '{_mountInfo}' remove-dir '{_fakeUnmount}' -l '{{}}'); " +
             $"printf '%s\\0M' '{mnt}' >&3; echo ready; exec sleep 60";
-        await using var process = runner.Start(new ProcessSpec("bash", ["-c", owner]) { RedirectStandardOutput = true });
+        await using var process = _runner.Start(new ProcessSpec("bash", ["-c", owner]) { RedirectStandardOutput = true });
         using (var reader = new StreamReader(process.StandardOutput!, leaveOpen: true))
         {
             Assert.Equal("ready", await reader.ReadLineAsync());

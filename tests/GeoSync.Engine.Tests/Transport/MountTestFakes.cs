@@ -9,28 +9,28 @@ namespace GeoSync.Engine.Tests.Transport;
 /// <summary>A stdin pipe that records what the owner wrote and when it was closed.</summary>
 internal sealed class RecordingPipe : MemoryStream
 {
-    private readonly TaskCompletionSource closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
-    public Task Closed => closed.Task;
+    public Task Closed => _closed.Task;
 
     public byte[] Written { get; private set; } = [];
 
     protected override void Dispose(bool disposing)
     {
         Written = ToArray();
-        closed.TrySetResult();
+        _closed.TrySetResult();
         base.Dispose(disposing);
     }
 
     public string WrittenText => Encoding.UTF8.GetString(IsClosed ? Written : ToArray());
 
-    public bool IsClosed => closed.Task.IsCompleted;
+    public bool IsClosed => _closed.Task.IsCompleted;
 }
 
 /// <summary>A process that exits with a given code when <see cref="Exit"/> is called (or at once), and records kills.</summary>
 internal sealed class FakeProcess : IRunningProcess
 {
-    private readonly TaskCompletionSource<int> exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource<int> _exit = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
     public FakeProcess(int id, ProcessSpec spec, byte[] stdout, string stderr)
     {
@@ -55,13 +55,13 @@ internal sealed class FakeProcess : IRunningProcess
 
     public bool Killed { get; private set; }
 
-    public void Exit(int code) => exit.TrySetResult(code);
+    public void Exit(int code) => _exit.TrySetResult(code);
 
     public async Task<int> WaitForExitAsync(CancellationToken cancellationToken = default)
     {
         try
         {
-            return await exit.Task.WaitAsync(cancellationToken);
+            return await _exit.Task.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
@@ -73,12 +73,12 @@ internal sealed class FakeProcess : IRunningProcess
     public void Kill()
     {
         Killed = true;
-        exit.TrySetResult(137);
+        _exit.TrySetResult(137);
     }
 
     public ValueTask DisposeAsync()
     {
-        if (!exit.Task.IsCompleted)
+        if (!_exit.Task.IsCompleted)
         {
             Kill();
         }
@@ -93,7 +93,7 @@ internal sealed class FakeProcess : IRunningProcess
 /// </summary>
 internal sealed class FakeProcessRunner : IProcessRunner
 {
-    private int nextPid = 4000;
+    private int _nextPid = 4000;
 
     public List<FakeProcess> Started { get; } = [];
 
@@ -112,14 +112,14 @@ internal sealed class FakeProcessRunner : IProcessRunner
     {
         if (spec.FileName.EndsWith("setsid", StringComparison.Ordinal))
         {
-            var guard = new FakeProcess(nextPid++, spec, [], GuardStderr);
+            var guard = new FakeProcess(_nextPid++, spec, [], GuardStderr);
             guard.Stdin.Closed.ContinueWith(_ => guard.Exit(GuardExitCode), TaskScheduler.Default);
             Started.Add(guard);
             return guard;
         }
 
         var (exitCode, stdout, stderr) = Client(spec.Argv);
-        var process = new FakeProcess(nextPid++, spec, Encoding.UTF8.GetBytes(stdout), stderr);
+        var process = new FakeProcess(_nextPid++, spec, Encoding.UTF8.GetBytes(stdout), stderr);
         Started.Add(process);
         if (exitCode is { } code)
         {

@@ -8,7 +8,7 @@ namespace GeoSync.Engine.Tests.Transport;
 public class ProcessRunnerTests
 {
     private const int MiB = 1024 * 1024;
-    private readonly ProcessRunner runner = new();
+    private readonly ProcessRunner _runner = new();
 
     /// <summary>The state letter of /proc/&lt;pid&gt;/stat, or null once the pid is gone (reaped).</summary>
     private static char? ProcState(int pid)
@@ -40,7 +40,7 @@ public class ProcessRunnerTests
     public async Task StreamsSeveralMebibytesThroughStdinAndStdout()
     {
         var input = RandomNumberGenerator.GetBytes(8 * MiB);
-        await using var cat = runner.Start(new ProcessSpec("cat", []) { RedirectStandardInput = true, RedirectStandardOutput = true });
+        await using var cat = _runner.Start(new ProcessSpec("cat", []) { RedirectStandardInput = true, RedirectStandardOutput = true });
 
         var writing = Task.Run(async () =>
         {
@@ -69,7 +69,7 @@ public class ProcessRunnerTests
         await File.WriteAllBytesAsync(file, data);
         try
         {
-            await using var process = runner.Start(new ProcessSpec("sh", ["-c", "cat \"$1\" >&2", "sh", file]));
+            await using var process = _runner.Start(new ProcessSpec("sh", ["-c", "cat \"$1\" >&2", "sh", file]));
 
             Assert.Equal(0, await process.WaitForExitAsync());
             var (tail, allocated) = ((RunningProcess)process).StderrTailBytes;
@@ -86,7 +86,7 @@ public class ProcessRunnerTests
     [Fact]
     public async Task HonoursASmallerStderrBoundAndDecodesTheTail()
     {
-        await using var process = runner.Start(new ProcessSpec("sh", ["-c", "seq 1 100000 >&2"]) { StderrTailBytes = 20 });
+        await using var process = _runner.Start(new ProcessSpec("sh", ["-c", "seq 1 100000 >&2"]) { StderrTailBytes = 20 });
 
         Assert.Equal(0, await process.WaitForExitAsync());
         Assert.Equal("99997\n99998\n99999\n100000\n"[^20..], process.StderrTail);
@@ -101,7 +101,7 @@ public class ProcessRunnerTests
             StderrLine = line => { lock (logged) { logged.Add(line); } },
         };
 
-        var result = await runner.RunAsync(spec);
+        var result = await _runner.RunAsync(spec);
         var error = Assert.Throws<GeoSyncProcessException>(() => result.EnsureSuccess());
 
         Assert.Equal(3, result.ExitCode);
@@ -122,7 +122,7 @@ public class ProcessRunnerTests
     [InlineData("kill -KILL $$", 128 + 9)]
     public async Task ReportsTheExitCode(string script, int expected)
     {
-        var result = await runner.RunAsync(new ProcessSpec("sh", ["-c", script]));
+        var result = await _runner.RunAsync(new ProcessSpec("sh", ["-c", script]));
 
         Assert.Equal(expected, result.ExitCode);
         Assert.Equal(expected == 0, Record.Exception(() => result.EnsureSuccess()) is null);
@@ -140,7 +140,7 @@ public class ProcessRunnerTests
     [InlineData("/nonexistent/bin/rsync")]
     public void ReportsAMissingBinaryWithErrnoAndAnInstallHint(string program)
     {
-        var error = Assert.Throws<GeoSyncProcessException>(() => runner.Start(new ProcessSpec(program, ["--version"])));
+        var error = Assert.Throws<GeoSyncProcessException>(() => _runner.Start(new ProcessSpec(program, ["--version"])));
 
         Assert.StartsWith($"execution of \"{program}\" failed with ENOENT (No such file or directory). Install {program}",
             error.Message, StringComparison.Ordinal);
@@ -152,7 +152,7 @@ public class ProcessRunnerTests
     public void ReportsAMissingWorkingDirectoryAsSuch()
     {
         var error = Assert.Throws<GeoSyncProcessException>(() =>
-            runner.Start(new ProcessSpec("cat", []) { WorkingDirectory = "/nonexistent/dir" }));
+            _runner.Start(new ProcessSpec("cat", []) { WorkingDirectory = "/nonexistent/dir" }));
 
         Assert.Contains("working directory /nonexistent/dir does not exist", error.Message, StringComparison.Ordinal);
     }
@@ -162,7 +162,7 @@ public class ProcessRunnerTests
     {
         string[] arguments = ["a b", "it's", "\"quoted\"", "$HOME", "*", "", "back\\slash", "semi;colon && echo no", "tab\there"];
 
-        var result = (await runner.RunAsync(new ProcessSpec("printf", ["%s\\n", .. arguments]))).EnsureSuccess();
+        var result = (await _runner.RunAsync(new ProcessSpec("printf", ["%s\\n", .. arguments]))).EnsureSuccess();
 
         Assert.Equal(string.Concat(arguments.Select(a => a + "\n")), result.StandardOutputText);
     }
@@ -176,7 +176,7 @@ public class ProcessRunnerTests
             Environment = new Dictionary<string, string?> { ["GEOSYNC_TEST"] = "x y", ["HOME"] = null },
         };
 
-        var result = (await runner.RunAsync(spec)).EnsureSuccess();
+        var result = (await _runner.RunAsync(spec)).EnsureSuccess();
 
         Assert.Equal("/tmp\nx y\nunset\n", result.StandardOutputText);
     }
@@ -184,7 +184,7 @@ public class ProcessRunnerTests
     [Fact]
     public async Task ToleratesACommandThatStopsReadingItsInput()
     {
-        var result = (await runner.RunAsync(new ProcessSpec("head", ["-c", "5"]), new byte[4 * MiB])).EnsureSuccess();
+        var result = (await _runner.RunAsync(new ProcessSpec("head", ["-c", "5"]), new byte[4 * MiB])).EnsureSuccess();
 
         Assert.Equal(new byte[5], result.StandardOutput);
     }
@@ -198,7 +198,7 @@ public class ProcessRunnerTests
             StderrLine = line => { lock (logged) { logged.Add(line); } },
         };
 
-        var result = (await runner.RunAsync(spec)).EnsureSuccess();
+        var result = (await _runner.RunAsync(spec)).EnsureSuccess();
 
         Assert.Equal(4 * MiB, result.StandardOutput.Length);
         Assert.Equal(["dd> 4+0 records in", "dd> 4+0 records out"], logged);
@@ -208,7 +208,7 @@ public class ProcessRunnerTests
     public async Task CancellationKillsTheTreeAndReapsTheChild()
     {
         using var cts = new CancellationTokenSource();
-        var process = runner.Start(new ProcessSpec("sh", ["-c", "sleep 1000 & echo $!; wait"]) { RedirectStandardOutput = true });
+        var process = _runner.Start(new ProcessSpec("sh", ["-c", "sleep 1000 & echo $!; wait"]) { RedirectStandardOutput = true });
         await using (process)
         {
             var grandchild = await ReadPidLineAsync(process.StandardOutput!);
@@ -226,7 +226,7 @@ public class ProcessRunnerTests
     [Fact]
     public async Task KillFollowsAnIgnoredSigtermWithSigkill()
     {
-        await using var process = runner.Start(new ProcessSpec("sh", ["-c", "trap '' TERM; echo ready; exec sleep 1000"])
+        await using var process = _runner.Start(new ProcessSpec("sh", ["-c", "trap '' TERM; echo ready; exec sleep 1000"])
         {
             RedirectStandardOutput = true,
         });
@@ -244,7 +244,7 @@ public class ProcessRunnerTests
     [Fact]
     public async Task KillSendsSigtermFirst()
     {
-        await using var yes = runner.Start(new ProcessSpec("yes", ["geosync"]) { RedirectStandardOutput = true });
+        await using var yes = _runner.Start(new ProcessSpec("yes", ["geosync"]) { RedirectStandardOutput = true });
         var some = new byte[64 * 1024];
         await yes.StandardOutput!.ReadExactlyAsync(some);
         Assert.Equal("geosync\ngeosync\n", Encoding.ASCII.GetString(some, 0, 16));
@@ -258,7 +258,7 @@ public class ProcessRunnerTests
     [Fact]
     public async Task DisposingARunningProcessKillsAndReapsIt()
     {
-        var sleep = runner.Start(new ProcessSpec("sleep", ["1000"]));
+        var sleep = _runner.Start(new ProcessSpec("sleep", ["1000"]));
         Assert.NotNull(ProcState(sleep.Id));
 
         await sleep.DisposeAsync();
@@ -275,7 +275,7 @@ public class ProcessRunnerTests
             StderrLine = line => { lock (logged) { logged.Add(line); } },
         };
 
-        (await runner.RunAsync(spec)).EnsureSuccess();
+        (await _runner.RunAsync(spec)).EnsureSuccess();
 
         Assert.Equal(["sh> first", "sh> no newline"], logged);
     }
@@ -284,7 +284,7 @@ public class ProcessRunnerTests
     public async Task KeepsDrainingStderrWhenTheLoggerThrowsAndReportsItAfterTheExit()
     {
         var calls = 0;
-        await using var process = runner.Start(new ProcessSpec("sh", ["-c", "seq 1 300000 >&2"])
+        await using var process = _runner.Start(new ProcessSpec("sh", ["-c", "seq 1 300000 >&2"])
         {
             StderrLine = _ => throw new InvalidOperationException($"logger broke after {++calls} call"),
         });

@@ -14,23 +14,23 @@ public sealed class RsyncIntegrationTests : IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
 
-    private readonly string root = Directory.CreateTempSubdirectory("geosync-rsync-").FullName;
-    private readonly string source;
-    private readonly string destination;
+    private readonly string _root = Directory.CreateTempSubdirectory("geosync-rsync-").FullName;
+    private readonly string _source;
+    private readonly string _destination;
 
     public RsyncIntegrationTests()
     {
-        source = Directory.CreateDirectory(Path.Combine(root, "src")).FullName;
-        destination = Directory.CreateDirectory(Path.Combine(root, "dst")).FullName;
+        _source = Directory.CreateDirectory(Path.Combine(_root, "src")).FullName;
+        _destination = Directory.CreateDirectory(Path.Combine(_root, "dst")).FullName;
     }
 
-    public void Dispose() => Directory.Delete(root, recursive: true);
+    public void Dispose() => Directory.Delete(_root, recursive: true);
 
-    private RsyncOptions Options => new(source, new LocalDirectoryTarget(destination));
+    private RsyncOptions Options => new(_source, new LocalDirectoryTarget(_destination));
 
     private string WriteSource(string relativePath, string content)
     {
-        var path = Path.Combine(source, relativePath);
+        var path = Path.Combine(_source, relativePath);
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         File.WriteAllText(path, content);
         return path;
@@ -41,7 +41,7 @@ public sealed class RsyncIntegrationTests : IDisposable
     {
         foreach (var path in relativePaths)
         {
-            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(destination, path))!);
+            Directory.CreateDirectory(Path.GetDirectoryName(Path.Combine(_destination, path))!);
         }
     }
 
@@ -74,15 +74,15 @@ public sealed class RsyncIntegrationTests : IDisposable
         var options = new SyncerOptions { SyncJobs = 3, MaxBatchFiles = 100 };
         await using var syncer = new Syncer(new RsyncClient(runner, Options), options);
 
-        var files = names.Select(n => syncer.Add(n, new FileInfo(Path.Combine(source, n)).Length)).ToArray();
+        var files = names.Select(n => syncer.Add(n, new FileInfo(Path.Combine(_source, n)).Length)).ToArray();
         runner.Open();
         await syncer.CompleteAsync().WaitAsync(Guard);
 
         Assert.All(await Task.WhenAll(files), o => Assert.True(o.Succeeded, $"{o.RelativePath}: {o.Reason}"));
         foreach (var name in names)
         {
-            var from = new UnixFileInfo(Path.Combine(source, name));
-            var to = new UnixFileInfo(Path.Combine(destination, name));
+            var from = new UnixFileInfo(Path.Combine(_source, name));
+            var to = new UnixFileInfo(Path.Combine(_destination, name));
             Assert.Equal(File.ReadAllBytes(from.FullName), File.ReadAllBytes(to.FullName));
             Assert.Equal(from.Protection, to.Protection);
             Assert.Equal(from.LastWriteTimeUtc, to.LastWriteTimeUtc);
@@ -112,7 +112,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         await syncer.FlushAsync().WaitAsync(Guard);
 
         Assert.All(await Task.WhenAll(files), o => Assert.True(o.Succeeded, $"{o.RelativePath}: {o.Reason}"));
-        Assert.All(names, n => Assert.Equal($"gathered {n}", File.ReadAllText(Path.Combine(destination, n))));
+        Assert.All(names, n => Assert.Equal($"gathered {n}", File.ReadAllText(Path.Combine(_destination, n))));
         // Only what the flush released may be short of the target; three free jobs did not split the queue into scraps.
         Assert.InRange(syncer.RsyncRuns, 1, 3);
         Assert.True(reports.Count(r => r.Files < options.TargetBatchFiles) <= 1, string.Join(", ", reports.Select(r => r.Files)));
@@ -128,7 +128,7 @@ public sealed class RsyncIntegrationTests : IDisposable
             WriteSource(name, name);
         }
 
-        File.Delete(Path.Combine(source, "a/gone"));
+        File.Delete(Path.Combine(_source, "a/gone"));
         CreateDestinationParents(names);
         var reports = new List<SyncBatchReport>();
         var runner = new GatedCountingRunner(new ProcessRunner());
@@ -146,8 +146,8 @@ public sealed class RsyncIntegrationTests : IDisposable
         Assert.Contains("link_stat", gone.Reason, StringComparison.Ordinal);
         Assert.True((await files["a/one"]).Succeeded);
         Assert.True((await files["two"]).Succeeded);
-        Assert.Equal("a/one", File.ReadAllText(Path.Combine(destination, "a/one")));
-        Assert.Equal("two", File.ReadAllText(Path.Combine(destination, "two")));
+        Assert.Equal("a/one", File.ReadAllText(Path.Combine(_destination, "a/one")));
+        Assert.Equal("two", File.ReadAllText(Path.Combine(_destination, "two")));
     }
 
     [Fact]
@@ -160,7 +160,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         }
 
         CreateDestinationParents(names);
-        var runner = new VanishingRunner(new ProcessRunner(), Path.Combine(source, "victim"));
+        var runner = new VanishingRunner(new ProcessRunner(), Path.Combine(_source, "victim"));
         var result = await new RsyncClient(runner, Options).SyncAsync(names).WaitAsync(Guard);
 
         Assert.Equal(24, result.ExitCode);
@@ -169,7 +169,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         Assert.StartsWith("file has vanished: ", files["victim"].Reason, StringComparison.Ordinal);
         Assert.Equal(RsyncFileStatus.Synced, files["keep/one"].Status);
         Assert.Equal(RsyncFileStatus.Synced, files["keep/two"].Status);
-        Assert.Equal("keep/two", File.ReadAllText(Path.Combine(destination, "keep/two")));
+        Assert.Equal("keep/two", File.ReadAllText(Path.Combine(_destination, "keep/two")));
     }
 
     [Fact]
@@ -186,7 +186,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         foreach (var name in blocked)
         {
             // A non-empty directory where the file should go: rsync cannot make way (exit 23).
-            Directory.CreateDirectory(Path.Combine(destination, name, "occupied"));
+            Directory.CreateDirectory(Path.Combine(_destination, name, "occupied"));
         }
 
         var reports = new List<SyncBatchReport>();
@@ -208,7 +208,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         foreach (var name in fine)
         {
             Assert.True((await files[name]).Succeeded, name);
-            Assert.Equal("new content", File.ReadAllText(Path.Combine(destination, name)));
+            Assert.Equal("new content", File.ReadAllText(Path.Combine(_destination, name)));
         }
 
         // One run for all seven, then one retry of the four that failed.
@@ -227,7 +227,7 @@ public sealed class RsyncIntegrationTests : IDisposable
         var result = await client.SyncAsync(["x/file"]).WaitAsync(Guard);
 
         Assert.Equal(0, result.ExitCode);
-        Assert.True(Syscall.getxattr(Path.Combine(destination, "x/file"), "user.geosync.test", out byte[] value) >= 0);
+        Assert.True(Syscall.getxattr(Path.Combine(_destination, "x/file"), "user.geosync.test", out byte[] value) >= 0);
         Assert.Equal("v1", Encoding.ASCII.GetString(value));
     }
 
@@ -282,11 +282,11 @@ public sealed class RsyncIntegrationTests : IDisposable
 
         private sealed class Process(IRunningProcess inner, string victim) : IRunningProcess
         {
-            private readonly Stream stdin = new HoldingStream(inner, victim);
+            private readonly Stream _stdin = new HoldingStream(inner, victim);
 
             public int Id => inner.Id;
             public IReadOnlyList<string> Argv => inner.Argv;
-            public Stream? StandardInput => stdin;
+            public Stream? StandardInput => _stdin;
             public Stream? StandardOutput => inner.StandardOutput;
             public string StderrTail => inner.StderrTail;
             public Task<int> WaitForExitAsync(CancellationToken cancellationToken = default) => inner.WaitForExitAsync(cancellationToken);
@@ -297,25 +297,25 @@ public sealed class RsyncIntegrationTests : IDisposable
         private sealed class HoldingStream(IRunningProcess process, string victim) : Stream
         {
             private const ulong FIONREAD = 0x541B;
-            private readonly PipeStream pipe = (PipeStream)process.StandardInput!;
+            private readonly PipeStream _pipe = (PipeStream)process.StandardInput!;
 
             public override bool CanRead => false;
             public override bool CanSeek => false;
             public override bool CanWrite => true;
             public override long Length => throw new NotSupportedException();
             public override long Position { get => throw new NotSupportedException(); set => throw new NotSupportedException(); }
-            public override void Flush() => pipe.Flush();
+            public override void Flush() => _pipe.Flush();
             public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
             public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
             public override void SetLength(long value) => throw new NotSupportedException();
-            public override void Write(byte[] buffer, int offset, int count) => pipe.Write(buffer, offset, count);
+            public override void Write(byte[] buffer, int offset, int count) => _pipe.Write(buffer, offset, count);
 
             public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-                await pipe.WriteAsync(buffer, cancellationToken);
+                await _pipe.WriteAsync(buffer, cancellationToken);
 
             public override async ValueTask DisposeAsync()
             {
-                await pipe.FlushAsync();
+                await _pipe.FlushAsync();
                 var deadline = DateTime.UtcNow + Guard;
                 while (!(Unread() == 0 && WaitingInPollOrRead(process.Id)))
                 {
@@ -324,13 +324,13 @@ public sealed class RsyncIntegrationTests : IDisposable
                 }
 
                 File.Delete(victim);
-                await pipe.DisposeAsync();
+                await _pipe.DisposeAsync();
                 await base.DisposeAsync();
             }
 
             private int Unread()
             {
-                Assert.Equal(0, Ioctl((int)pipe.SafePipeHandle.DangerousGetHandle(), FIONREAD, out var count));
+                Assert.Equal(0, Ioctl((int)_pipe.SafePipeHandle.DangerousGetHandle(), FIONREAD, out var count));
                 return count;
             }
 
@@ -357,17 +357,17 @@ public sealed class RsyncIntegrationTests : IDisposable
 /// <summary>Counts rsync starts; holds every start until <see cref="Open"/>, so all files are queued first.</summary>
 internal sealed class GatedCountingRunner(IProcessRunner inner) : IProcessRunner
 {
-    private readonly ManualResetEventSlim gate = new();
-    private int starts;
+    private readonly ManualResetEventSlim _gate = new();
+    private int _starts;
 
-    public int Starts => Volatile.Read(ref starts);
+    public int Starts => Volatile.Read(ref _starts);
 
-    public void Open() => gate.Set();
+    public void Open() => _gate.Set();
 
     public IRunningProcess Start(ProcessSpec spec)
     {
-        Assert.True(gate.Wait(TimeSpan.FromSeconds(60)), "the test never opened the gate");
-        Interlocked.Increment(ref starts);
+        Assert.True(_gate.Wait(TimeSpan.FromSeconds(60)), "the test never opened the gate");
+        Interlocked.Increment(ref _starts);
         return inner.Start(spec);
     }
 }

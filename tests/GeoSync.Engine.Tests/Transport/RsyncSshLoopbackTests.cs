@@ -8,22 +8,22 @@ namespace GeoSync.Engine.Tests.Transport;
 public sealed class RsyncSshLoopbackTests : IClassFixture<SshdFixture>, IDisposable
 {
     private static readonly TimeSpan Guard = TimeSpan.FromSeconds(60);
-    private readonly SshdFixture sshd;
-    private readonly FakeSlave slave = new();
-    private readonly TempDirectory files = new("geosync-rsync-ssh-");
+    private readonly SshdFixture _sshd;
+    private readonly FakeSlave _slave = new();
+    private readonly TempDirectory _files = new("geosync-rsync-ssh-");
 
-    public RsyncSshLoopbackTests(SshdFixture sshd) => this.sshd = sshd;
+    public RsyncSshLoopbackTests(SshdFixture sshd) => this._sshd = sshd;
 
     public void Dispose()
     {
-        files.Dispose();
-        slave.Dispose();
+        _files.Dispose();
+        _slave.Dispose();
     }
 
     /// <summary>A session's ssh link with its slave running, so the control master is up.</summary>
     private async Task<SshTransport> ConnectAsync()
     {
-        var ssh = SshTransport.Create(sshd.SlaveUrl(slave.Directory), sshd.Options([slave.Command]));
+        var ssh = SshTransport.Create(_sshd.SlaveUrl(_slave.Directory), _sshd.Options([_slave.Command]));
         ssh.StartSlave(new SshSlaveArguments());
         await ssh.ToSlave.WriteAsync("ping\n"u8.ToArray());
         await ssh.ToSlave.FlushAsync();
@@ -36,8 +36,8 @@ public sealed class RsyncSshLoopbackTests : IClassFixture<SshdFixture>, IDisposa
     [SshdFact]
     public async Task BatchesTravelOverTheControlMasterWithoutNewLogins()
     {
-        var source = files.CreateDirectory("src");
-        var target = files.CreateDirectory("dst");
+        var source = _files.CreateDirectory("src");
+        var target = _files.CreateDirectory("dst");
         var names = Enumerable.Range(0, 60).Select(i => $"d{i % 4}/f{i}.txt").ToList();
         foreach (var name in names)
         {
@@ -51,7 +51,7 @@ public sealed class RsyncSshLoopbackTests : IClassFixture<SshdFixture>, IDisposa
         Directory.CreateDirectory(Path.Combine(target, "blocked", "occupied"));
 
         await using var ssh = await ConnectAsync();
-        var logins = sshd.AcceptedLogins();
+        var logins = _sshd.AcceptedLogins();
         var runner = new GatedCountingRunner(new ProcessRunner());
         var client = new RsyncClient(runner, new RsyncOptions(source, SshTarget.Over(ssh, target)));
         var options = new SyncerOptions { SyncJobs = 3, MaxBatchFiles = 16, Retries = 0 };
@@ -73,6 +73,6 @@ public sealed class RsyncSshLoopbackTests : IClassFixture<SshdFixture>, IDisposa
         Assert.Contains("could not make way", blocked.Reason, StringComparison.Ordinal);
         // Each job's first run may be small; after that the queued files go 16 at a time.
         Assert.InRange(runner.Starts, 1, options.SyncJobs + ((outcomes.Count + 15) / 16));
-        Assert.Equal(logins, sshd.AcceptedLogins());
+        Assert.Equal(logins, _sshd.AcceptedLogins());
     }
 }

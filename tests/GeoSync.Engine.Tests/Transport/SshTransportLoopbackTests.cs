@@ -14,18 +14,18 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
 {
     private const string Uuid = "6f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9";
     private static readonly TimeSpan Prompt = TimeSpan.FromSeconds(3);
-    private readonly SshdFixture sshd;
-    private readonly FakeSlave slave = new();
-    private readonly ProcessRunner runner = new();
+    private readonly SshdFixture _sshd;
+    private readonly FakeSlave _slave = new();
+    private readonly ProcessRunner _runner = new();
 
-    public SshTransportLoopbackTests(SshdFixture sshd) => this.sshd = sshd;
+    public SshTransportLoopbackTests(SshdFixture sshd) => this._sshd = sshd;
 
-    public void Dispose() => slave.Dispose();
+    public void Dispose() => _slave.Dispose();
 
     private SshTransport Create(Func<SshOptions, SshOptions>? change = null)
     {
-        var options = sshd.Options([slave.Command]);
-        return SshTransport.Create(sshd.SlaveUrl(slave.Directory), change?.Invoke(options) ?? options, runner);
+        var options = _sshd.Options([_slave.Command]);
+        return SshTransport.Create(_sshd.SlaveUrl(_slave.Directory), change?.Invoke(options) ?? options, _runner);
     }
 
     private static async Task<byte[]> RoundTripAsync(SshTransport ssh, byte[] data)
@@ -37,7 +37,7 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         return back;
     }
 
-    private Task<ProcessResult> RunAsync(IReadOnlyList<string> argv) => runner.RunAsync(new ProcessSpec(argv[0], argv.Skip(1).ToList()));
+    private Task<ProcessResult> RunAsync(IReadOnlyList<string> argv) => _runner.RunAsync(new ProcessSpec(argv[0], argv.Skip(1).ToList()));
 
     [SshdFact]
     public async Task StreamsAMebibyteThroughTheRemoteSlaveWithTheSection63Arguments()
@@ -61,7 +61,7 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
 
         Assert.Equal(input.Length, output.Length);
         Assert.True(input.AsSpan().SequenceEqual(output.ToArray()), "what came back over ssh differs from what was sent");
-        Assert.Equal(["--session-owner", Uuid, "-N", "--listen", "--timeout", "30", "file://" + slave.Directory], slave.ReceivedArgs);
+        Assert.Equal(["--session-owner", Uuid, "-N", "--listen", "--timeout", "30", "file://" + _slave.Directory], _slave.ReceivedArgs);
     }
 
     [SshdFact]
@@ -70,22 +70,22 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         await using var ssh = Create();
         ssh.StartSlave(new SshSlaveArguments());
         Assert.Equal("ping\n"u8.ToArray(), await RoundTripAsync(ssh, "ping\n"u8.ToArray()));
-        var logins = sshd.AcceptedLogins();
+        var logins = _sshd.AcceptedLogins();
 
         var check = await RunAsync([.. ssh.SshArgv, "-O", "check", ssh.Slave.RemoteAddress!]);
         Assert.True(check.ExitCode == 0, check.StderrTail);
         Assert.Contains("Master running", check.StderrTail, StringComparison.Ordinal);
 
         // A key sshd does not accept: this only works when the session rides on the master's connection.
-        var stranger = await RunAsync(["ssh", "-F", "none", "-oBatchMode=yes", "-p", sshd.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
-            "-i", sshd.StrangerKey, "-oIdentitiesOnly=yes", "-oControlMaster=no", "-S", ssh.ControlPath, ssh.Slave.RemoteAddress!, "echo", "multiplexed"]);
+        var stranger = await RunAsync(["ssh", "-F", "none", "-oBatchMode=yes", "-p", _sshd.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "-i", _sshd.StrangerKey, "-oIdentitiesOnly=yes", "-oControlMaster=no", "-S", ssh.ControlPath, ssh.Slave.RemoteAddress!, "echo", "multiplexed"]);
         Assert.True(stranger.ExitCode == 0, stranger.StderrTail);
         Assert.Equal("multiplexed\n", stranger.StandardOutputText);
 
         using var files = new TempDirectory("geosync-rsync-");
         files.CreateFile("data.txt", "carried by rsync");
         var target = files.CreateDirectory("target");
-        var rsync = await runner.RunAsync(new ProcessSpec("rsync", ["-e", ssh.RsyncShellCommand(), "data.txt", $"{ssh.Slave.RemoteAddress}:{target}/"])
+        var rsync = await _runner.RunAsync(new ProcessSpec("rsync", ["-e", ssh.RsyncShellCommand(), "data.txt", $"{ssh.Slave.RemoteAddress}:{target}/"])
         {
             WorkingDirectory = files.Path,
         });
@@ -95,7 +95,7 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         var preflight = await ssh.TestConnectionAsync();
         Assert.True(preflight.Succeeded, preflight.Message);
 
-        Assert.Equal(logins, sshd.AcceptedLogins());
+        Assert.Equal(logins, _sshd.AcceptedLogins());
     }
 
     [SshdFact]
@@ -104,15 +104,15 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         using var files = new TempDirectory("geosync-rsync-");
         files.CreateDirectory("key dir 100%");
         var key = files.Combine("key dir 100%/client key");
-        File.Copy(sshd.ClientKey, key);
+        File.Copy(_sshd.ClientKey, key);
         Assert.Equal(0, Syscall.chmod(key, FilePermissions.S_IRUSR | FilePermissions.S_IWUSR));
         var knownHosts = files.Combine("key dir 100%/known hosts");
-        File.Copy(sshd.KnownHosts, knownHosts);
+        File.Copy(_sshd.KnownHosts, knownHosts);
         files.CreateFile("data.txt", "no master running");
         var target = files.CreateDirectory("target");
         await using var ssh = Create(o => o with { IdentityFile = key, KnownHostsFile = knownHosts });
 
-        var rsync = await runner.RunAsync(new ProcessSpec("rsync", ["-e", ssh.RsyncShellCommand(), "data.txt", $"{ssh.Slave.RemoteAddress}:{target}/"])
+        var rsync = await _runner.RunAsync(new ProcessSpec("rsync", ["-e", ssh.RsyncShellCommand(), "data.txt", $"{ssh.Slave.RemoteAddress}:{target}/"])
         {
             WorkingDirectory = files.Path,
         });
@@ -132,7 +132,7 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         Assert.Equal(SshProblem.None, diagnosis.Problem);
         Assert.Equal("fake-slave 1.0\n", diagnosis.RemoteOutput);
         Assert.Contains("answered: fake-slave 1.0", diagnosis.Summary, StringComparison.Ordinal);
-        Assert.Equal(["--version"], slave.ReceivedArgs);
+        Assert.Equal(["--version"], _slave.ReceivedArgs);
     }
 
     [SshdFact]
@@ -149,10 +149,10 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
     [SshdFact]
     public async Task KeyNotInAuthorizedKeysIsNamedWithTheLogin()
     {
-        var e = await AssertFailsAsync(o => o with { IdentityFile = sshd.StrangerKey }, SshProblem.KeyNotAuthorized, 255);
+        var e = await AssertFailsAsync(o => o with { IdentityFile = _sshd.StrangerKey }, SshProblem.KeyNotAuthorized, 255);
 
-        Assert.Contains($"root@127.0.0.1 refused the key {sshd.StrangerKey}", e.Message, StringComparison.Ordinal);
-        Assert.Contains($"Append {sshd.StrangerKey}.pub to ~root/.ssh/authorized_keys on 127.0.0.1", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"root@127.0.0.1 refused the key {_sshd.StrangerKey}", e.Message, StringComparison.Ordinal);
+        Assert.Contains($"Append {_sshd.StrangerKey}.pub to ~root/.ssh/authorized_keys on 127.0.0.1", e.Message, StringComparison.Ordinal);
     }
 
     [SshdFact]
@@ -171,8 +171,8 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
     public async Task ChangedHostKeyIsReportedAsSuch()
     {
         using var files = new TempDirectory("geosync-known-");
-        var otherKey = (await File.ReadAllTextAsync(sshd.StrangerKey + ".pub")).Split(' ');
-        var wrong = files.CreateFile("known_hosts", $"[127.0.0.1]:{sshd.Port} {otherKey[0]} {otherKey[1]}\n");
+        var otherKey = (await File.ReadAllTextAsync(_sshd.StrangerKey + ".pub")).Split(' ');
+        var wrong = files.CreateFile("known_hosts", $"[127.0.0.1]:{_sshd.Port} {otherKey[0]} {otherKey[1]}\n");
 
         var e = await AssertFailsAsync(o => o with { KnownHostsFile = wrong }, SshProblem.HostKeyChanged, 255);
 
@@ -222,7 +222,7 @@ public sealed class SshTransportLoopbackTests : IClassFixture<SshdFixture>, IDis
         await ssh.DisposeAsync();
 
         Assert.True(clock.Elapsed < Prompt, $"dispose took {clock.Elapsed}; ssh did not end when its stdin closed");
-        Assert.True(slave.SawEof, "the remote slave was killed instead of reading EOF and exiting");
+        Assert.True(_slave.SawEof, "the remote slave was killed instead of reading EOF and exiting");
         Assert.False(Directory.Exists(directory), $"{directory} is left behind");
         Assert.False(File.Exists($"/proc/{pid}/stat"), $"ssh pid {pid} is still there");
     }

@@ -12,17 +12,17 @@ namespace GeoSync.Engine.Tests.Transport;
 public sealed class SshdFixture : IAsyncLifetime
 {
     private const string ScriptPath = "tests/fixtures/sshd/sshd-fixture.sh";
-    private readonly ProcessRunner runner = new();
-    private Dictionary<string, string> env = [];
+    private readonly ProcessRunner _runner = new();
+    private Dictionary<string, string> _env = [];
 
-    public string Home => env["GEOSYNC_SSHD_HOME"];
-    public string Host => env["GEOSYNC_SSHD_HOST"];
-    public int Port => int.Parse(env["GEOSYNC_SSHD_PORT"], System.Globalization.CultureInfo.InvariantCulture);
-    public string User => env["GEOSYNC_SSHD_USER"];
-    public string ClientKey => env["GEOSYNC_SSHD_CLIENT_KEY"];
-    public string StrangerKey => env["GEOSYNC_SSHD_STRANGER_KEY"];
-    public string KnownHosts => env["GEOSYNC_SSHD_KNOWN_HOSTS"];
-    public string Log => env["GEOSYNC_SSHD_LOG"];
+    public string Home => _env["GEOSYNC_SSHD_HOME"];
+    public string Host => _env["GEOSYNC_SSHD_HOST"];
+    public int Port => int.Parse(_env["GEOSYNC_SSHD_PORT"], System.Globalization.CultureInfo.InvariantCulture);
+    public string User => _env["GEOSYNC_SSHD_USER"];
+    public string ClientKey => _env["GEOSYNC_SSHD_CLIENT_KEY"];
+    public string StrangerKey => _env["GEOSYNC_SSHD_STRANGER_KEY"];
+    public string KnownHosts => _env["GEOSYNC_SSHD_KNOWN_HOSTS"];
+    public string Log => _env["GEOSYNC_SSHD_LOG"];
 
     /// <summary>Why the fixture cannot run on this machine, or null when it can (always null in CI, where it must run).</summary>
     public static string? UnavailableReason()
@@ -44,15 +44,15 @@ public sealed class SshdFixture : IAsyncLifetime
 
     public async Task InitializeAsync()
     {
-        var result = (await runner.RunAsync(new ProcessSpec("bash", [Script(), "start"]))).EnsureSuccess();
-        env = ParseEnv(result.StandardOutputText);
+        var result = (await _runner.RunAsync(new ProcessSpec("bash", [Script(), "start"]))).EnsureSuccess();
+        _env = ParseEnv(result.StandardOutputText);
     }
 
     public async Task DisposeAsync()
     {
-        if (env.TryGetValue("GEOSYNC_SSHD_HOME", out var home))
+        if (_env.TryGetValue("GEOSYNC_SSHD_HOME", out var home))
         {
-            (await runner.RunAsync(new ProcessSpec("bash", [Script(), "stop", home]))).EnsureSuccess();
+            (await _runner.RunAsync(new ProcessSpec("bash", [Script(), "stop", home]))).EnsureSuccess();
         }
     }
 
@@ -122,7 +122,7 @@ public sealed class SshdFactAttribute : FactAttribute
 /// </summary>
 internal sealed class FakeSlave : IDisposable
 {
-    private readonly TempDirectory dir = new("geosync-fake-slave-");
+    private readonly TempDirectory _dir = new("geosync-fake-slave-");
 
     public FakeSlave()
     {
@@ -137,15 +137,15 @@ internal sealed class FakeSlave : IDisposable
         Assert.Equal(0, Syscall.chmod(Command, FilePermissions.S_IRWXU));
     }
 
-    public string Command => dir.Combine("fake-slave");
+    public string Command => _dir.Combine("fake-slave");
 
     /// <summary>The arguments the last run received, one per line.</summary>
-    public string[] ReceivedArgs => File.ReadAllLines(dir.Combine("args"));
+    public string[] ReceivedArgs => File.ReadAllLines(_dir.Combine("args"));
 
     /// <summary>The slave read its stdin to EOF and exited by itself.</summary>
-    public bool SawEof => File.Exists(dir.Combine("eof"));
+    public bool SawEof => File.Exists(_dir.Combine("eof"));
 
-    public string Directory => dir.Path;
+    public string Directory => _dir.Path;
 
-    public void Dispose() => dir.Dispose();
+    public void Dispose() => _dir.Dispose();
 }

@@ -7,7 +7,7 @@ namespace GeoSync.Engine.Transport.Mounting;
 /// </summary>
 public sealed class AuxMount : IAsyncDisposable
 {
-    private readonly MountGuard guard;
+    private readonly MountGuard _guard;
 
     internal AuxMount(GlusterMountMode mode, string volume, string server, string mountPoint, int? processId, string? logFile,
         MountGuard guard)
@@ -18,7 +18,7 @@ public sealed class AuxMount : IAsyncDisposable
         MountPoint = mountPoint;
         ProcessId = processId;
         LogFile = logFile;
-        this.guard = guard;
+        this._guard = guard;
     }
 
     /// <summary>Where the volume is mounted. MountBroker: glusterd's link to the mount directory, as glusterd answered.</summary>
@@ -37,7 +37,7 @@ public sealed class AuxMount : IAsyncDisposable
     public string? LogFile { get; }
 
     /// <summary>The guard process that unmounts when this process ends.</summary>
-    public int GuardProcessId => guard.ProcessId;
+    public int GuardProcessId => _guard.ProcessId;
 
     /// <summary>True once <see cref="UnmountAsync"/> or <see cref="DisposeAsync"/> has run.</summary>
     public bool IsReleased { get; private set; }
@@ -49,7 +49,7 @@ public sealed class AuxMount : IAsyncDisposable
     public async Task UnmountAsync()
     {
         IsReleased = true;
-        var outcome = await guard.ReleaseAsync(MountGuard.ReleaseTimeout).ConfigureAwait(false);
+        var outcome = await _guard.ReleaseAsync(MountGuard.ReleaseTimeout).ConfigureAwait(false);
         if (!outcome.Succeeded)
         {
             var status = outcome.ExitCode is { } code ? $"failed with status {code}" : $"did not finish within {MountGuard.ReleaseTimeout.TotalSeconds:0} s";

@@ -14,10 +14,10 @@ public sealed class GlusterMounter
     private static readonly TimeSpan PollInterval = TimeSpan.FromMilliseconds(100);
     private static readonly TimeSpan ClientTerminationGrace = TimeSpan.FromSeconds(1);
 
-    private readonly IProcessRunner runner;
-    private readonly IMountSystem system;
-    private readonly string guardScript;
-    private readonly string mountInfo;
+    private readonly IProcessRunner _runner;
+    private readonly IMountSystem _system;
+    private readonly string _guardScript;
+    private readonly string _mountInfo;
 
     public GlusterMounter()
         : this(new ProcessRunner())
@@ -31,10 +31,10 @@ public sealed class GlusterMounter
 
     internal GlusterMounter(IProcessRunner runner, IMountSystem system, string guardScript, string mountInfo)
     {
-        this.runner = runner;
-        this.system = system;
-        this.guardScript = guardScript;
-        this.mountInfo = mountInfo;
+        this._runner = runner;
+        this._system = system;
+        this._guardScript = guardScript;
+        this._mountInfo = mountInfo;
     }
 
     /// <summary>Receives a line for each step, naming its target; called on any thread.</summary>
@@ -82,7 +82,7 @@ public sealed class GlusterMounter
         {
             if (created)
             {
-                system.TryRemoveDirectory(mountPoint);
+                _system.TryRemoveDirectory(mountPoint);
             }
 
             throw;
@@ -91,8 +91,8 @@ public sealed class GlusterMounter
         try
         {
             await guard.AnnounceAsync(mountPoint).ConfigureAwait(false);
-            var logOffset = logFile is null ? 0 : system.FileLength(logFile);
-            string ClientLog() => logFile is null ? "" : system.ReadFileFrom(logFile, logOffset, LogTailBytes);
+            var logOffset = logFile is null ? 0 : _system.FileLength(logFile);
+            string ClientLog() => logFile is null ? "" : _system.ReadFileFrom(logFile, logOffset, LogTailBytes);
             if (options.ReadOnlyUnderlay)
             {
                 await MountUnderlayAsync(options, mountPoint, deadline, cancellationToken).ConfigureAwait(false);
@@ -117,7 +117,7 @@ public sealed class GlusterMounter
             // The client daemonized: its parent's success means the volume file arrived and the mount is in place.
             await guard.ConfirmMountedAsync().ConfigureAwait(false);
             await WaitUntilAnswersAsync(options, mountPoint, mountPoint, deadline, ClientLog, cancellationToken).ConfigureAwait(false);
-            var processId = system.FindClientProcesses(mountPoint).Cast<int?>().FirstOrDefault();
+            var processId = _system.FindClientProcesses(mountPoint).Cast<int?>().FirstOrDefault();
             Verbose?.Invoke($"{options.Server}:{options.Volume} answers on {mountPoint} after {deadline.ElapsedMilliseconds} ms (client pid {processId}, guard pid {guard.ProcessId})");
             return new AuxMount(GlusterMountMode.Direct, options.Volume, options.Server, mountPoint, processId, logFile, guard);
         }
@@ -154,7 +154,7 @@ public sealed class GlusterMounter
         var namespacePath = ResolveNetworkNamespace(options);
         var gluster = RequireProgram(options, "gluster", options.GlusterCommandDirectory);
         var nsenter = namespacePath is null ? null : RequireProgram(options, "nsenter");
-        var user = options.MountBrokerUser ?? system.CurrentUserName;
+        var user = options.MountBrokerUser ?? _system.CurrentUserName;
         var cli = GlusterMountArgv.MountBrokerCli(gluster, options);
         var unmount = GlusterMountArgv.InNetworkNamespace(nsenter, namespacePath, GlusterMountArgv.MountBrokerUnmount(cli));
         var guard = StartGuard(options, MountGuardMode.MountBroker, unmount);
@@ -162,8 +162,8 @@ public sealed class GlusterMounter
         string? mountPoint = null;
         try
         {
-            var logOffset = options.LogFile is null ? 0 : system.FileLength(options.LogFile);
-            string ClientLog() => options.LogFile is null ? "" : system.ReadFileFrom(options.LogFile, logOffset, LogTailBytes);
+            var logOffset = options.LogFile is null ? 0 : _system.FileLength(options.LogFile);
+            string ClientLog() => options.LogFile is null ? "" : _system.ReadFileFrom(options.LogFile, logOffset, LogTailBytes);
 
             var argv = GlusterMountArgv.InNetworkNamespace(nsenter, namespacePath,
                 GlusterMountArgv.MountBrokerMount(cli, user, options, options.LogFile));
@@ -191,7 +191,7 @@ public sealed class GlusterMounter
             await guard.ConfirmMountedAsync().ConfigureAwait(false);
             var tablePath = MountTablePath(mountPoint);
             await WaitUntilAnswersAsync(options, mountPoint, tablePath, deadline, ClientLog, cancellationToken).ConfigureAwait(false);
-            var processId = system.FindClientProcesses(tablePath).Cast<int?>().FirstOrDefault();
+            var processId = _system.FindClientProcesses(tablePath).Cast<int?>().FirstOrDefault();
             Verbose?.Invoke($"{options.Volume} answers on {mountPoint} ({tablePath}) after {deadline.ElapsedMilliseconds} ms (client pid {processId}, guard pid {guard.ProcessId})");
             return new AuxMount(GlusterMountMode.MountBroker, options.Volume, options.Server, mountPoint, processId,
                 options.LogFile, guard);
@@ -211,7 +211,7 @@ public sealed class GlusterMounter
     // glusterd answers with a cookie symlink in its mb_hive; the mount table lists the directory it points to.
     private string MountTablePath(string mountPoint)
     {
-        var target = system.ReadSymbolicLink(mountPoint);
+        var target = _system.ReadSymbolicLink(mountPoint);
         return target is null
             ? mountPoint
             : Path.GetFullPath(Path.Combine(Path.GetDirectoryName(mountPoint) ?? "/", target));
@@ -221,21 +221,21 @@ public sealed class GlusterMounter
     {
         if (options.MountPoint is null)
         {
-            return (system.CreateTempDirectory(TempDirectoryPrefix), true);
+            return (_system.CreateTempDirectory(TempDirectoryPrefix), true);
         }
 
         var path = Path.TrimEndingDirectorySeparator(Path.GetFullPath(options.MountPoint));
         // The mount table first: a directory that is a hung mount would block any look at it.
         ThrowIfMounted(options, path);
-        if (!system.DirectoryExists(path))
+        if (!_system.DirectoryExists(path))
         {
             throw new GlusterMountException(GlusterMountFailure.MountFailed, options.Volume, options.Server, path,
                 $"the mount point {path} does not exist or is not a directory. Create it, or omit it to mount on a temporary directory.");
         }
 
-        var canonical = system.CanonicalPath(path);
+        var canonical = _system.CanonicalPath(path);
         ThrowIfMounted(options, canonical);
-        if (!system.IsEmptyDirectory(canonical))
+        if (!_system.IsEmptyDirectory(canonical))
         {
             throw new GlusterMountException(GlusterMountFailure.MountPointBusy, options.Volume, options.Server, canonical,
                 $"the mount point {canonical} is busy: it is not empty, and mounting {options.Volume} over it would hide its files. " +
@@ -247,7 +247,7 @@ public sealed class GlusterMounter
 
     private void ThrowIfMounted(GlusterMountOptions options, string path)
     {
-        if (system.FindMount(path) is { } existing)
+        if (_system.FindMount(path) is { } existing)
         {
             throw new GlusterMountException(GlusterMountFailure.MountPointBusy, options.Volume, options.Server, path,
                 $"the mount point {path} is busy: {existing.Source} ({existing.FileSystemType}) is mounted there already. " +
@@ -263,7 +263,7 @@ public sealed class GlusterMounter
         }
 
         var path = name.Contains('/', StringComparison.Ordinal) ? name : Path.Combine("/var/run/netns", name);
-        if (!system.FileExists(path))
+        if (!_system.FileExists(path))
         {
             throw new GlusterMountException(GlusterMountFailure.NetworkNamespaceNotFound, options.Volume, options.Server, null,
                 $"the network namespace '{name}' does not exist ({path} is missing). List the namespaces with 'ip netns list', " +
@@ -275,7 +275,7 @@ public sealed class GlusterMounter
 
     private string RequireProgram(GlusterMountOptions options, string name, string? directory = null)
     {
-        if (system.FindProgram(name, directory) is { } path)
+        if (_system.FindProgram(name, directory) is { } path)
         {
             return path;
         }
@@ -294,16 +294,16 @@ public sealed class GlusterMounter
 
     private MountGuard StartGuard(GlusterMountOptions options, MountGuardMode mode, IReadOnlyList<string> unmountCommand)
     {
-        if (!system.FileExists(guardScript))
+        if (!_system.FileExists(_guardScript))
         {
             throw new GlusterMountException(GlusterMountFailure.MountFailed, options.Volume, options.Server, null,
-                $"the mount guard script {guardScript} is missing, so a mount could outlive this process. Reinstall GeoSync.");
+                $"the mount guard script {_guardScript} is missing, so a mount could outlive this process. Reinstall GeoSync.");
         }
 
-        var spec = MountGuard.BuildSpec(RequireProgram(options, "setsid"), RequireProgram(options, "bash"), guardScript,
-            mountInfo, mode, unmountCommand);
+        var spec = MountGuard.BuildSpec(RequireProgram(options, "setsid"), RequireProgram(options, "bash"), _guardScript,
+            _mountInfo, mode, unmountCommand);
         Debug?.Invoke($"starting the mount guard: {string.Join(' ', spec.Argv)}");
-        return MountGuard.Start(runner, spec);
+        return MountGuard.Start(_runner, spec);
     }
 
     // Null when the deadline passed first; the runner then has terminated the command and its children.
@@ -314,7 +314,7 @@ public sealed class GlusterMounter
         timeout.CancelAfter(Remaining(options, deadline));
         try
         {
-            return await runner.RunAsync(GlusterMountArgv.ToSpec(argv), cancellationToken: timeout.Token).ConfigureAwait(false);
+            return await _runner.RunAsync(GlusterMountArgv.ToSpec(argv), cancellationToken: timeout.Token).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
@@ -333,11 +333,11 @@ public sealed class GlusterMounter
         while (true)
         {
             cancellationToken.ThrowIfCancellationRequested();
-            var mounted = system.FindMount(tablePath) is { IsFuse: true };
+            var mounted = _system.FindMount(tablePath) is { IsFuse: true };
             if (mounted)
             {
                 // A FUSE client that does not answer blocks stat in the kernel, so the probe gets a thread of its own.
-                var probe = Task.Factory.StartNew(() => system.ProbeRoot(tablePath), CancellationToken.None,
+                var probe = Task.Factory.StartNew(() => _system.ProbeRoot(tablePath), CancellationToken.None,
                     TaskCreationOptions.LongRunning, TaskScheduler.Default);
                 try
                 {
@@ -350,7 +350,7 @@ public sealed class GlusterMounter
 
                 // A client that gives up unmounts itself: if that happened meanwhile, the probe answered from the bare
                 // directory underneath, so the mount must still be in the table after it.
-                mounted = system.FindMount(tablePath) is { IsFuse: true };
+                mounted = _system.FindMount(tablePath) is { IsFuse: true };
                 if (mounted && last.Value.State == MountProbeState.Ready)
                 {
                     return;
@@ -365,7 +365,7 @@ public sealed class GlusterMounter
                 throw FromDiagnosis(options, mountPoint, cause, diagnosis, state);
             }
 
-            if (!mounted && system.FindClientProcesses(tablePath).Count == 0)
+            if (!mounted && _system.FindClientProcesses(tablePath).Count == 0)
             {
                 throw new GlusterMountException(GlusterMountFailure.MountFailed, options.Volume, options.Server, mountPoint,
                     $"the glusterfs client of {options.Server}:{options.Volume} exited and left nothing mounted on {mountPoint}." +
@@ -478,11 +478,11 @@ public sealed class GlusterMounter
         if (killClients && mountPoint is not null)
         {
             // A client still connecting (or serving a mount that does not answer) would keep the mount alive.
-            var clients = system.FindClientProcesses(mountPoint);
+            var clients = _system.FindClientProcesses(mountPoint);
             if (clients.Count > 0)
             {
                 Verbose?.Invoke($"stopping glusterfs client(s) {string.Join(", ", clients)} of {mountPoint}");
-                await Task.Run(() => system.TerminateProcesses(clients, ClientTerminationGrace)).ConfigureAwait(false);
+                await Task.Run(() => _system.TerminateProcesses(clients, ClientTerminationGrace)).ConfigureAwait(false);
             }
         }
 

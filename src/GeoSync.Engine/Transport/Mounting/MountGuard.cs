@@ -32,23 +32,23 @@ internal sealed class MountGuard
     // Time for the guard to unmount after the pipe closed: a lazy umount is immediate, gluster's umount is one RPC.
     internal static readonly TimeSpan ReleaseTimeout = TimeSpan.FromSeconds(30);
 
-    private readonly IRunningProcess process;
-    private readonly Stream pipe;
-    private readonly SemaphoreSlim writing = new(1, 1);
-    private readonly object releasing = new();
-    private Task<MountGuardOutcome>? release;
+    private readonly IRunningProcess _process;
+    private readonly Stream _pipe;
+    private readonly SemaphoreSlim _writing = new(1, 1);
+    private readonly object _releasing = new();
+    private Task<MountGuardOutcome>? _release;
 
     private MountGuard(IRunningProcess process)
     {
-        this.process = process;
-        pipe = process.StandardInput ?? throw new InvalidOperationException("the guard must be started with a stdin pipe");
+        this._process = process;
+        _pipe = process.StandardInput ?? throw new InvalidOperationException("the guard must be started with a stdin pipe");
     }
 
     /// <summary>The script shipped next to the engine assembly (copied there by the engine project).</summary>
     public static string DefaultScriptPath =>
         Path.Combine(Path.GetDirectoryName(typeof(MountGuard).Assembly.Location) ?? AppContext.BaseDirectory, ScriptFileName);
 
-    public int ProcessId => process.Id;
+    public int ProcessId => _process.Id;
 
     /// <summary>The argv that starts the guard: <c>setsid bash SCRIPT MOUNTINFO MODE UNMOUNT_COMMAND...</c>.</summary>
     public static ProcessSpec BuildSpec(string setsid, string bash, string script, string mountInfo, MountGuardMode mode,
@@ -80,19 +80,19 @@ internal sealed class MountGuard
 
     private async Task WriteAsync(byte[] data)
     {
-        await writing.WaitAsync().ConfigureAwait(false);
+        await _writing.WaitAsync().ConfigureAwait(false);
         try
         {
-            await pipe.WriteAsync(data).ConfigureAwait(false);
-            await pipe.FlushAsync().ConfigureAwait(false);
+            await _pipe.WriteAsync(data).ConfigureAwait(false);
+            await _pipe.FlushAsync().ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            throw new IOException($"the mount guard (pid {process.Id}) is gone: {process.StderrTail.Trim()}", e);
+            throw new IOException($"the mount guard (pid {_process.Id}) is gone: {_process.StderrTail.Trim()}", e);
         }
         finally
         {
-            writing.Release();
+            _writing.Release();
         }
     }
 
@@ -102,18 +102,18 @@ internal sealed class MountGuard
     /// </summary>
     public Task<MountGuardOutcome> ReleaseAsync(TimeSpan timeout)
     {
-        lock (releasing)
+        lock (_releasing)
         {
-            return release ??= ReleaseCoreAsync(timeout);
+            return _release ??= ReleaseCoreAsync(timeout);
         }
     }
 
     private async Task<MountGuardOutcome> ReleaseCoreAsync(TimeSpan timeout)
     {
-        await writing.WaitAsync().ConfigureAwait(false);
+        await _writing.WaitAsync().ConfigureAwait(false);
         try
         {
-            await pipe.DisposeAsync().ConfigureAwait(false);
+            await _pipe.DisposeAsync().ConfigureAwait(false);
         }
         catch (IOException)
         {
@@ -121,21 +121,21 @@ internal sealed class MountGuard
         }
         finally
         {
-            writing.Release();
+            _writing.Release();
         }
 
-        await using (process.ConfigureAwait(false))
+        await using (_process.ConfigureAwait(false))
         {
             using var deadline = new CancellationTokenSource(timeout);
             try
             {
-                var exitCode = await process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
-                return new MountGuardOutcome(exitCode, process.StderrTail.Trim());
+                var exitCode = await _process.WaitForExitAsync(deadline.Token).ConfigureAwait(false);
+                return new MountGuardOutcome(exitCode, _process.StderrTail.Trim());
             }
             catch (OperationCanceledException)
             {
                 // WaitForExitAsync has terminated the guard; whatever it was doing is unfinished.
-                return new MountGuardOutcome(null, process.StderrTail.Trim());
+                return new MountGuardOutcome(null, _process.StderrTail.Trim());
             }
         }
     }
