@@ -254,10 +254,10 @@ internal static class MasterCommandLine
         if (command.StateDirectory is { } directory) parameters["StateDirectory"] = directory;
         if (!command.Json)
         {
-            return StatusCommandLine.Invoke("Get-GeoSyncFailure", parameters, line => Console.Out.WriteLine(line), formatWidth: StatusCommandLine.Width()) ? 1 : 0;
+            return StatusCommandLine.Invoke(ModuleScope.WholeModule, "Get-GeoSyncFailure", parameters, line => Console.Out.WriteLine(line), formatWidth: StatusCommandLine.Width()) ? 1 : 0;
         }
         var written = false;
-        var failed = StatusCommandLine.Invoke("Get-GeoSyncFailure", parameters, json =>
+        var failed = StatusCommandLine.Invoke(ModuleScope.WholeModule, "Get-GeoSyncFailure", parameters, json =>
         {
             written = true;
             Console.Out.WriteLine(json);

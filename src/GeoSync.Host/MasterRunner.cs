@@ -26,7 +26,7 @@ internal static class MasterRunner
 
     public static int Run(RunMasterCommand command)
     {
-        using var runspace = ScriptRunner.OpenModuleRunspace();
+        using var runspace = ScriptRunner.OpenModuleRunspace(ModuleScope.WholeModule);
         if (runspace is null) return Fatal;
 
         using var shell = PowerShell.Create(runspace);

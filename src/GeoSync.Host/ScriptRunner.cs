@@ -10,6 +10,16 @@ namespace GeoSync.Host;
 /// Runs a script through PowerShell's own console host (the SDK's <see cref="ConsoleShell"/>) in a session that has
 /// the GeoSync module imported, so output, error rendering and exit codes are exactly those of pwsh -Command/-File.
 /// </summary>
+/// <summary>How much of the GeoSync module a command the host runs itself needs.</summary>
+internal enum ModuleScope
+{
+    /// <summary>Only compiled cmdlets and their format views (status, checkpoint).</summary>
+    CompiledCmdlets,
+
+    /// <summary>The whole module, its script functions included (master, failures).</summary>
+    WholeModule,
+}
+
 internal static class ScriptRunner
 {
     private const int Failure = 1;
@@ -57,11 +67,35 @@ internal static class ScriptRunner
         return sessionState;
     }
 
+    /// <summary>The compiled half of the module: its cmdlets. The manifest nests it (NestedModules).</summary>
+    internal const string CmdletAssemblyName = "GeoSync.PowerShell.dll";
+
+    /// <summary>The module's format views (the manifest's FormatsToProcess); tests/Host/SessionState.Tests.ps1 checks both.</summary>
+    internal const string FormatFileName = "GeoSync.Format.ps1xml";
+
     /// <summary>
-    /// An open runspace with the GeoSync module imported, for the commands the host runs itself (master, status); null
-    /// when the module is missing or cannot be imported, having said why on stderr.
+    /// The session of a host command that calls only compiled cmdlets (status, checkpoint): the cmdlet assembly, the
+    /// module's format views, the FileSystem provider the cmdlets resolve paths with, and Out-String and
+    /// ConvertTo-Json. No script module and none of PowerShell's core set or built-in type and format data, whose
+    /// loading is most of the start of a runspace (docs/performance.md, "Start-up and footprint").
     /// </summary>
-    public static Runspace? OpenModuleRunspace()
+    internal static InitialSessionState CompiledCmdletSessionState(string moduleBase)
+    {
+        var sessionState = InitialSessionState.Create();
+        sessionState.Providers.Add(new SessionStateProviderEntry("FileSystem", typeof(FileSystemProvider), helpFileName: null));
+        sessionState.Commands.Add(new SessionStateCmdletEntry("Out-String", typeof(OutStringCommand), helpFileName: null));
+        sessionState.Commands.Add(new SessionStateCmdletEntry("ConvertTo-Json", typeof(ConvertToJsonCommand), helpFileName: null));
+        sessionState.Formats.Add(new SessionStateFormatEntry(Path.Combine(moduleBase, FormatFileName)));
+        sessionState.ImportPSModule(Path.Combine(moduleBase, CmdletAssemblyName));
+        return sessionState;
+    }
+
+    /// <summary>
+    /// An open runspace for a command the host runs itself: with <paramref name="scope"/> the whole GeoSync module (master,
+    /// failures: script functions) or only its compiled cmdlets (status, checkpoint); null when the module is missing or
+    /// cannot be imported, having said why on stderr.
+    /// </summary>
+    public static Runspace? OpenModuleRunspace(ModuleScope scope)
     {
         var manifest = ModuleManifestPath;
         if (!File.Exists(manifest))
@@ -70,8 +104,16 @@ internal static class ScriptRunner
             return null;
         }
         OptOutOfPwshServices();
-        var sessionState = ModuleSessionState();
-        sessionState.ImportPSModule(manifest);
+        InitialSessionState sessionState;
+        if (scope == ModuleScope.CompiledCmdlets)
+        {
+            sessionState = CompiledCmdletSessionState(Path.GetDirectoryName(manifest)!);
+        }
+        else
+        {
+            sessionState = ModuleSessionState();
+            sessionState.ImportPSModule(manifest);
+        }
         sessionState.ThrowOnRunspaceOpenError = true;
         var runspace = RunspaceFactory.CreateRunspace(sessionState);
         try

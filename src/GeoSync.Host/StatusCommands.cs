@@ -107,13 +107,13 @@ internal static class StatusCommandLine
         if (command.Json)
         {
             var statuses = new List<ReplicationStatus>();
-            var jsonFailed = Invoke("Get-GeoSyncStatus", parameters, status => statuses.Add((ReplicationStatus)status));
+            var jsonFailed = Invoke(ModuleScope.CompiledCmdlets, "Get-GeoSyncStatus", parameters, status => statuses.Add((ReplicationStatus)status));
             Console.Out.WriteLine(ReplicationStatusJson.Serialize(statuses));
             return jsonFailed ? Failure : Success;
         }
         // The table view's lines, without the blank lines around the table.
         var lines = new List<string>();
-        var failed = Invoke("Get-GeoSyncStatus", parameters, line => lines.Add((string)line), formatWidth: Width());
+        var failed = Invoke(ModuleScope.CompiledCmdlets, "Get-GeoSyncStatus", parameters, line => lines.Add((string)line), formatWidth: Width());
         var first = lines.FindIndex(l => l.Length > 0);
         var last = lines.FindLastIndex(l => l.Length > 0);
         for (var i = Math.Max(first, 0); first >= 0 && i <= last; i++) Console.Out.WriteLine(lines[i]);
@@ -128,7 +128,7 @@ internal static class StatusCommandLine
         {
             var set = new Dictionary<string, object>(common) { ["PassThru"] = true, ["Confirm"] = false };
             if (command.At is { } at) set["At"] = at;
-            var failed = Invoke("Set-GeoSyncCheckpoint", set, status =>
+            var failed = Invoke(ModuleScope.CompiledCmdlets, "Set-GeoSyncCheckpoint", set, status =>
                 Console.Out.WriteLine($"checkpoint of {command.Name}: {Utc(((ReplicationStatus)status).Checkpoint)}"));
             if (failed) return Failure;
         }
@@ -136,7 +136,7 @@ internal static class StatusCommandLine
 
         var wait = new Dictionary<string, object>(common);
         if (command.TimeoutSeconds is { } timeout) wait["Timeout"] = timeout;
-        var waitFailed = Invoke("Wait-GeoSyncCheckpoint", wait, status =>
+        var waitFailed = Invoke(ModuleScope.CompiledCmdlets, "Wait-GeoSyncCheckpoint", wait, status =>
         {
             var done = (ReplicationStatus)status;
             Console.Out.WriteLine($"checkpoint {Utc(done.Checkpoint)} of {command.Name} completed at {Utc(done.CheckpointCompletedAt ?? done.LastSynced)}");
@@ -145,14 +145,14 @@ internal static class StatusCommandLine
     }
 
     /// <summary>
-    /// Runs one module command with <paramref name="parameters"/> (its output formatted as text lines of
+    /// Runs one module command, in a session of <paramref name="scope"/>, with <paramref name="parameters"/> (its output formatted as text lines of
     /// <paramref name="formatWidth"/> when given); objects go to <paramref name="onOutput"/>, errors and
     /// progress to stderr; with <paramref name="asJson"/>, the output is one JSON array. Returns whether it wrote an error or
     /// stopped on one.
     /// </summary>
-    internal static bool Invoke(string commandName, IDictionary parameters, Action<object> onOutput, int? formatWidth = null, bool asJson = false)
+    internal static bool Invoke(ModuleScope scope, string commandName, IDictionary parameters, Action<object> onOutput, int? formatWidth = null, bool asJson = false)
     {
-        using var runspace = ScriptRunner.OpenModuleRunspace();
+        using var runspace = ScriptRunner.OpenModuleRunspace(scope);
         if (runspace is null) return true;
 
         using var shell = PowerShell.Create(runspace);

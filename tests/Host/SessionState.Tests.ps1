@@ -32,6 +32,22 @@ Describe 'the session geosync runs the module in' {
         $missing | Should -BeNullOrEmpty -Because 'each built-in cmdlet the module calls must be in ScriptRunner.ModuleRunspaceCmdlets'
     }
 
+    It 'gives status and checkpoint the module''s cmdlet assembly and format views, as the manifest names them' {
+        # Status and checkpoint skip the script module and PowerShell's core set (ScriptRunner.CompiledCmdletSessionState);
+        # the files they load instead are named in the host, so they must stay the manifest's.
+        $assembly = [System.Reflection.Assembly]::LoadFrom((Join-Path (Split-Path $Geosync) 'geosync.dll'))
+        $runner = $assembly.GetType('GeoSync.Host.ScriptRunner', $true)
+        $flags = [System.Reflection.BindingFlags]'NonPublic, Static'
+        $manifest = Import-PowerShellDataFile -LiteralPath (Join-Path $HostModuleBase 'GeoSync.psd1')
+        $manifest.NestedModules | Should -Contain $runner.GetField('CmdletAssemblyName', $flags).GetValue($null)
+        $manifest.FormatsToProcess | Should -Contain $runner.GetField('FormatFileName', $flags).GetValue($null)
+
+        $sessionState = [System.Management.Automation.Runspaces.InitialSessionState] $runner.GetMethod('CompiledCmdletSessionState', $flags).Invoke($null, @([string] $HostModuleBase))
+        @($sessionState.Providers | ForEach-Object Name) | Should -Be @('FileSystem')
+        @($sessionState.Commands | ForEach-Object Name | Sort-Object) | Should -Be @('ConvertTo-Json', 'Out-String')
+        @($sessionState.Formats | ForEach-Object FileName) | Should -Be @((Join-Path $HostModuleBase 'GeoSync.Format.ps1xml'))
+    }
+
     It 'runs master, status (its format view and JSON), checkpoint and failures' {
         $master = Join-Path $TestDrive 'm'
         $slave = Join-Path $TestDrive 's'
