@@ -104,7 +104,7 @@ function Get-GeoSyncFailure {
 
         $directory = $PSCmdlet.GetUnresolvedProviderPathFromPSPath($StateDirectory)
         if ($PSCmdlet.ParameterSetName -eq 'Replication' -and -not [WildcardPattern]::ContainsWildcardCharacters($Name) -and
-            -not ([GeoSync.Engine.Operations.ReplicationPaths]::IsValidName($Name) -and (Test-Path -LiteralPath ([GeoSync.Engine.Operations.ReplicationPaths]::new($directory, $Name).ConfigFile) -PathType Leaf))) {
+            -not [GeoSync.Engine.Operations.ReplicationStore]::new($directory).Exists($Name)) {
             $PSCmdlet.WriteError([System.Management.Automation.ErrorRecord]::new(
                     [GeoSync.Engine.Operations.GeoSyncReplicationNotFoundException]::new($Name, $directory), 'ReplicationNotFound',
                     [System.Management.Automation.ErrorCategory]::ObjectNotFound, $Name))

@@ -300,7 +300,7 @@ internal static class HostCommandLine
         for (var i = 0; i < args.Length; i++)
         {
             var arg = args[i];
-            var (name, inlineValue) = SplitOption(arg);
+            var (name, inlineValue) = MasterCommandLine.SplitOption(arg);
             switch (name)
             {
                 case "--help" or "-h" when inlineValue is null:
@@ -309,10 +309,10 @@ internal static class HostCommandLine
                     listen = true;
                     break;
                 case "--timeout":
-                    timeout = ParseCount(name, inlineValue ?? NextValue(args, ref i, name), minimum: 0);
+                    timeout = MasterCommandLine.ParseCount("slave", name, inlineValue ?? MasterCommandLine.NextValue("slave", args, ref i, name), minimum: 0);
                     break;
                 case "--sync-jobs":
-                    syncJobs = ParseCount(name, inlineValue ?? NextValue(args, ref i, name), minimum: 1);
+                    syncJobs = MasterCommandLine.ParseCount("slave", name, inlineValue ?? MasterCommandLine.NextValue("slave", args, ref i, name), minimum: 1);
                     break;
                 case "-N" or "--no-daemon" when inlineValue is null:
                     break;
@@ -320,16 +320,16 @@ internal static class HostCommandLine
                     useRsyncXattrs = true;
                     break;
                 case "--session-owner":
-                    sessionOwner = inlineValue ?? NextValue(args, ref i, name);
+                    sessionOwner = inlineValue ?? MasterCommandLine.NextValue("slave", args, ref i, name);
                     break;
                 case "--network-namespace":
-                    networkNamespace = inlineValue ?? NextValue(args, ref i, name);
+                    networkNamespace = inlineValue ?? MasterCommandLine.NextValue("slave", args, ref i, name);
                     break;
                 case "--gluster-command-dir":
-                    glusterCommandDirectory = inlineValue ?? NextValue(args, ref i, name);
+                    glusterCommandDirectory = inlineValue ?? MasterCommandLine.NextValue("slave", args, ref i, name);
                     break;
                 case "--gluster-log-file":
-                    glusterLogFile = inlineValue ?? NextValue(args, ref i, name);
+                    glusterLogFile = inlineValue ?? MasterCommandLine.NextValue("slave", args, ref i, name);
                     break;
                 default:
                     if (arg.StartsWith('-'))
@@ -361,30 +361,6 @@ internal static class HostCommandLine
             GlusterCommandDirectory = glusterCommandDirectory,
             GlusterLogFile = glusterLogFile,
         };
-    }
-
-    private static (string Name, string? Value) SplitOption(string arg)
-    {
-        var eq = arg.IndexOf('=', StringComparison.Ordinal);
-        return arg.StartsWith("--", StringComparison.Ordinal) && eq > 0 ? (arg[..eq], arg[(eq + 1)..]) : (arg, null);
-    }
-
-    private static string NextValue(string[] args, ref int i, string name)
-    {
-        if (i + 1 >= args.Length)
-        {
-            throw new HostUsageException($"slave: {name} needs a value");
-        }
-        return args[++i];
-    }
-
-    private static int ParseCount(string name, string value, int minimum)
-    {
-        if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < minimum)
-        {
-            throw new HostUsageException($"slave: {name} takes a whole number of at least {minimum}, not '{value}'");
-        }
-        return count;
     }
 
     private static bool IsOption(string arg, params string[] spellings) =>

@@ -213,34 +213,14 @@ internal static class MasterCommandLine
 
     public static HostCommand ParseFailures(string[] args)
     {
-        var urls = new List<string>();
-        string? stateDirectory = null;
-        var json = false;
-        for (var i = 0; i < args.Length; i++)
+        if (VerbArguments.Read("failures", args, "--json") is not { } read) return new ShowHelpCommand("failures");
+        var json = read.Has("--json");
+        return read.Words switch
         {
-            var (name, inlineValue) = SplitOption(args[i]);
-            switch (name)
-            {
-                case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand("failures");
-                case "--json" when inlineValue is null:
-                    json = true;
-                    break;
-                case "--state-dir":
-                    stateDirectory = NonEmpty(name, inlineValue ?? NextValue("failures", args, ref i, name));
-                    break;
-                default:
-                    if (args[i].StartsWith('-') && args[i].Length > 1) throw new HostUsageException($"failures: unknown option '{args[i]}'");
-                    urls.Add(args[i]);
-                    break;
-            }
-        }
-        return urls.Count switch
-        {
-            1 when ReplicationPaths.IsValidName(urls[0]) => new ShowFailuresCommand(urls[0], null, null, stateDirectory, json),
-            2 => new ShowFailuresCommand(null, urls[0], urls[1], stateDirectory, json),
+            [var name] when ReplicationPaths.IsValidName(name) => new ShowFailuresCommand(name, null, null, read.StateDirectory, json),
+            [var master, var slave] => new ShowFailuresCommand(null, master, slave, read.StateDirectory, json),
             _ => throw new HostUsageException(
-                $"failures: takes a replication's name, or the master and the slave URL of a pair as given to 'geosync master'; got '{string.Join(' ', urls)}'"),
+                $"failures: takes a replication's name, or the master and the slave URL of a pair as given to 'geosync master'; got '{string.Join(' ', read.Words)}'"),
         };
     }
 
@@ -303,7 +283,7 @@ internal static class MasterCommandLine
     {
         if (!int.TryParse(value, NumberStyles.None, CultureInfo.InvariantCulture, out var count) || count < minimum || count > maximum)
         {
-            var range = maximum == int.MaxValue ? $"at least {minimum}" : $"from {minimum} to {maximum}";
+            var range = maximum == int.MaxValue ? $"of at least {minimum}" : $"from {minimum} to {maximum}";
             throw new HostUsageException($"{verb}: {name} takes a whole number {range}, not '{value}'");
         }
         return count;

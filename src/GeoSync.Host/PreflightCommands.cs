@@ -28,35 +28,14 @@ internal static class PreflightCommandLine
 
     public static HostCommand Parse(string[] args)
     {
-        string? name = null, stateDirectory = null;
-        var json = false;
-        for (var i = 0; i < args.Length; i++)
+        if (VerbArguments.Read("check", args, "--json") is not { } read) return new ShowHelpCommand("check");
+        return read.Words switch
         {
-            var (option, inlineValue) = MasterCommandLine.SplitOption(args[i]);
-            switch (option)
-            {
-                case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand("check");
-                case "--json" when inlineValue is null:
-                    json = true;
-                    break;
-                case "--state-dir":
-                    stateDirectory = MasterCommandLine.NonEmpty(option, inlineValue ?? MasterCommandLine.NextValue("check", args, ref i, option), "check");
-                    break;
-                default:
-                    if (args[i].StartsWith('-') && args[i].Length > 1) throw new HostUsageException($"check: unknown option '{args[i]}'");
-                    if (name is not null) throw new HostUsageException($"check: takes one replication name, got '{name}' and '{args[i]}'");
-                    if (!ReplicationPaths.IsValidName(args[i]))
-                    {
-                        throw new HostUsageException($"check: '{args[i]}' is not a replication name (a letter or digit, then letters, digits, '.', '_' or '-')");
-                    }
-                    name = args[i];
-                    break;
-            }
-        }
-        return name is null
-            ? throw new HostUsageException("check: the replication's name is missing (geosync check NAME)")
-            : new CheckReplicationCommand(name, stateDirectory, json);
+            [] => throw new HostUsageException("check: the replication's name is missing (geosync check NAME)"),
+            [var name] when ReplicationPaths.IsValidName(name) => new CheckReplicationCommand(name, read.StateDirectory, read.Has("--json")),
+            [var name] => throw new HostUsageException($"check: '{name}' is not a replication name (a letter or digit, then letters, digits, '.', '_' or '-')"),
+            [var first, var second, ..] => throw new HostUsageException($"check: takes one replication name, got '{first}' and '{second}'"),
+        };
     }
 
     public static int Run(CheckReplicationCommand command)

@@ -124,33 +124,10 @@ internal static class ReplicationCommandLine
 
     public static HostCommand ParseDelete(string[] args)
     {
-        var words = new List<string>();
-        string? stateDirectory = null;
-        var force = false;
-        for (var i = 0; i < args.Length; i++)
-        {
-            var (name, inlineValue) = MasterCommandLine.SplitOption(args[i]);
-            switch (name)
-            {
-                case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand("delete");
-                case "--force" when inlineValue is null:
-                    force = true;
-                    break;
-                case "--state-dir":
-                    stateDirectory = MasterCommandLine.NonEmpty(name, inlineValue ?? MasterCommandLine.NextValue("delete", args, ref i, name), "delete");
-                    break;
-                default:
-                    if (args[i].StartsWith('-')) throw new HostUsageException($"delete: unknown option '{args[i]}'");
-                    words.Add(args[i]);
-                    break;
-            }
-        }
-        if (words.Count != 1)
-        {
-            throw new HostUsageException($"delete: takes the name of one replication, got {words.Count} word(s)");
-        }
-        return new DeleteReplicationCommand(words[0], force, stateDirectory);
+        if (VerbArguments.Read("delete", args, "--force") is not { } read) return new ShowHelpCommand("delete");
+        return read.Words is [var name]
+            ? new DeleteReplicationCommand(name, read.Has("--force"), read.StateDirectory)
+            : throw new HostUsageException($"delete: takes the name of one replication, got {read.Words.Count} word(s)");
     }
 
     public static int Run(HostCommand command)

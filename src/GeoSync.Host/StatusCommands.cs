@@ -33,28 +33,13 @@ internal static class StatusCommandLine
 
     public static HostCommand ParseStatus(string[] args)
     {
-        string? name = null, stateDirectory = null;
-        var json = false;
-        for (var i = 0; i < args.Length; i++)
+        if (VerbArguments.Read("status", args, "--json") is not { } read) return new ShowHelpCommand("status");
+        return read.Words switch
         {
-            var (option, inlineValue) = MasterCommandLine.SplitOption(args[i]);
-            switch (option)
-            {
-                case "--help" or "-h" when inlineValue is null:
-                    return new ShowHelpCommand("status");
-                case "--json" when inlineValue is null:
-                    json = true;
-                    break;
-                case "--state-dir":
-                    stateDirectory = MasterCommandLine.NonEmpty(option, inlineValue ?? MasterCommandLine.NextValue("status", args, ref i, option), "status");
-                    break;
-                default:
-                    if (args[i].StartsWith('-') || name is not null) throw new HostUsageException($"status: unknown argument '{args[i]}'");
-                    name = ValidName("status", args[i]);
-                    break;
-            }
-        }
-        return new ShowStatusCommand(name, stateDirectory, json);
+            [] => new ShowStatusCommand(null, read.StateDirectory, read.Has("--json")),
+            [var name] => new ShowStatusCommand(ValidName("status", name), read.StateDirectory, read.Has("--json")),
+            [var first, var second, ..] => throw new HostUsageException($"status: takes at most one replication name, got '{first}' and '{second}'"),
+        };
     }
 
     public static HostCommand ParseCheckpoint(string[] args)

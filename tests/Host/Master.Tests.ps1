@@ -88,7 +88,7 @@ Describe 'geosync master and status' {
             @{ Why = 'a missing value'; Words = @('master', 'file:///a', 'file:///b', '--sync-jobs'); Message = 'master: --sync-jobs needs a value' }
             @{ Why = 'a port out of range'; Words = @('master', 'file:///a', 'file:///b', '--ssh-port=70000'); Message = "--ssh-port takes a whole number from 1 to 65535, not '70000'" }
             @{ Why = 'a share above 1'; Words = @('master', 'file:///a', 'file:///b', '--max-delete-share', '1.5'); Message = "--max-delete-share takes a number from 0 to 1, not '1.5'" }
-            @{ Why = 'a second status name'; Words = @('status', 'one', 'two'); Message = "status: unknown argument 'two'" }
+            @{ Why = 'a second status name'; Words = @('status', 'one', 'two'); Message = "status: takes at most one replication name, got 'one' and 'two'" }
             @{ Why = 'a status name that cannot be one'; Words = @('status', 'no/such'); Message = "status: 'no/such' is not a replication name" }
             @{ Why = 'a checkpoint without a name'; Words = @('checkpoint'); Message = "checkpoint: the replication's name is missing" }
             @{ Why = 'a checkpoint time that is none'; Words = @('checkpoint', 'dr', 'soonish'); Message = "checkpoint: 'soonish' is not a time" }

@@ -65,7 +65,8 @@ public sealed class ReplicationStore
 
     public ReplicationPaths PathsOf(string name) => new(StateDirectory, name);
 
-    public bool Exists(string name) => File.Exists(PathsOf(name).ConfigFile);
+    /// <summary>Whether a replication of this name is defined; false for a string that is no valid name.</summary>
+    public bool Exists(string name) => ReplicationPaths.IsValidName(name) && File.Exists(PathsOf(name).ConfigFile);
 
     /// <summary>
     /// Defines a replication: validates the name, both URLs (and that they can work together) and the options, then

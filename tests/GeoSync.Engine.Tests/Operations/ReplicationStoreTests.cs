@@ -115,6 +115,17 @@ public sealed class ReplicationStoreTests : IDisposable
         Assert.False(Directory.Exists(paths.Directory));
     }
 
+    [Theory]
+    [InlineData("a", true)]
+    [InlineData("b", false)]
+    [InlineData("../a", false)]
+    [InlineData("", false)]
+    public void ExistsAnswersForAnyStringWithoutThrowing(string name, bool exists)
+    {
+        Store.Create("a", "/srv/m", "/srv/s", []);
+        Assert.Equal(exists, Store.Exists(name));
+    }
+
     [Fact]
     public void ALiveSupervisorMeansRunningAndADeadOneDoesNot()
     {
