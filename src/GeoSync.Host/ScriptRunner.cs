@@ -54,15 +54,17 @@ internal static class ScriptRunner
     ];
 
     /// <summary>
-    /// The session state of the runspaces the host opens for its own commands (master, status, checkpoint): PowerShell's
-    /// core set (CreateDefault2: the engine's own commands, providers, preference variables, type and format data)
+    /// The session state of the runspaces the host opens for the commands that run the whole module (master, failures):
+    /// PowerShell's core set (CreateDefault2: the engine's own commands, providers, preference variables, type data)
     /// and <see cref="ModuleRunspaceCmdlets"/>, not CreateDefault's few hundred cmdlets, which cost CPU and memory at
-    /// every start (docs/performance.md, "Start-up and footprint"). Scripts (-c, -f) get the full default session:
-    /// they may call anything.
+    /// every start (docs/performance.md, "Start-up and footprint"). Without PowerShell's built-in format views: the host
+    /// prints the loop's objects itself and formats only the module's own types, whose views the module brings.
+    /// Scripts (-c, -f) get the full default session: they may call and format anything.
     /// </summary>
     internal static InitialSessionState ModuleSessionState()
     {
         var sessionState = InitialSessionState.CreateDefault2();
+        sessionState.Formats.Clear();
         foreach (var (name, type) in ModuleRunspaceCmdlets) sessionState.Commands.Add(new SessionStateCmdletEntry(name, type, helpFileName: null));
         return sessionState;
     }
