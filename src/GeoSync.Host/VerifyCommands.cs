@@ -130,7 +130,11 @@ internal static class VerifyCommandLine
 
     private static async Task<int> RunAsync(RunVerifyCommand command, CancellationToken cancellationToken)
     {
-        var session = await GeoSyncSession.OpenAsync(ToSessionOptions(command), cancellationToken).ConfigureAwait(false);
+        // A repair sends through the session's syncer; a verify alone opens only what it compares with.
+        var options = ToSessionOptions(command);
+        var session = await (command.Repair
+            ? GeoSyncSession.OpenAsync(options, cancellationToken)
+            : GeoSyncSession.OpenForVerifyAsync(options, cancellationToken)).ConfigureAwait(false);
         await using (session.ConfigureAwait(false))
         {
             using var warnings = session.AddLogListener((level, message) =>
