@@ -194,8 +194,12 @@ public sealed record SessionOptions
             throw new ArgumentOutOfRangeException(nameof(MaxDeleteShare), MaxDeleteShare,
                 "MaxDeleteShare is a share of a directory's slave entries, from 0 to 1 (1 disables the mass-deletion guard)");
         }
-        if (!Enum.IsDefined(DirectoryPruning)) throw new ArgumentOutOfRangeException(nameof(DirectoryPruning), DirectoryPruning, "not a DirectoryPruning value");
-        if (!Enum.IsDefined(Watch)) throw new ArgumentOutOfRangeException(nameof(Watch), Watch, "not a MasterWatch value");
+        // Ranges, not Enum.IsDefined: its reflection and generic code cost a short verify's start (docs/performance.md).
+        if (DirectoryPruning is < DirectoryPruning.Auto or > DirectoryPruning.Disabled)
+        {
+            throw new ArgumentOutOfRangeException(nameof(DirectoryPruning), DirectoryPruning, "not a DirectoryPruning value");
+        }
+        if (Watch is < MasterWatch.Auto or > MasterWatch.Disabled) throw new ArgumentOutOfRangeException(nameof(Watch), Watch, "not a MasterWatch value");
         if (SlaveCommand.Count == 0 || SlaveCommand.Any(string.IsNullOrEmpty))
         {
             throw new ArgumentException("the local slave command is empty or has an empty word; give the geosync host, e.g. 'geosync slave'", nameof(SlaveCommand));

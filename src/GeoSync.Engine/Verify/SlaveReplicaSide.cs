@@ -94,8 +94,8 @@ public sealed class SlaveReplicaSide : IReplicaSide
     {
         try
         {
-            // Off the caller's thread, so a local master side lists meanwhile.
-            return await Task.Run(() => _call(method, args, cancellationToken), cancellationToken).ConfigureAwait(false);
+            // A remote call only sends its request on this thread, so a local master side lists while the slave answers.
+            return await _call(method, args, cancellationToken).ConfigureAwait(false);
         }
         catch (RemoteException ex) when (Translate(method, path, ex) is { } translated)
         {
