@@ -102,8 +102,8 @@ internal static class HostCommandLine
               as the paths arrive.
         """;
 
-    /// <summary><c>geosync verify --help</c>.</summary>
-    public const string VerifyHelp = """
+    /// <summary><c>geosync verify --help</c>: its connection options are the catalog's (<see cref="ReplicationSessionOptions.ConnectionKeys"/>).</summary>
+    public static string VerifyHelp { get; } = string.Join(Environment.NewLine, """
           geosync verify <master-url> <slave-url> [--checksum] [--repair] [--json] [<connection options>]
           geosync verify <name> [--state-dir <dir>] [--checksum] [--repair] [--json] [<connection options>]
               Compare the whole master with the slave (a GeoSync slave: file://, gluster:// or ssh://): type,
@@ -112,11 +112,9 @@ internal static class HostCommandLine
               --checksum             compare file contents too (xxh128, hashed on each side's own host).
               --repair               make the slave match through the sync path, then verify again.
               --json                 one JSON object per line: each difference, then the summary.
-              --xattrs               the pair copies xattrs: compare files' user.* xattrs too.
-              --ssh-port, --identity-file, --known-hosts-file, --ssh-command, --remote-command, --slave-command,
-              --slave-mode, --network-namespace, --gluster-command-dir, --gluster-log-dir,
-              --connection-timeout   as for master.
-        """;
+              Connection options (as for master; with --xattrs, files' user.* xattrs are compared too):
+        """,
+        MasterCommandLine.OptionLines(ReplicationSessionOptions.ConnectionKeys.Select(ReplicationOptions.Get)));
 
     /// <summary><c>geosync start|stop|pause|resume|monitor|log|unit --help</c>.</summary>
     public static string SupervisorHelp { get; } = string.Join(Environment.NewLine, """

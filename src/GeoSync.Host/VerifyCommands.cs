@@ -130,7 +130,11 @@ internal static class VerifyCommandLine
 
     private static async Task<int> RunAsync(RunVerifyCommand command, CancellationToken cancellationToken)
     {
-        var session = await GeoSyncSession.OpenAsync(ToSessionOptions(command), cancellationToken).ConfigureAwait(false);
+        // A repair sends through the session's syncer; a verify alone opens only what it compares with.
+        var options = ToSessionOptions(command);
+        var session = await (command.Repair
+            ? GeoSyncSession.OpenAsync(options, cancellationToken)
+            : GeoSyncSession.OpenForVerifyAsync(options, cancellationToken)).ConfigureAwait(false);
         await using (session.ConfigureAwait(false))
         {
             using var warnings = session.AddLogListener((level, message) =>
@@ -186,9 +190,24 @@ internal static class VerifyCommandLine
 
     private static string DifferenceLine(ReplicaDifference difference) => difference.Kind switch
     {
-        DifferenceKind.Missing => $"{difference.Kind,-7} {difference.Path} ({difference.MasterValue})",
-        DifferenceKind.Extra => $"{difference.Kind,-7} {difference.Path} ({difference.SlaveValue})",
-        _ => $"{difference.Kind,-7} {difference.Path}: master {difference.MasterValue}, slave {difference.SlaveValue}",
+        DifferenceKind.Missing => $"{KindName(difference.Kind),-7} {difference.Path} ({difference.MasterValue})",
+        DifferenceKind.Extra => $"{KindName(difference.Kind),-7} {difference.Path} ({difference.SlaveValue})",
+        _ => $"{KindName(difference.Kind),-7} {difference.Path}: master {difference.MasterValue}, slave {difference.SlaveValue}",
+    };
+
+    // The enum's own names, without the reflection its formatting costs a short verify's start (docs/performance.md).
+    private static string KindName(DifferenceKind kind) => kind switch
+    {
+        DifferenceKind.Missing => nameof(DifferenceKind.Missing),
+        DifferenceKind.Extra => nameof(DifferenceKind.Extra),
+        DifferenceKind.Type => nameof(DifferenceKind.Type),
+        DifferenceKind.Size => nameof(DifferenceKind.Size),
+        DifferenceKind.Mode => nameof(DifferenceKind.Mode),
+        DifferenceKind.Owner => nameof(DifferenceKind.Owner),
+        DifferenceKind.Mtime => nameof(DifferenceKind.Mtime),
+        DifferenceKind.Link => nameof(DifferenceKind.Link),
+        DifferenceKind.Content => nameof(DifferenceKind.Content),
+        _ => kind.ToString(),
     };
 
     private static string SummaryLine(bool afterRepair, ReplicaVerifyResult result) => string.Create(CultureInfo.InvariantCulture,
@@ -200,7 +219,7 @@ internal static class VerifyCommandLine
     {
         ["type"] = "difference",
         ["path"] = difference.Path,
-        ["kind"] = difference.Kind.ToString(),
+        ["kind"] = KindName(difference.Kind),
         ["masterValue"] = difference.MasterValue,
         ["slaveValue"] = difference.SlaveValue,
         ["afterRepair"] = afterRepair,

@@ -49,7 +49,6 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
     [ValidateNotNull]
     public GeoSyncSession? Session { get; set; }
 
-    /// <summary>Compare file contents too: the xxh128 digest of every pair of files of equal size, each hashed on its own host.</summary>
     /// <summary>A named replication (New-GeoSyncReplication): its pair, reached with its stored options.</summary>
     [Parameter(Mandatory = true, ParameterSetName = ReplicationSet, ValueFromPipelineByPropertyName = true)]
     [Alias("Name")]
@@ -62,6 +61,7 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
     [ValidateNotNullOrEmpty]
     public string? StateDirectory { get; set; }
 
+    /// <summary>Compare file contents too: the xxh128 digest of every pair of files of equal size, each hashed on its own host.</summary>
     [Parameter]
     public SwitchParameter Checksum { get; set; }
 
@@ -125,7 +125,7 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
     /// <summary>Seconds each connection phase (a mount, the slave's handshake) may take; 60 by default.</summary>
     [Parameter(ParameterSetName = UrlSet)]
     [ValidateRange(1, 3600)]
-    public int ConnectionTimeoutSec { get; set; } = 60;
+    public int ConnectionTimeoutSec { get; set; } = GeoSync.Engine.Session.SessionOptions.DefaultConnectionTimeoutSeconds;
 
     protected override void ProcessRecord()
     {
@@ -146,7 +146,11 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
         GeoSyncSession session;
         try
         {
-            session = _queue.Await(this, GeoSyncSession.OpenAsync(SessionOptions(), _cancellation.Token));
+            // A repair sends through the session's syncer; a verify alone opens only what it compares with.
+            var options = SessionOptions();
+            session = _queue.Await(this, Repair
+                ? GeoSyncSession.OpenAsync(options, _cancellation.Token)
+                : GeoSyncSession.OpenForVerifyAsync(options, _cancellation.Token));
         }
         catch (GeoSyncReplicationNotFoundException e)
         {
@@ -294,9 +298,8 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
             var store = new ReplicationStore(StateDirectory is null ? null : GetUnresolvedProviderPathFromPSPath(StateDirectory));
             return ReplicationSessionOptions.From(store.Get(Replication), slaveCommand);
         }
+        // What is not bound keeps the catalog's default (connection-timeout: SessionOptions.DefaultConnectionTimeoutSeconds).
         var options = CatalogParameters.Bound(this, ReplicationSessionOptions.ConnectionKeys.Select(ReplicationOptions.Get));
-        // The cmdlet's own default, which it shows in its help.
-        options.TryAdd("connection-timeout", ConnectionTimeoutSec);
         return ReplicationSessionOptions.From(Master, Slave, "Verify", options, slaveCommand);
     }
 

@@ -91,6 +91,19 @@ Describe 'geosync verify' {
         $r.StdErr | Should -Match $Message
     }
 
+    It 'lists every connection option of the catalog in its own --help, as the catalog describes it' {
+        # The catalog's types, from the module as the other host tests load them.
+        Import-Module (Join-Path $PSScriptRoot '../../out/GeoSync/GeoSync.psd1') -Force
+        $r = Invoke-Geosync -ArgumentList 'verify', '--help'
+        $r.ExitCode | Should -Be 0 -Because $r.StdErr
+        $keys = [GeoSync.Engine.Operations.ReplicationSessionOptions]::ConnectionKeys
+        $keys.Count | Should -BeGreaterThan 10
+        foreach ($key in $keys) {
+            $option = [GeoSync.Engine.Operations.ReplicationOptions]::Get($key)
+            $r.StdOut | Should -Match ('(?m)^\s+' + [regex]::Escape($option.FlagUsage) + '\s+' + [regex]::Escape($option.Help.Split(' ')[0])) -Because "--$key is a connection option"
+        }
+    }
+
     It 'is described in --help with its options and exit codes' {
         $r = Invoke-Geosync -ArgumentList '--help'
         $r.StdOut | Should -Match '(?m)^\s*geosync verify <master-url> <slave-url> \[--checksum\] \[--repair\] \[--json\]'

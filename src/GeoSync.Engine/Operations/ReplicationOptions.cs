@@ -28,7 +28,7 @@ public static class ReplicationOptions
         new("connection-timeout", "ConnectionTimeoutSec", ReplicationOptionKind.Integer,
             "seconds each connection phase (a mount, the slave's handshake) may take")
         {
-            Minimum = 1, Maximum = 3600, Default = 60, Placeholder = "<seconds>",
+            Minimum = 1, Maximum = 3600, Default = SessionOptions.DefaultConnectionTimeoutSeconds, Placeholder = "<seconds>",
         },
         new("slave-mode", "SlaveMode", ReplicationOptionKind.Choice,
             "how the slave is reached: auto (ssh for ssh:// slaves, else in this process), in-process, child (a local 'geosync slave') or ssh")

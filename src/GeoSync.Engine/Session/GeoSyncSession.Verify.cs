@@ -16,10 +16,10 @@ public sealed partial class GeoSyncSession
         // User xattrs are only replicated when rsync copies them; otherwise comparing them would report what was never promised.
         options = options with { Xattrs = options.Xattrs && _options.Xattrs, SkipGlusterInternalNames = InvolvesGlusterVolume() };
         var endpoint = _slave!;
-        return new ReplicaVerifier(
-            new LocalReplicaSide(_crawler!.Master.RootPath, options.Xattrs),
-            new SlaveReplicaSide((method, args, ct) => endpoint.CallAsync(method, args, null, ct), options.Xattrs, Slave.ToString()),
-            options);
+        var slave = endpoint is InProcessSlaveEndpoint inProcess
+            ? new SlaveReplicaSide(inProcess.Server, options.Xattrs, Slave.ToString())
+            : new SlaveReplicaSide((method, args, ct) => endpoint.CallAsync(method, args, null, ct), options.Xattrs, Slave.ToString());
+        return new ReplicaVerifier(new LocalReplicaSide(_masterTree!.RootPath, options.Xattrs), slave, options);
     }
 
     /// <summary>
@@ -34,7 +34,7 @@ public sealed partial class GeoSyncSession
     {
         ArgumentNullException.ThrowIfNull(contentDifferences);
         lock (_gate) ThrowUnlessActive();
-        var crawler = _crawler!;
+        var crawler = TurnCrawler();
         // The session's own rules (mass-deletion guard, GlusterFS-internal names, ...) hold for a repair too.
         var repair = new Crawler(new ComparisonView(crawler.Master), crawler.Slave, crawler.Syncer, crawler.Options);
         Log(SessionLogLevel.Verbose, $"repairing {Slave}: {contentDifferences.Count} files of other content removed first, then a comparison crawl");

@@ -49,6 +49,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private FailureLedger? _failureLedger;
     private IMasterTree? _masterTree;
     private bool _slaveClaimed;
+    private bool _verifyOnly;
     private VolumeMark? _volumeInfo;
     private BrickXtimes? _localBrick;
     private Task _keepAlive = Task.CompletedTask;
@@ -170,15 +171,30 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public static Task<GeoSyncSession> OpenAsync(SessionOptions options, CancellationToken cancellationToken = default) =>
         OpenAsync(options, new ProcessRunner(), cancellationToken);
 
-    internal static async Task<GeoSyncSession> OpenAsync(SessionOptions options, IProcessRunner runner, CancellationToken cancellationToken)
+    internal static Task<GeoSyncSession> OpenAsync(SessionOptions options, IProcessRunner runner, CancellationToken cancellationToken) =>
+        OpenAsync(options, runner, verifyOnly: false, cancellationToken);
+
+    /// <summary>
+    /// Opens a session that can only verify (<see cref="CreateVerifier"/>): the master, the slave and the overlap check
+    /// as <see cref="OpenAsync(SessionOptions, CancellationToken)"/> does, but no syncer, crawler, master watch or
+    /// failure ledger, and no keep-alive that writes on the slave — a verify never writes there, and its open is most of
+    /// a small verify's time (docs/performance.md). A remote slave still gets keep-alives, without payload, so its
+    /// watchdog does not end it during a long verify. Turns, dry runs and repairs on it throw
+    /// <see cref="InvalidOperationException"/>.
+    /// </summary>
+    public static Task<GeoSyncSession> OpenForVerifyAsync(SessionOptions options, CancellationToken cancellationToken = default) =>
+        OpenAsync(options, new ProcessRunner(), verifyOnly: true, cancellationToken);
+
+    private static async Task<GeoSyncSession> OpenAsync(SessionOptions options, IProcessRunner runner, bool verifyOnly,
+        CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         var master = GeoSyncUrl.Parse(options.Master);
         var slave = GeoSyncUrl.Parse(options.Slave);
         GeoSyncUrl.EnsureConnectible(master, slave, options.AllowDirectoryMaster);
-        var ledger = OpenFailureLedger(options, master, slave);
-        var session = new GeoSyncSession(options, master, slave, runner) { _failureLedger = ledger };
+        var ledger = verifyOnly ? null : OpenFailureLedger(options, master, slave);
+        var session = new GeoSyncSession(options, master, slave, runner) { _failureLedger = ledger, _verifyOnly = verifyOnly };
         try
         {
             await session.ConnectAsync(cancellationToken).ConfigureAwait(false);
@@ -209,7 +225,11 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// abandons the turn; the session stays usable.
     /// </summary>
     public Task<TurnResult> RunTurnAsync(CancellationToken cancellationToken = default) =>
-        RunCrawlAsync(_crawler!, cancellationToken);
+        RunCrawlAsync(TurnCrawler(), cancellationToken);
+
+    /// <summary>The session's crawler; a session opened for verify only has none.</summary>
+    private Crawler TurnCrawler() => _crawler ?? throw new InvalidOperationException(
+        $"session {Name} was opened for verify only (OpenForVerifyAsync); open it with OpenAsync to run turns or repairs");
 
     /// <summary>
     /// Runs one turn of a crawler over this session's master, slave and syncer, never two at once: the session's own, or
@@ -243,8 +263,11 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// which says who feeds the slave, not what it holds). Errors as for <see cref="RunTurnAsync"/>.
     /// </summary>
     public Task<TurnPlan> PlanTurnAsync(Action<PlannedChange>? onChange = null, int examplesPerAction = 10,
-        CancellationToken cancellationToken = default) =>
-        RunExclusiveAsync(token => _crawler!.PlanTurnAsync(onChange, examplesPerAction, token), cancellationToken);
+        CancellationToken cancellationToken = default)
+    {
+        var crawler = TurnCrawler();
+        return RunExclusiveAsync(token => crawler.PlanTurnAsync(onChange, examplesPerAction, token), cancellationToken);
+    }
 
     /// <summary>Runs a turn or a dry run of the crawler, one at a time; a fatal error leaves the session Faulty.</summary>
     private async Task<T> RunExclusiveAsync<T>(Func<CancellationToken, Task<T>> crawl, CancellationToken cancellationToken)
@@ -361,11 +384,18 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         _masterTree = masterTree;
         _slave = await OpenSlaveAsync(cancellationToken).ConfigureAwait(false);
         _resources.Add(_slave);
-        Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
+        // Formatted only for a listener: the enum's formatting alone costs a short verify's start measurably.
+        if (IsLogged) Log(SessionLogLevel.Verbose, $"slave {Slave} connected ({SlaveMode}, slave pid {_slave.ServerProcessId}); rsync writes to {_slave.RsyncTarget}");
         // Before anything reaches the slave, the first keep-alive included (it writes a mark on the slave root).
         var slaveEndpoint = _slave;
         await OverlapGuard.CheckAsync(Master.Normalized, RootIdentity.Read(masterTree.RootPath), Slave.Normalized,
             ct => slaveEndpoint.CallAsync(RootIdentity.WireMethod, [], _options.ConnectionTimeout, ct), Log, cancellationToken).ConfigureAwait(false);
+        if (_verifyOnly)
+        {
+            // Only a slave process has a watchdog to feed.
+            Activate(keepAlive: _options.TimeoutSeconds > 0 && _slave.ConnectionProcessId is not null);
+            return;
+        }
 
         var rsync = new RsyncClient(_runner, new RsyncOptions(masterTree.RootPath, _slave.RsyncTarget)
         {
@@ -407,10 +437,17 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             // The first keep-alive goes out now: it tells the slave at once who feeds it, and proves the call works.
             await SendKeepAliveAsync(cancellationToken).ConfigureAwait(false);
         }
+        Activate(keepAlive: _options.TimeoutSeconds > 0);
+    }
+
+    private void Activate(bool keepAlive)
+    {
         lock (_gate) _state = SessionState.Active;
-        _keepAlive = _options.TimeoutSeconds > 0 ? KeepAliveLoopAsync() : Task.CompletedTask;
-        _ = WatchSlaveAsync(_slave);
-        Log(SessionLogLevel.Verbose, $"session {Name} is active: {Master} -> {Slave}");
+        _keepAlive = keepAlive ? KeepAliveLoopAsync() : Task.CompletedTask;
+        _ = WatchSlaveAsync(_slave!);
+        Log(SessionLogLevel.Verbose, _verifyOnly
+            ? $"session {Name} is open for verify only: {Master} -> {Slave}"
+            : $"session {Name} is active: {Master} -> {Slave}");
     }
 
     /// <summary>
@@ -748,7 +785,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private async Task SendKeepAliveAsync(CancellationToken cancellationToken)
     {
         object? payload = null;
-        if (_volumeInfo is { } info)
+        // A verify feeds nothing, so it never claims the slave with the master volume's mark.
+        if (_volumeInfo is { } info && !_verifyOnly)
         {
             var expiry = DateTimeOffset.UtcNow.ToUnixTimeSeconds() + _options.TimeoutSeconds;
             payload = (info with { Expiry = (uint)expiry }).ToWireDictionary();
@@ -823,6 +861,16 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             if (throwOnFailure) throw new GeoSyncSessionException(SessionFailure.CleanupFailed, message, failures[0]);
         }
         Log(SessionLogLevel.Verbose, $"session {Name} released its slave, syncer and mounts");
+    }
+
+    /// <summary>Someone receives the session's log (its options' callback or a listener).</summary>
+    private bool IsLogged
+    {
+        get
+        {
+            if (_options.Log is not null) return true;
+            lock (_listeners) return _listeners.Count > 0;
+        }
     }
 
     private void Log(SessionLogLevel level, string message)

@@ -1,5 +1,6 @@
 using GeoSync.Engine.Rpc;
 using GeoSync.Engine.Session;
+using GeoSync.Engine.Verify;
 using GeoSync.Engine.Xattrs;
 using Mono.Unix.Native;
 
@@ -131,6 +132,30 @@ public sealed class SlaveServer : IRepceHandler
         {
             _onCallFailed?.Invoke(method, ex);
             return ValueTask.FromException<object?>(ToWire(method, ex));
+        }
+    }
+
+    /// <summary>
+    /// <c>verify_entries</c> for a verifier in this process: the same entries, guard and failures as the call, without
+    /// encoding each entry for the wire and decoding it again (docs/performance.md). Fails with <see cref="RepceCallException"/>.
+    /// </summary>
+    internal List<ReplicaEntry> VerifyEntries(string path, bool withXattrs) =>
+        Typed(VerifyMethods.ListName, () => VerifyMethods.ListEntries(_guard, _treeLock, path, withXattrs));
+
+    /// <summary><c>checksum_entries</c> for a verifier in this process, as <see cref="VerifyEntries"/> is <c>verify_entries</c>.</summary>
+    internal EntryDigest[] ChecksumEntries(string path, IReadOnlyList<string> names, CancellationToken cancellationToken) =>
+        Typed(VerifyMethods.HashName, () => VerifyMethods.HashEntries(_guard, _treeLock, path, names, cancellationToken));
+
+    private T Typed<T>(string method, Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            _onCallFailed?.Invoke(method, ex);
+            throw ToWire(method, ex);
         }
     }
 

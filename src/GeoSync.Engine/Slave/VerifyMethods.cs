@@ -26,21 +26,7 @@ internal static class VerifyMethods
     public static object? List(PathGuard guard, object treeLock, IReadOnlyList<object?> args)
     {
         WireArgs.Count(ListName, args, 2);
-        var path = WireArgs.Path(ListName, args[0]);
-        var withXattrs = WireArgs.IsTruthy(args[1]);
-        Master.OpenDirectory dir;
-        GuardedPath target;
-        // As for hashing: resolved and opened under the lock, read relative to the open descriptor outside it.
-        lock (treeLock)
-        {
-            target = Resolve(guard, path);
-            dir = Read(() => LocalEntryReader.Open(target.FullPath, WireText.ToText(path)));
-        }
-        List<ReplicaEntry> entries;
-        using (dir)
-        {
-            entries = Read(() => LocalEntryReader.List(dir, target.FullPath, WireText.ToText(path), withXattrs));
-        }
+        var entries = ListEntries(guard, treeLock, args[0], WireArgs.IsTruthy(args[1]));
         return entries.Select(e => (object?)new PyTuple(
             e.Name,
             (long)ModeOf(e),
@@ -53,10 +39,29 @@ internal static class VerifyMethods
             e.Xattrs is null ? null : e.Xattrs.ToDictionary(x => (object)x.Key, x => (object?)x.Value, PyEquality.Instance))).ToList();
     }
 
+    /// <summary><c>verify_entries</c> without the wire encoding, for a caller in the slave's process; fails as the call does.</summary>
+    public static List<ReplicaEntry> ListEntries(PathGuard guard, object treeLock, object? pathArgument, bool withXattrs)
+    {
+        var path = WireArgs.Path(ListName, pathArgument);
+        Master.OpenDirectory dir;
+        GuardedPath target;
+        // As for hashing: resolved and opened under the lock, read relative to the open descriptor outside it.
+        lock (treeLock)
+        {
+            target = Resolve(guard, path);
+            dir = Read(() => LocalEntryReader.Open(target.FullPath, WireText.ToText(path)));
+        }
+        using (dir)
+        {
+            return Read(() => LocalEntryReader.List(dir, target.FullPath, WireText.ToText(path), withXattrs));
+        }
+    }
+
     public static object? Hash(PathGuard guard, object treeLock, IReadOnlyList<object?> args, CancellationToken cancellationToken)
     {
         WireArgs.Count(HashName, args, 3);
-        var path = WireArgs.Path(HashName, args[0]);
+        // A bad path is refused before a bad algorithm or name, as it always was.
+        _ = WireArgs.Path(HashName, args[0]);
         var algorithm = WireArgs.Text(HashName, "algorithm", args[2]);
         if (algorithm != LocalEntryReader.DigestAlgorithm)
         {
@@ -67,6 +72,15 @@ internal static class VerifyMethods
         {
             throw RepceCallException.ValueError($"{HashName}(): at most {MaxNamesPerHashCall} names per call, got {names.Count}");
         }
+        return HashEntries(guard, treeLock, args[0], names, cancellationToken)
+            .Select(d => (object?)new PyTuple(d.Name, d.Digest, (long)d.Errno)).ToList();
+    }
+
+    /// <summary><c>checksum_entries</c> without the wire encoding, for a caller in the slave's process; fails as the call does.</summary>
+    public static EntryDigest[] HashEntries(PathGuard guard, object treeLock, object? pathArgument, IReadOnlyList<string> names,
+        CancellationToken cancellationToken)
+    {
+        var path = WireArgs.Path(HashName, pathArgument);
         if (names.Any(n => n.Length == 0 || n.Contains('/', StringComparison.Ordinal) || n is "." or ".."))
         {
             throw RepceCallException.ValueError("unsafe path");
@@ -80,8 +94,7 @@ internal static class VerifyMethods
         }
         using (dir)
         {
-            return LocalEntryReader.Hash(dir, names, cancellationToken)
-                .Select(d => (object?)new PyTuple(d.Name, d.Digest, (long)d.Errno)).ToList();
+            return LocalEntryReader.Hash(dir, names, cancellationToken);
         }
     }
 

@@ -153,7 +153,8 @@ public sealed class ReplicaVerifier
     private async Task<DirectoryComparison> CompareAsync(string path, CancellationToken cancellationToken)
     {
         var result = new DirectoryComparison();
-        // The slave's call first: a local side lists on this thread, while the slave's runs.
+        // The slave's call first: a local side lists on this thread while a remote slave's runs (an in-process slave
+        // lists on this thread too, so the whole directory is compared without a thread handoff).
         var slaveListing = _slave.ListAsync(path, cancellationToken);
         var masterListing = _master.ListAsync(path, cancellationToken);
         IReadOnlyList<ReplicaEntry>? masterEntries = null, slaveEntries = null;

@@ -14,6 +14,7 @@ public sealed class SlaveReplicaSide : IReplicaSide
     private readonly SlaveCall _call;
     private readonly bool _withXattrs;
     private readonly string _slaveName;
+    private readonly SlaveServer? _server;
 
     /// <param name="call">Sends one call to the slave.</param>
     /// <param name="withXattrs">Ask for regular files' user.* xattrs too.</param>
@@ -26,8 +27,23 @@ public sealed class SlaveReplicaSide : IReplicaSide
         _slaveName = slaveName;
     }
 
+    /// <summary>
+    /// A slave server in this process, called directly on the caller's thread: the same methods, guard and failures, but
+    /// no wire encoding and no thread handoff — the verifier compares a directory on one thread, and its parallelism comes
+    /// from comparing several directories at once (docs/performance.md).
+    /// </summary>
+    internal SlaveReplicaSide(SlaveServer server, bool withXattrs, string slaveName)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        _server = server;
+        _call = (_, _, _) => throw new InvalidOperationException("an in-process slave side is called directly");
+        _withXattrs = withXattrs;
+        _slaveName = slaveName;
+    }
+
     public async Task<IReadOnlyList<ReplicaEntry>> ListAsync(string path, CancellationToken cancellationToken = default)
     {
+        if (_server is { } server) return InProcess(VerifyMethods.ListName, path, () => server.VerifyEntries(path, _withXattrs));
         var answer = await CallAsync(VerifyMethods.ListName, path, [path, _withXattrs], cancellationToken).ConfigureAwait(false);
         var entries = new List<ReplicaEntry>();
         foreach (var item in Items(VerifyMethods.ListName, path, answer))
@@ -53,6 +69,12 @@ public sealed class SlaveReplicaSide : IReplicaSide
     public async Task<IReadOnlyList<EntryDigest>> HashAsync(string path, IReadOnlyList<string> names, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(names);
+        if (_server is { } server)
+        {
+            var answered = InProcess(VerifyMethods.HashName, path, () => server.ChecksumEntries(path, names, cancellationToken));
+            if (answered.Length != names.Count) throw Malformed(VerifyMethods.HashName, path, $"{answered.Length} digests for {names.Count} names");
+            return answered;
+        }
         var digests = new List<EntryDigest>(names.Count);
         for (var start = 0; start < names.Count; start += VerifyMethods.MaxNamesPerHashCall)
         {
@@ -72,24 +94,39 @@ public sealed class SlaveReplicaSide : IReplicaSide
     {
         try
         {
-            // Off the caller's thread: an in-process slave answers synchronously, and the master side runs meanwhile.
-            return await Task.Run(() => _call(method, args, cancellationToken), cancellationToken).ConfigureAwait(false);
+            // A remote call only sends its request on this thread, so a local master side lists while the slave answers.
+            return await _call(method, args, cancellationToken).ConfigureAwait(false);
         }
-        catch (RemoteAttributeException ex)
+        catch (RemoteException ex) when (Translate(method, path, ex) is { } translated)
         {
-            throw new GeoSyncException(
-                $"verify needs a GeoSync slave: the slave {_slaveName} has no '{method}' method (GlusterFS's gsyncd has none); " +
-                "run 'geosync slave' on the slave host (the remote command of an ssh slave)", ex);
-        }
-        catch (RemoteOsException ex) when (!LinuxErrno.MeansSessionDown(ex.Errno))
-        {
-            throw new GeoSyncReplicaReadException(path, ex.Errno, $"cannot read '{path}' on the slave: {ex.Message}");
-        }
-        catch (RemoteValueException ex)
-        {
-            throw new GeoSyncReplicaReadException(path, 0, $"the slave refused '{path}': {ex.Message}");
+            throw translated;
         }
     }
+
+    private T InProcess<T>(string method, string path, Func<T> call)
+    {
+        try
+        {
+            return call();
+        }
+        catch (RepceCallException ex)
+        {
+            var remote = WireSlaveChannel.AsRemote(method, ex.Exception);
+            throw Translate(method, path, remote) ?? remote;
+        }
+    }
+
+    /// <summary>What a failed call means for the verify; null: it stays as it is (a fatal failure).</summary>
+    private GeoSyncException? Translate(string method, string path, RemoteException ex) => ex switch
+    {
+        RemoteAttributeException => new GeoSyncException(
+            $"verify needs a GeoSync slave: the slave {_slaveName} has no '{method}' method (GlusterFS's gsyncd has none); " +
+            "run 'geosync slave' on the slave host (the remote command of an ssh slave)", ex),
+        RemoteOsException os when !LinuxErrno.MeansSessionDown(os.Errno) =>
+            new GeoSyncReplicaReadException(path, os.Errno, $"cannot read '{path}' on the slave: {ex.Message}"),
+        RemoteValueException => new GeoSyncReplicaReadException(path, 0, $"the slave refused '{path}': {ex.Message}"),
+        _ => null,
+    };
 
     private static IEnumerable<object?> Items(string method, string path, object? answer) =>
         answer as IReadOnlyList<object?> ?? throw Malformed(method, path, answer);

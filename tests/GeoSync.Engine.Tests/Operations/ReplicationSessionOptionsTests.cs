@@ -56,4 +56,16 @@ public sealed class ReplicationSessionOptionsTests
         Assert.Equal(4, options.SyncJobs);
         Assert.Equal(SlaveMode.Ssh, options.SlaveMode);
     }
+
+    [Fact]
+    public void AnOptionNotGivenKeepsTheCatalogsDefault()
+    {
+        // Test-GeoSyncReplica passes only the parameters bound: its -ConnectionTimeoutSec default must come out as the catalog's.
+        var options = ReplicationSessionOptions.From("file:///m", "file:///s", "Verify", new Dictionary<string, object>(), SlaveCommand);
+
+        var catalogDefault = Convert.ToInt32(ReplicationOptions.Get("connection-timeout").Default, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal(TimeSpan.FromSeconds(catalogDefault), options.ConnectionTimeout);
+        Assert.Equal(SessionOptions.DefaultConnectionTimeoutSeconds, catalogDefault);
+        Assert.Equal(TimeSpan.FromSeconds(60), options.ConnectionTimeout);
+    }
 }

@@ -82,6 +82,18 @@ public sealed class ChildSlaveFaultTests : IDisposable
     }
 
     [Fact]
+    public async Task AVerifyOnlySessionKeepsItsChildSlaveAlive()
+    {
+        // No keep-alive at open (a verify writes nothing on the slave), but the loop feeds the slave's watchdog.
+        await using var session = await GeoSyncSession.OpenForVerifyAsync(Options());
+        Assert.Equal(SessionState.Active, session.State);
+        var clock = Stopwatch.StartNew();
+        while (session.KeepAlivesSent == 0 && clock.Elapsed < TimeSpan.FromSeconds(60)) await Task.Delay(50);
+        Assert.True(session.KeepAlivesSent > 0, "no keep-alive reached the child slave of a verify-only session");
+        Assert.Equal(SessionState.Active, session.State);
+    }
+
+    [Fact]
     public async Task AChildThatDiesMakesTheSessionFaultyWithItsExitAndStderr()
     {
         await using var session = await GeoSyncSession.OpenAsync(Options("PEER_DIE_AFTER=2"));

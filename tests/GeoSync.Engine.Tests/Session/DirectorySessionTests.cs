@@ -100,6 +100,39 @@ public sealed class DirectorySessionTests : IDisposable
     }
 
     [Fact]
+    public async Task AVerifyOnlySessionComparesButNeitherWatchesNorWritesNorRunsTurns()
+    {
+        _master.CreateDirectory("a");
+        _master.CreateFile("a/one.txt", "one");
+        _slave.CreateDirectory("a");
+        Directory.SetLastWriteTimeUtc(_slave.Combine("a"), Directory.GetLastWriteTimeUtc(_master.Combine("a")));
+        Directory.SetLastWriteTimeUtc(_slave.Path, Directory.GetLastWriteTimeUtc(_master.Path));
+        var slaveBefore = Directory.GetFileSystemEntries(_slave.Path, "*", SearchOption.AllDirectories);
+
+        await using var session = await GeoSyncSession.OpenForVerifyAsync(Options(timeoutSeconds: 120));
+        Assert.Equal(SessionState.Active, session.State);
+        Assert.False(session.WatchesMaster);
+        // An in-process slave has no watchdog to feed, and a verify tells the slave nothing.
+        Assert.Equal(0, session.KeepAlivesSent);
+
+        var differences = new List<GeoSync.Engine.Verify.ReplicaDifference>();
+        var result = await session.CreateVerifier().VerifyAsync(differences.Add);
+        var missing = Assert.Single(differences);
+        Assert.Equal("a/one.txt", missing.Path);
+        Assert.Equal(GeoSync.Engine.Verify.DifferenceKind.Missing, missing.Kind);
+        Assert.Equal(2, result.DirectoriesCompared);
+
+        await Assert.ThrowsAsync<InvalidOperationException>(() => session.RunTurnAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => session.PlanTurnAsync());
+        await Assert.ThrowsAsync<InvalidOperationException>(() => session.RepairAsync(["a/one.txt"]));
+        Assert.Equal(SessionState.Active, session.State);
+        Assert.Equal(slaveBefore, Directory.GetFileSystemEntries(_slave.Path, "*", SearchOption.AllDirectories));
+        // Nor did it claim the slave (the first turn's mark on its root).
+        Assert.DoesNotContain(new GeoSync.Engine.Xattrs.PosixXattrStore().List(_slave.Path),
+            name => name.StartsWith("trusted.", StringComparison.Ordinal) || name.StartsWith("user.", StringComparison.Ordinal));
+    }
+
+    [Fact]
     public async Task StoppingEndsTheSessionAndLaterTurnsAreRefused()
     {
         var session = await GeoSyncSession.OpenAsync(Options());
