@@ -488,6 +488,43 @@ internal sealed class CrawlTurn
         }
     }
 
+    /// <summary>
+    /// The master directory's entries with their lstats (<see cref="IMasterTree.EntriesWithStats"/>), after the same
+    /// root check as <see cref="ListMaster"/>; null (with the failure recorded) when it cannot be listed. Each entry's
+    /// stat goes through <see cref="StatOf"/>.
+    /// </summary>
+    internal IReadOnlyList<MasterEntry>? ListMasterWithStats(string path)
+    {
+        _crawler.Master.EnsureVouched();
+        try
+        {
+            var entries = _crawler.Master.EntriesWithStats(path);
+            _counters.DirectoryScanned();
+            return path == Root && Options.SkipGlusterInternalNames ? entries.Where(e => IsReplicated(path, e.Name)).ToList() : entries;
+        }
+        catch (Exception ex) when (IsEntryFailure(ex))
+        {
+            RecordFailure(path, ex.Message, ErrnoOf(ex));
+            return null;
+        }
+    }
+
+    /// <summary>
+    /// A listed entry's lstat, as <see cref="LstatMaster"/> answers it: null (with the failure recorded) when it vanished or
+    /// could not be read; a failure that is not the entry's own (the master lost) is thrown.
+    /// </summary>
+    internal EntryStat? StatOf(string path, MasterEntry entry)
+    {
+        if (entry.Failure is { } failure)
+        {
+            if (!IsEntryFailure(failure)) ExceptionDispatchInfo.Throw(failure);
+            RecordFailure(path, failure.Message, ErrnoOf(failure));
+            return null;
+        }
+        if (entry.Stat is null) RecordFailure(path, "vanished from the master during the crawl; the next turn propagates the removal");
+        return entry.Stat;
+    }
+
     /// <summary>The master entry's lstat; null (with the failure recorded) when it vanished or cannot be read.</summary>
     internal EntryStat? LstatMaster(string path)
     {

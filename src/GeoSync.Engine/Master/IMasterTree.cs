@@ -24,10 +24,39 @@ public interface IMasterTree
     EntryStat? Lstat(string path);
 
     /// <summary>
+    /// The names in a directory, each with its lstat as <see cref="Lstat"/> answers it (null: gone since the listing) or
+    /// the exception that one lstat threw. A tree that can lstat through the opened directory does so: one path
+    /// resolution per directory instead of one per entry (docs/performance.md, "Directory master, second pass").
+    /// </summary>
+    IReadOnlyList<MasterEntry> EntriesWithStats(string path) =>
+        Entries(path).Select(name => MasterEntry.Read(name, () => Lstat(CrawlTurn.Join(path, name)))).ToList();
+
+    /// <summary>
     /// Throws <see cref="GeoSyncMasterUnavailableException"/> when <see cref="RootPath"/> no longer shows the tree that was
     /// opened (unmounted, replaced): the crawl checks before every listing that can lead to a purge.
     /// </summary>
     void EnsureVouched();
+}
+
+/// <summary>One entry of <see cref="IMasterTree.EntriesWithStats"/>: its lstat, or why it could not be read.</summary>
+/// <param name="Name">The entry's name (wire text).</param>
+/// <param name="Stat">Its lstat; null when it vanished since the listing or when <paramref name="Failure"/> is set.</param>
+/// <param name="Failure">The exception its lstat threw, as <see cref="IMasterTree.Lstat"/> would have thrown it.</param>
+public readonly record struct MasterEntry(string Name, EntryStat? Stat, Exception? Failure)
+{
+    /// <summary>Runs one lstat, keeping what it throws as the entry's failure.</summary>
+    public static MasterEntry Read(string name, Func<EntryStat?> lstat)
+    {
+        ArgumentNullException.ThrowIfNull(lstat);
+        try
+        {
+            return new MasterEntry(name, lstat(), null);
+        }
+        catch (GeoSyncException ex)
+        {
+            return new MasterEntry(name, null, ex);
+        }
+    }
 }
 
 /// <summary>The marker's xtimes on a master tree (docs/protocol.md, "Extended attributes: names and layouts"), for one volume.</summary>

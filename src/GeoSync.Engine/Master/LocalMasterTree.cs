@@ -31,6 +31,35 @@ public abstract class LocalMasterTree : IMasterTree, IDisposable
         return dir.NativeNames().Select(OpenDirectory.WireName).ToList();
     }
 
+    public IReadOnlyList<MasterEntry> EntriesWithStats(string path)
+    {
+        using var dir = OpenDirectory.TryOpen(FullPath(path), out var errno)
+            ?? throw Failure(path, "list", errno, "cannot list the master directory");
+        var entries = new List<MasterEntry>();
+        foreach (var native in dir.NativeNames())
+        {
+            var name = OpenDirectory.WireName(native);
+            entries.Add(MasterEntry.Read(name, () => LstatIn(dir, native, path == "." ? name : path + "/" + name)));
+        }
+        return entries;
+    }
+
+    /// <summary><see cref="Lstat"/> of an entry of an opened directory, by its native name relative to the descriptor.</summary>
+    private EntryStat? LstatIn(OpenDirectory dir, string nativeName, string path)
+    {
+        if (!dir.TryLstat(nativeName, out var stat, out var errno))
+        {
+            return errno == Errno.ENOENT ? null : throw Failure(path, "lstat", errno, "cannot lstat the master entry");
+        }
+        if (EntryStat.TypeOf(stat.st_mode) != EntryType.Symlink) return EntryStat.FromStat(stat, null);
+
+        var target = dir.ReadLink(nativeName, out var linkErrno);
+        if (target is not null) return EntryStat.FromStat(stat, target);
+        return linkErrno is Errno.ENOENT ? null
+            : linkErrno is Errno.EINVAL ? Lstat(path)
+            : throw Failure(path, "readlink", linkErrno, "cannot read the master symlink");
+    }
+
     public EntryStat? Lstat(string path)
     {
         var full = FullPath(path);

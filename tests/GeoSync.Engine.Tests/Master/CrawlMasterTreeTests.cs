@@ -32,6 +32,30 @@ public sealed class CrawlMasterTreeTests : IDisposable
     }
 
     [Fact]
+    public void ListsWithStatsThroughTheOpenedDirectoryAsLstatAnswers()
+    {
+        _dir.CreateDirectory("d/sub");
+        _dir.CreateFile("d/f", "abc");
+        _dir.CreateSymlink("d/to-sub", "sub");
+        var tree = new DirectoryMasterTree(_dir.Path);
+
+        var entries = tree.EntriesWithStats("d").OrderBy(e => e.Name, StringComparer.Ordinal).ToList();
+        Assert.Equal(["f", "sub", "to-sub"], entries.Select(e => e.Name));
+        Assert.All(entries, e => Assert.Null(e.Failure));
+        foreach (var entry in entries)
+        {
+            // Not the access time: reading a symlink's target may update it.
+            var lstat = tree.Lstat("d/" + entry.Name)!;
+            Assert.Equal((lstat.Type, lstat.Mode, lstat.Size, lstat.ModifyTimeNs, lstat.LinkTarget),
+                (entry.Stat!.Type, entry.Stat.Mode, entry.Stat.Size, entry.Stat.ModifyTimeNs, entry.Stat.LinkTarget));
+        }
+        Assert.Equal("sub", entries[2].Stat!.LinkTarget);
+        Assert.Equal(3, entries[0].Stat!.Size);
+        Assert.Equal(["d"], tree.EntriesWithStats(".").Select(e => e.Name));
+        Assert.Equal(20, Assert.Throws<GeoSyncMasterTreeException>(() => tree.EntriesWithStats("d/f")).Errno);
+    }
+
+    [Fact]
     public void AListingThatFailsNamesThePathAndErrno()
     {
         _dir.CreateFile("file");

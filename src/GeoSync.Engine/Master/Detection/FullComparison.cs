@@ -44,8 +44,11 @@ internal sealed class FullComparison : IChangeDetector
             // Both sides at once (docs/performance.md, "Directory master"): an in-process slave answers on the calling
             // thread, so its listing goes to another one while this one lists and lstats the master's entries.
             var listingSlave = Task.Run(() => _turn.ListSlaveAsync(path, cancellationToken), cancellationToken);
-            var masterNames = _turn.ListMaster(path);
-            var masterStats = masterNames?.ToDictionary(name => name, name => _turn.LstatMaster(CrawlTurn.Join(path, name)), StringComparer.Ordinal);
+            // Listed and lstat'ed through the opened directory: one path resolution per directory, not per entry.
+            var masterEntries = _turn.ListMasterWithStats(path);
+            var masterNames = masterEntries?.Select(entry => entry.Name).ToList();
+            var masterStats = masterEntries?.ToDictionary(entry => entry.Name, entry => _turn.StatOf(CrawlTurn.Join(path, entry.Name), entry),
+                StringComparer.Ordinal);
             var slaveListing = await listingSlave.ConfigureAwait(false);
             if (masterNames is null || masterStats is null || slaveListing is null) return CrawlTurn.Failed;
             changed |= slaveListing.Recreated;
