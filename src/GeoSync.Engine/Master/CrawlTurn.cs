@@ -15,6 +15,9 @@ internal sealed class CrawlTurn
 {
     internal const string Root = ".";
 
+    /// <summary>Paths per <c>set_xtimes</c> call when a directory sent whole is marked.</summary>
+    internal const int MarkBatchSize = 2000;
+
     internal static readonly Task<bool> Succeeded = Task.FromResult(true);
     internal static readonly Task<bool> Failed = Task.FromResult(false);
 
@@ -149,7 +152,7 @@ internal sealed class CrawlTurn
         // rsync cannot put a file where a non-empty directory is. Without the slave's types (a 3.3 slave), a file that
         // failed last turn may be failing for that reason, so its slave entry is cleared before it is sent again.
         var inTheWay = there.Exists
-            && (there.Stat is { } replica && replica.Type != stat.Type || (there.Stat is null && _crawler.Ledger.FailedBefore(path)));
+            && (there.Type is { } replica && replica != stat.Type || (there.Type is null && _crawler.Ledger.FailedBefore(path)));
         if (inTheWay)
         {
             try
@@ -177,7 +180,14 @@ internal sealed class CrawlTurn
     /// slave is removed first; rsync's items feed the counters as they arrive, and a path rsync names as failed below it
     /// goes into the ledger and fails this job, so no ancestor is finished.
     /// </summary>
-    internal async Task<Task<bool>> QueueTreeAsync(string path, SlaveEntryState there, CancellationToken cancellationToken)
+    /// <param name="path">The directory, relative to the master root.</param>
+    /// <param name="there">What the parent's slave listing said of it.</param>
+    /// <param name="cancellationToken">Ends the job.</param>
+    /// <param name="mark">
+    /// On a GlusterFS master: the slave xtime for the directory and every entry rsync made below it, written (in batches)
+    /// once the run succeeded — an xtime read before any of the data moved (docs/master-loop.md, "Whole new directories").
+    /// </param>
+    internal async Task<Task<bool>> QueueTreeAsync(string path, SlaveEntryState there, CancellationToken cancellationToken, Xtime? mark = null)
     {
         if (there.Exists)
         {
@@ -196,17 +206,25 @@ internal sealed class CrawlTurn
             _crawler.Syncer.SendQueued();
             await _fileSlots.WaitAsync(cancellationToken).ConfigureAwait(false);
         }
-        return SyncTreeAsync(path, cancellationToken);
+        return SyncTreeAsync(path, mark, cancellationToken);
     }
 
-    private async Task<bool> SyncTreeAsync(string path, CancellationToken cancellationToken)
+    private async Task<bool> SyncTreeAsync(string path, Xtime? mark, CancellationToken cancellationToken)
     {
         _jobs.Started();
         long files = 0, bytes = 0, specials = 0;
+        // What rsync made below the directory, to be marked once it all arrived; only with a mark to write.
+        var made = mark is null ? null : new List<string>();
         try
         {
             var outcome = await _crawler.Syncer.AddTree(path, Arrived).WaitAsync(cancellationToken).ConfigureAwait(false);
-            if (outcome.Succeeded) return true;
+            if (outcome.Succeeded)
+            {
+                if (mark is not Xtime xtime) return true;
+                List<string> paths;
+                lock (made!) paths = [.. made.Where(p => p != path).Distinct(StringComparer.Ordinal), path];
+                return await MarkTreeAsync(paths, xtime, cancellationToken).ConfigureAwait(false);
+            }
             // Counted as rsync named them (so progress moves). A failure rsync could not pin on paths, or a slave that
             // refuses writes (full, read-only), leaves unknown which of them arrived: the turn claims none of them.
             if (outcome.FailedBelow.Count == 0
@@ -234,6 +252,10 @@ internal sealed class CrawlTurn
 
         void Arrived(RsyncItem item)
         {
+            if (made is not null && item.Path is { } madePath && item.Kind != RsyncItemKind.Other)
+            {
+                lock (made) made.Add(madePath);
+            }
             switch (item.Kind)
             {
                 case RsyncItemKind.File when item.Transferred:
@@ -255,6 +277,35 @@ internal sealed class CrawlTurn
                     break;
             }
         }
+    }
+
+    /// <summary>
+    /// Writes one slave xtime on every path of a directory sent whole, the directory itself last, in calls of
+    /// <see cref="MarkBatchSize"/> paths (one <c>set_xtimes</c> each on a GeoSync slave, else one <c>set_xtime</c> per
+    /// path). A path the slave refuses is a failure of its own and fails the job, so no ancestor is marked.
+    /// </summary>
+    private async Task<bool> MarkTreeAsync(List<string> paths, Xtime mark, CancellationToken cancellationToken)
+    {
+        var succeeded = true;
+        foreach (var chunk in paths.Chunk(MarkBatchSize))
+        {
+            IReadOnlyList<Exception?> results;
+            try
+            {
+                results = await Slave.SetXtimesAsync(chunk, _uuid!, mark, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (IsEntryFailure(ex))
+            {
+                return RecordFailure(chunk[0], $"cannot set the xtimes of a directory sent whole on the slave: {ex.Message}", ErrnoOf(ex));
+            }
+            for (var i = 0; i < chunk.Length; i++)
+            {
+                if (results[i] is not { } failure) continue;
+                RecordFailure(chunk[i], $"cannot set the entry's xtime on the slave: {failure.Message}", ErrnoOf(failure));
+                succeeded = false;
+            }
+        }
+        return succeeded;
     }
 
     /// <summary>One file's job: its data (or special node) through the syncer, then (on a GlusterFS master) its slave xtime.</summary>
@@ -411,11 +462,14 @@ internal sealed class CrawlTurn
     /// Lists the slave directory. One that is missing or not a directory is recreated and listed once more (docs/master-loop.md, "The crawl"); other
     /// errors only fail the directory — purging on, say, EACCES would destroy a subtree that is merely unreadable.
     /// </summary>
-    internal async Task<SlaveListing?> ListSlaveAsync(string path, CancellationToken cancellationToken)
+    /// <param name="path">The slave directory.</param>
+    /// <param name="cancellationToken">Ends the listing.</param>
+    /// <param name="typesOnly">The caller needs each entry's type and nothing else of its lstat (a GlusterFS master's descent).</param>
+    internal async Task<SlaveListing?> ListSlaveAsync(string path, CancellationToken cancellationToken, bool typesOnly = false)
     {
         try
         {
-            return await ReadSlaveListingAsync(path, cancellationToken).ConfigureAwait(false);
+            return await ReadSlaveListingAsync(path, typesOnly, cancellationToken).ConfigureAwait(false);
         }
         catch (RemoteOsException ex) when (ex.Errno is LinuxErrno.ENOENT or LinuxErrno.ENOTDIR && path != Root)
         {
@@ -423,7 +477,7 @@ internal sealed class CrawlTurn
             if (!await MakeDirectoryAsync(path, purgeFirst: true, cancellationToken).ConfigureAwait(false)) return null;
             try
             {
-                var listing = await ReadSlaveListingAsync(path, cancellationToken).ConfigureAwait(false);
+                var listing = await ReadSlaveListingAsync(path, typesOnly, cancellationToken).ConfigureAwait(false);
                 listing.Recreated = true;
                 return listing;
             }
@@ -440,8 +494,23 @@ internal sealed class CrawlTurn
         }
     }
 
-    private async Task<SlaveListing> ReadSlaveListingAsync(string path, CancellationToken cancellationToken)
+    private async Task<SlaveListing> ReadSlaveListingAsync(string path, bool typesOnly, CancellationToken cancellationToken)
     {
+        if (typesOnly && _crawler.SlaveListsTypes != false)
+        {
+            try
+            {
+                var typed = await Slave.EntryTypesAsync(path, cancellationToken).ConfigureAwait(false);
+                _crawler.SlaveListsTypes = true;
+                return new SlaveListing(typed.Where(e => IsReplicated(path, e.Name))
+                    .ToDictionary(e => e.Name, e => e.Type, StringComparer.Ordinal));
+            }
+            catch (RemoteAttributeException) when (_crawler.SlaveListsTypes is null)
+            {
+                _crawler.SlaveListsTypes = false;
+                _crawler.Log(CrawlLogLevel.Debug, "the slave has no 'entry_types' (an older GeoSync slave or a gsyncd): listing with lstats");
+            }
+        }
         if (_crawler.SlaveListsStats != false)
         {
             try

@@ -75,6 +75,9 @@ public sealed class Crawler
     /// <summary>Whether the slave answers <c>lstat_entries</c>; null until the first listing found out.</summary>
     internal bool? SlaveListsStats { get; set; }
 
+    /// <summary>Whether the slave answers <c>entry_types</c>; null until the first listing that wanted only types found out.</summary>
+    internal bool? SlaveListsTypes { get; set; }
+
     /// <summary>
     /// Crawls once from the root and returns when every change found has reached the slave or failed. Fatal conditions
     /// throw: <see cref="GeoSyncTimestampCorruptionException"/>, a broken slave connection, a glusterfs session that went
@@ -147,6 +150,7 @@ public sealed class Crawler
         })
         {
             SlaveListsStats = SlaveListsStats,
+            SlaveListsTypes = SlaveListsTypes,
         };
         Volatile.Write(ref _dryRun, dryRun);
         try

@@ -22,6 +22,15 @@ public interface ISlaveChannel
     Task<IReadOnlyList<SlaveEntry>> LstatEntriesAsync(string path, CancellationToken cancellationToken = default);
 
     /// <summary>
+    /// <c>entry_types(path)</c>, a GeoSync extension: the names in a directory with each one's type only, from the
+    /// listing itself instead of an lstat per entry (docs/protocol.md, "The slave's API"). A slave without it (an older
+    /// GeoSync, 3.3 or 10.x) answers <see cref="Rpc.RemoteAttributeException"/>. By default the types of
+    /// <see cref="LstatEntriesAsync"/>.
+    /// </summary>
+    async Task<IReadOnlyList<SlaveEntryType>> EntryTypesAsync(string path, CancellationToken cancellationToken = default) =>
+        (await LstatEntriesAsync(path, cancellationToken).ConfigureAwait(false)).Select(e => new SlaveEntryType(e.Name, e.Stat.Type)).ToList();
+
+    /// <summary>
     /// <c>purge(path, entries)</c>: removes the named entries of <paramref name="path"/> (whole subtrees), or
     /// <paramref name="path"/> itself when <paramref name="entries"/> is null.
     /// </summary>
@@ -39,9 +48,50 @@ public interface ISlaveChannel
     /// <summary><c>set_xtime(path, uuid, xtime)</c>.</summary>
     Task SetXtimeAsync(string path, string uuid, Xtime value, CancellationToken cancellationToken = default);
 
+    /// <summary>
+    /// Sets one xtime on many paths: <c>set_xtimes(uuid, [(path, xtime), ...])</c>, a GeoSync extension, in one call;
+    /// on a slave without it (3.3, 10.x, an older GeoSync), one <c>set_xtime</c> per path (docs/protocol.md, "The
+    /// slave's API"). Returns, per path in order, null when it was set or the exception its own <c>set_xtime</c> would
+    /// have raised (<see cref="Rpc.RemoteOsException"/>, <see cref="Rpc.RemoteValueException"/>); anything else (a broken
+    /// connection) throws. By default one <see cref="SetXtimeAsync"/> per path.
+    /// </summary>
+    Task<IReadOnlyList<Exception?>> SetXtimesAsync(IReadOnlyList<string> paths, string uuid, Xtime value,
+        CancellationToken cancellationToken = default) =>
+        SlaveXtimes.SetEachAsync(this, paths, uuid, value, cancellationToken);
+
     /// <summary><c>setattr(path, {own, mode, times})</c>, never following a final symlink.</summary>
     Task SetattrAsync(string path, SlaveAttributes attributes, CancellationToken cancellationToken = default);
 }
+
+/// <summary>Slave xtimes written one <c>set_xtime</c> per path.</summary>
+internal static class SlaveXtimes
+{
+    /// <summary>
+    /// <see cref="ISlaveChannel.SetXtimesAsync"/> for a slave without <c>set_xtimes</c>: one call per path, each path's
+    /// refusal (OSError, ValueError) kept as its result.
+    /// </summary>
+    public static async Task<IReadOnlyList<Exception?>> SetEachAsync(ISlaveChannel slave, IReadOnlyList<string> paths, string uuid,
+        Xtime value, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        var results = new Exception?[paths.Count];
+        for (var i = 0; i < paths.Count; i++)
+        {
+            try
+            {
+                await slave.SetXtimeAsync(paths[i], uuid, value, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception ex) when (ex is Rpc.RemoteOsException or Rpc.RemoteValueException)
+            {
+                results[i] = ex;
+            }
+        }
+        return results;
+    }
+}
+
+/// <summary>One name of a slave directory with its type (<see cref="ISlaveChannel.EntryTypesAsync"/>).</summary>
+public sealed record SlaveEntryType(string Name, EntryType Type);
 
 /// <summary>One name of a slave directory with its lstat.</summary>
 public sealed record SlaveEntry(string Name, EntryStat Stat);

@@ -16,6 +16,9 @@ public sealed class WireSlaveChannel : ISlaveChannel
 {
     private readonly SlaveCall _call;
 
+    // Whether the slave answers set_xtimes; unknown until the first batch (a 3.3 or 10.x gsyncd, an older GeoSync: no).
+    private bool? _batchesXtimes;
+
     public WireSlaveChannel(SlaveCall call)
     {
         ArgumentNullException.ThrowIfNull(call);
@@ -45,6 +48,20 @@ public sealed class WireSlaveChannel : ISlaveChannel
     {
         var answer = await CallAsync("entries", [path], cancellationToken).ConfigureAwait(false);
         return Items("entries", path, answer).Select(name => Text("entries", path, name)).ToList();
+    }
+
+    public async Task<IReadOnlyList<SlaveEntryType>> EntryTypesAsync(string path, CancellationToken cancellationToken = default)
+    {
+        var answer = await CallAsync(EntryTypesMethod.Name, [path], cancellationToken).ConfigureAwait(false);
+        var entries = new List<SlaveEntryType>();
+        foreach (var item in Items(EntryTypesMethod.Name, path, answer))
+        {
+            if (item is not IReadOnlyList<object?> { Count: 2 } fields) throw Malformed(EntryTypesMethod.Name, path, item);
+            var format = Integer(EntryTypesMethod.Name, path, fields[1]);
+            if (format is <= 0 or > 0xF000 || (format & 0xFFF) != 0) throw Malformed(EntryTypesMethod.Name, path, item);
+            entries.Add(new SlaveEntryType(Text(EntryTypesMethod.Name, path, fields[0]), EntryStat.TypeOf((Mono.Unix.Native.FilePermissions)(uint)format)));
+        }
+        return entries;
     }
 
     public async Task<IReadOnlyList<SlaveEntry>> LstatEntriesAsync(string path, CancellationToken cancellationToken = default)
@@ -113,6 +130,50 @@ public sealed class WireSlaveChannel : ISlaveChannel
 
     public Task SetXtimeAsync(string path, string uuid, Xtime value, CancellationToken cancellationToken = default) =>
         CallAsync("set_xtime", [path, uuid, new PyTuple((long)value.Seconds, (long)value.Microseconds)], cancellationToken);
+
+    public async Task<IReadOnlyList<Exception?>> SetXtimesAsync(IReadOnlyList<string> paths, string uuid, Xtime value,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(paths);
+        if (paths.Count == 0) return [];
+        if (_batchesXtimes != false)
+        {
+            var mark = new PyTuple((long)value.Seconds, (long)value.Microseconds);
+            object? answer;
+            try
+            {
+                answer = await CallAsync(SlaveServer.SetXtimesName, [uuid, paths.Select(p => (object?)new PyTuple(p, mark)).ToList()],
+                    cancellationToken).ConfigureAwait(false);
+                _batchesXtimes = true;
+            }
+            catch (RemoteAttributeException) when (_batchesXtimes is null)
+            {
+                _batchesXtimes = false;
+                answer = null;
+            }
+            if (_batchesXtimes == true) return BatchResults(paths, answer);
+        }
+        return await SlaveXtimes.SetEachAsync(this, paths, uuid, value, cancellationToken).ConfigureAwait(false);
+    }
+
+    // set_xtimes answers one item per path: None, or (errno, strerror) with errno 0 for a refused path.
+    private static Exception?[] BatchResults(IReadOnlyList<string> paths, object? answer)
+    {
+        var items = answer as IReadOnlyList<object?>;
+        if (items is null || items.Count != paths.Count) throw Malformed(SlaveServer.SetXtimesName, paths[0], answer);
+        var results = new Exception?[paths.Count];
+        for (var i = 0; i < paths.Count; i++)
+        {
+            if (items[i] is null) continue;
+            if (items[i] is not IReadOnlyList<object?> { Count: 2 } failure) throw Malformed(SlaveServer.SetXtimesName, paths[i], items[i]);
+            var errno = Integer(SlaveServer.SetXtimesName, paths[i], failure[0]);
+            var message = Text(SlaveServer.SetXtimesName, paths[i], failure[1]);
+            results[i] = errno == 0
+                ? new RemoteValueException("set_xtime", new PyException("exceptions", "ValueError", new PyTuple(message)))
+                : new RemoteOsException("set_xtime", new PyException("exceptions", "OSError", new PyTuple(errno, message)), (int)errno, message);
+        }
+        return results;
+    }
 
     public Task SetattrAsync(string path, SlaveAttributes attributes, CancellationToken cancellationToken = default)
     {

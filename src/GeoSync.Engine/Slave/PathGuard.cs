@@ -38,7 +38,13 @@ public sealed class PathGuard
 
     public GuardedPath Resolve(string relative) => Resolve(WireText.ToBytes(relative));
 
-    public GuardedPath Resolve(ReadOnlySpan<byte> relative)
+    public GuardedPath Resolve(ReadOnlySpan<byte> relative) => Resolve(relative, null);
+
+    /// <summary>
+    /// The check of <see cref="Resolve(ReadOnlySpan{byte})"/> that lstat()s only the ancestors not in <paramref name="checkedDirectories"/>, and adds
+    /// each ancestor it found to be a directory: for many paths checked under one hold of the caller's lock.
+    /// </summary>
+    public GuardedPath Resolve(ReadOnlySpan<byte> relative, HashSet<string>? checkedDirectories)
     {
         var display = WireText.ToText(relative);
         if (relative.IsEmpty) throw new GeoSyncPathGuardException(display, "the path is empty");
@@ -65,6 +71,7 @@ public sealed class PathGuard
         for (var i = 0; i < ancestors; i++)
         {
             prefix += "/" + names[i];
+            if (checkedDirectories?.Contains(prefix) == true) continue;
             if (Syscall.lstat(prefix, out var stat) != 0) break; // missing: the call fails with ENOENT itself
             var type = stat.st_mode & FilePermissions.S_IFMT;
             if (type == FilePermissions.S_IFLNK)
@@ -73,6 +80,7 @@ public sealed class PathGuard
                 throw new GeoSyncPathGuardException(display, $"'{link}' is a symbolic link; the slave does not follow symlinks below its root");
             }
             if (type != FilePermissions.S_IFDIR) break; // the call fails with ENOTDIR itself
+            checkedDirectories?.Add(prefix);
         }
 
         return names.Count == 0

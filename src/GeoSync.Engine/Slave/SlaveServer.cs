@@ -15,6 +15,10 @@ public sealed class SlaveServer : IRepceHandler
     private const double ApiVersion = 1.0;
     private const int AtFdCwd = -100; // ignored by the *at calls for the absolute paths used here
     private const int ModeBits = 0xFFF; // 07777
+    private const int SetXtimesParallelism = 4;
+
+    /// <summary>The wire name of the batched <c>set_xtime</c> (<see cref="SetXtimes"/>).</summary>
+    public const string SetXtimesName = "set_xtimes";
     private const OpenFlags DirectoryNoFollow =
         OpenFlags.O_RDONLY | OpenFlags.O_DIRECTORY | OpenFlags.O_NOFOLLOW | OpenFlags.O_CLOEXEC;
 
@@ -72,11 +76,13 @@ public sealed class SlaveServer : IRepceHandler
             ["xtime_vec"] = XtimeVec,
             ["set_xtime"] = SetXtime,
             ["set_xtime_vec"] = SetXtimeVec,
+            [SetXtimesName] = SetXtimes,
             ["setattr"] = SetAttr,
             ["keep_alive"] = KeepAlive,
             ["version"] = Version,
             ["pid"] = Pid,
             [LstatEntriesMethod.Name] = LstatEntries,
+            [EntryTypesMethod.Name] = EntryTypes,
             [RootIdentity.WireMethod] = RootIdentityOfRoot,
             [VerifyMethods.ListName] = args => VerifyMethods.List(_guard, _treeLock, args),
             [VerifyMethods.HashName] = args => VerifyMethods.Hash(_guard, _treeLock, args, CancellationToken.None),
@@ -172,6 +178,12 @@ public sealed class SlaveServer : IRepceHandler
     {
         EnsureRootVouched(LstatEntriesMethod.Name, args);
         lock (_treeLock) return LstatEntriesMethod.Invoke(_guard, args);
+    }
+
+    private object? EntryTypes(IReadOnlyList<object?> args)
+    {
+        EnsureRootVouched(EntryTypesMethod.Name, args);
+        lock (_treeLock) return EntryTypesMethod.Invoke(_guard, args);
     }
 
     /// <summary>
@@ -337,6 +349,63 @@ public sealed class SlaveServer : IRepceHandler
             _xattrs.Set(_guard.Resolve(path).FullPath, XattrNames.XtimeFor(uuid, XattrNamespace), mark.ToBytes());
         }
         return null;
+    }
+
+    /// <summary>
+    /// <c>set_xtimes(uuid, [(path, (sec, usec)), ...])</c>, a GeoSync extension (3.3 and 10.x slaves lack it): many
+    /// <c>set_xtime</c>s in one call (docs/protocol.md, "The slave's API"). Answers a list with one item per path, in
+    /// order: None when it was set, else <c>(errno, strerror)</c> of what that path's own <c>set_xtime</c> would have
+    /// raised — errno 0 for a path the guard refuses (its <c>ValueError('unsafe path')</c>). A malformed argument fails
+    /// the whole call, as it would <c>set_xtime</c>.
+    /// </summary>
+    /// <remarks>
+    /// The paths are checked under the tree lock with each ancestor directory lstat'ed once per call instead of once per
+    /// path, and the attributes written a few at a time: through a GlusterFS mount each of those is a round trip to the
+    /// brick, and the client serves several at once (docs/performance.md, "Slave listings and xtimes on a GlusterFS slave").
+    /// </remarks>
+    private object? SetXtimes(IReadOnlyList<object?> args)
+    {
+        WireArgs.Count(SetXtimesName, args, 2);
+        var uuid = UuidToken(SetXtimesName, args[0]);
+        var name = XattrNames.XtimeFor(uuid, XattrNamespace);
+        var items = WireArgs.Items(SetXtimesName, "items", args[1])
+            .Select(item =>
+            {
+                var pair = WireArgs.Sequence(SetXtimesName, "item", item, 2);
+                return (Path: WireArgs.Path(SetXtimesName, pair[0]), Mark: XtimeArgument(SetXtimesName, pair[1]));
+            })
+            .ToList();
+        var results = new object?[items.Count];
+        lock (_treeLock)
+        {
+            var checkedDirectories = new HashSet<string>(StringComparer.Ordinal);
+            var targets = new string?[items.Count];
+            for (var i = 0; i < items.Count; i++)
+            {
+                try
+                {
+                    targets[i] = _guard.Resolve(items[i].Path, checkedDirectories).FullPath;
+                }
+                catch (GeoSyncPathGuardException)
+                {
+                    results[i] = new PyTuple(0L, "unsafe path");
+                }
+            }
+            Parallel.For(0, items.Count, new ParallelOptions { MaxDegreeOfParallelism = SetXtimesParallelism }, i =>
+            {
+                if (targets[i] is not { } target) return;
+                try
+                {
+                    _xattrs.Set(target, name, items[i].Mark.ToBytes());
+                }
+                catch (GeoSyncXattrException ex) when (ex.Errno != 0)
+                {
+                    var errno = NativeConvert.TryToErrno(ex.Errno, out var e) ? Stdlib.strerror(e) : $"errno {ex.Errno}";
+                    results[i] = new PyTuple((long)ex.Errno, errno);
+                }
+            });
+        }
+        return results.ToList();
     }
 
     private object? SetXtimeVec(IReadOnlyList<object?> args)

@@ -46,7 +46,8 @@ public enum RsyncItemKind
 /// <param name="Kind">The entry's kind.</param>
 /// <param name="Transferred">A file's data was sent, or an entry was created; false for an attribute-only change.</param>
 /// <param name="Size">The entry's size as rsync printed it.</param>
-public readonly record struct RsyncItem(RsyncItemKind Kind, bool Transferred, long Size);
+/// <param name="Path">The entry's path relative to the master root, as wire text; null where not known.</param>
+public readonly record struct RsyncItem(RsyncItemKind Kind, bool Transferred, long Size, string? Path = null);
 
 /// <summary>How one rsync run for a batch ended, file by file.</summary>
 public sealed record RsyncBatchResult(IReadOnlyList<string> Argv, int ExitCode, IReadOnlyList<RsyncFileResult> Files, TimeSpan Elapsed);

@@ -91,7 +91,8 @@ internal sealed class RsyncItemReader
         {
             return;
         }
-        var name = Encoding.Latin1.GetString(RsyncStderrClassifier.Decode(rest[(secondBlank + 1)..])).TrimEnd('/');
+        var bytes = RsyncStderrClassifier.Decode(rest[(secondBlank + 1)..]);
+        var name = Encoding.Latin1.GetString(bytes).TrimEnd('/');
         if (Place(name) is not int index) return;
         var kind = line[1] switch
         {
@@ -101,7 +102,9 @@ internal sealed class RsyncItemReader
             (byte)'D' or (byte)'S' => RsyncItemKind.Special,
             _ => RsyncItemKind.Other,
         };
-        _arrived!(index, new RsyncItem(kind, line[0] is (byte)'>' or (byte)'<' or (byte)'c', size));
+        // Latin-1 keeps one char per byte, so the trimmed name's length is the path's length in bytes.
+        var path = WireText.ToText(bytes.AsSpan(0, name.Length));
+        _arrived!(index, new RsyncItem(kind, line[0] is (byte)'>' or (byte)'<' or (byte)'c', size, path));
     }
 
     /// <summary>The index of the whole directory that is <paramref name="name"/> or holds it.</summary>

@@ -257,6 +257,27 @@ public sealed class GsyncdServerInteropTests : IClassFixture<GsyncdServerPeer>
     }
 
     [GsyncdPeerFact]
+    public async Task GeoSyncsBatchedCallsFallBackToWhat10xSlavesHave()
+    {
+        // entry_types and set_xtimes are GeoSync's own: 10.x's resource.Server answers AttributeError, and the channel
+        // marks each path with its own set_xtime instead (docs/interop.md).
+        var slave = new WireSlaveChannel((method, args, cancellationToken) => Client.CallAsync(method, args, cancellationToken: cancellationToken));
+        await slave.MkdirAsync("batched");
+        await slave.MkdirAsync("batched/sub");
+        await Assert.ThrowsAsync<RemoteAttributeException>(() => slave.EntryTypesAsync("batched"));
+
+        var results = await slave.SetXtimesAsync(["batched/sub", "batched/nosuch", "batched"], Uuid, new Xtime(1700000003, 9));
+        var second = await slave.SetXtimesAsync(["batched/sub"], Uuid, new Xtime(1700000004, 1));
+
+        // 10.x's set_xtime passes over a path that is gone (its errno_wrap ignores ENOENT), so all three are answered.
+        Assert.Equal([null, null, null], results);
+        Assert.Equal([null], second);
+        Assert.Equal(new Xtime(1700000003, 9), (await slave.XtimeAsync("batched", Uuid)).Value);
+        Assert.Equal(new Xtime(1700000004, 1), (await slave.XtimeAsync("batched/sub", Uuid)).Value);
+        await slave.PurgeAsync("batched");
+    }
+
+    [GsyncdPeerFact]
     public async Task FramesLargerThanAPipeBufferCrossBothWays()
     {
         // About 1.2 MB each way: the installed repce writes a frame with one os.write and reads it with pickle.load.

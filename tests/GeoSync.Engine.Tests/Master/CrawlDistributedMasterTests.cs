@@ -93,7 +93,7 @@ public sealed class CrawlDistributedMasterTests : CrawlHarness
         Assert.False(quiet.ChangesSeen);
         Assert.Empty(Rsync.Sent);
         Assert.Equal(3, quiet.DirectoriesScanned);
-        Assert.Equal(["lstat_entries", "xtime"], Slave.Calls.Select(c => c.Method).Distinct().Order(StringComparer.Ordinal));
+        Assert.Equal(["entry_types", "xtime"], Slave.Calls.Select(c => c.Method).Distinct().Order(StringComparer.Ordinal));
         Assert.Equal(3, Slave.Count("xtime"));
         AssertSlaveMatchesMaster();
     }

@@ -394,6 +394,7 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
     private readonly ConcurrentDictionary<string, int> _calls = new(StringComparer.Ordinal);
     private readonly ConcurrentQueue<(string Method, string Path)> _log = new();
     private readonly ConcurrentQueue<string> _purged = new();
+    private readonly ConcurrentQueue<string> _batched = new();
 
     public CountingSlaveChannel(ISlaveChannel inner) => _inner = inner;
 
@@ -414,6 +415,7 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
         _calls.Clear();
         _log.Clear();
         _purged.Clear();
+        _batched.Clear();
     }
 
     public string Summary() => string.Join(", ", _calls.OrderBy(c => c.Key, StringComparer.Ordinal).Select(c => $"{c.Key}={c.Value}"));
@@ -423,6 +425,9 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
 
     public Task<IReadOnlyList<SlaveEntry>> LstatEntriesAsync(string path, CancellationToken cancellationToken = default) =>
         Call("lstat_entries", path, () => _inner.LstatEntriesAsync(path, cancellationToken));
+
+    public Task<IReadOnlyList<SlaveEntryType>> EntryTypesAsync(string path, CancellationToken cancellationToken = default) =>
+        Call("entry_types", path, () => _inner.EntryTypesAsync(path, cancellationToken));
 
     public Task PurgeAsync(string path, IReadOnlyCollection<string>? entries = null, CancellationToken cancellationToken = default) =>
         Call("purge", path, async () =>
@@ -443,6 +448,18 @@ internal sealed class CountingSlaveChannel : ISlaveChannel
 
     public Task SetXtimeAsync(string path, string uuid, Xtime value, CancellationToken cancellationToken = default) =>
         Call("set_xtime", path, async () => { await _inner.SetXtimeAsync(path, uuid, value, cancellationToken); return 0; });
+
+    /// <summary>Counted as one <c>set_xtimes</c> call, logged by its first path; <see cref="MarkedInBatches"/> keeps them all.</summary>
+    public Task<IReadOnlyList<Exception?>> SetXtimesAsync(IReadOnlyList<string> paths, string uuid, Xtime value,
+        CancellationToken cancellationToken = default) =>
+        Call("set_xtimes", paths.Count > 0 ? paths[0] : "", () =>
+        {
+            foreach (var path in paths) _batched.Enqueue(path);
+            return _inner.SetXtimesAsync(paths, uuid, value, cancellationToken);
+        });
+
+    /// <summary>Every path a <c>set_xtimes</c> call named.</summary>
+    public IReadOnlyList<string> MarkedInBatches => _batched.ToList();
 
     public Task SetattrAsync(string path, SlaveAttributes attributes, CancellationToken cancellationToken = default) =>
         Call("setattr", path, async () => { await _inner.SetattrAsync(path, attributes, cancellationToken); return 0; });

@@ -11,7 +11,7 @@ namespace GeoSync.Engine.Tests.Master;
 /// </summary>
 public sealed class CrawlPlanTests : CrawlHarness
 {
-    private static readonly string[] ReadMethods = ["entries", "lstat_entries", "xtime"];
+    private static readonly string[] ReadMethods = ["entries", "lstat_entries", "entry_types", "xtime"];
 
     [Fact]
     public async Task ADirectoryMastersFirstSyncPlansEveryEntryAndWritesNothing()
@@ -173,7 +173,7 @@ public sealed class CrawlPlanTests : CrawlHarness
     public async Task WithoutLstatEntriesTheDryRunPlansWithoutTheSlavesTypes()
     {
         // A 3.3 or 10.x slave: 'entries' only.
-        Slave.Fault = (method, _) => method == "lstat_entries"
+        Slave.Fault = (method, _) => method is "lstat_entries" or "entry_types"
             ? new RemoteAttributeException(method, new PyException("exceptions", "AttributeError", new PyTuple("no lstat_entries")))
             : null;
         BuildSampleTree();

@@ -150,7 +150,7 @@ public sealed class CrawlXtimeTests : CrawlHarness
     public async Task WithoutLstatEntriesAFileReplacingADirectoryIsRepairedOnTheRetry()
     {
         // A 3.3 or 10.x slave: 'entries' only, so the crawl cannot see the slave's types.
-        Slave.Fault = (method, _) => method == "lstat_entries"
+        Slave.Fault = (method, _) => method is "lstat_entries" or "entry_types"
             ? new RemoteAttributeException(method, new PyException("exceptions", "AttributeError", new PyTuple("no lstat_entries")))
             : null;
         BuildSampleTree();

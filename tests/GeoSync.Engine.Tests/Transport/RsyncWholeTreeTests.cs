@@ -41,12 +41,13 @@ public class RsyncWholeTreeTests
 
         Assert.Equal(
         [
-            (1, new RsyncItem(RsyncItemKind.Directory, true, 4096)),
-            (1, new RsyncItem(RsyncItemKind.File, true, 12)),
-            (1, new RsyncItem(RsyncItemKind.Symlink, true, 5)),
-            (1, new RsyncItem(RsyncItemKind.Special, true, 0)),
-            (2, new RsyncItem(RsyncItemKind.File, true, 9)),
-            (1, new RsyncItem(RsyncItemKind.Directory, false, 4096)),
+            // Each with its path as wire text (the crawl marks them on a GlusterFS master), trailing slash dropped.
+            (1, new RsyncItem(RsyncItemKind.Directory, true, 4096, "new")),
+            (1, new RsyncItem(RsyncItemKind.File, true, 12, "new/a.txt")),
+            (1, new RsyncItem(RsyncItemKind.Symlink, true, 5, "new/sub/link")),
+            (1, new RsyncItem(RsyncItemKind.Special, true, 0, "new/fifo")),
+            (2, new RsyncItem(RsyncItemKind.File, true, 9, "caf\uDCE9/y")),
+            (1, new RsyncItem(RsyncItemKind.Directory, false, 4096, "new/sub")),
         ], items);
     }
 

@@ -83,7 +83,7 @@ internal sealed class XtimeDescent : IChangeDetector
 
             Xtime? slaveXtime = null;
             var changed = true;
-            if (!slaveState.Exists || slaveState.Stat is { Type: not EntryType.Directory })
+            if (!slaveState.Exists || slaveState.Type is { } slaveType && slaveType != EntryType.Directory)
             {
                 // The parent's listing already told: no xtime call needed.
                 if (!await _turn.MakeDirectoryAsync(path, purgeFirst: slaveState.Exists, cancellationToken).ConfigureAwait(false)) return CrawlTurn.Failed;
@@ -125,7 +125,9 @@ internal sealed class XtimeDescent : IChangeDetector
 
             var masterNames = _turn.ListMaster(path);
             if (masterNames is null) return CrawlTurn.Failed;
-            var slaveListing = await _turn.ListSlaveAsync(path, cancellationToken).ConfigureAwait(false);
+            // Only the slave entries' types count here: a listing without lstats spares a round trip per entry on a
+            // GlusterFS slave (docs/performance.md, "Slave listings and xtimes on a GlusterFS slave").
+            var slaveListing = await _turn.ListSlaveAsync(path, cancellationToken, typesOnly: true).ConfigureAwait(false);
             if (slaveListing is null) return CrawlTurn.Failed;
 
             var jobs = new List<Task<bool>>();
@@ -153,6 +155,15 @@ internal sealed class XtimeDescent : IChangeDetector
                     {
                         changed = true;
                         jobs.Add(await _turn.QueueFileAsync(child, knownStat, there, masterXtime, cancellationToken).ConfigureAwait(false));
+                        continue;
+                    }
+                    if (knownStat.Type == EntryType.Directory && _turn.SendsDirectoriesWhole)
+                    {
+                        // A directory the slave lacks goes to rsync whole, and everything rsync made below it gets the
+                        // same mark once it arrived: rsync reads the directory as `rsync -a` does instead of resolving
+                        // each name through the mount (docs/master-loop.md, "Whole new directories").
+                        changed = true;
+                        jobs.Add(await _turn.QueueTreeAsync(child, there, cancellationToken, masterXtime).ConfigureAwait(false));
                         continue;
                     }
                 }
@@ -216,7 +227,7 @@ internal sealed class XtimeDescent : IChangeDetector
         /// </summary>
         private async Task<bool> AlreadySentAsync(string path, Xtime masterXtime, SlaveEntryState there, CancellationToken cancellationToken)
         {
-            if (_prune || there.Stat is not { Type: EntryType.Regular }) return false;
+            if (_prune || there.Type != EntryType.Regular) return false;
             try
             {
                 var reading = await _turn.Slave.XtimeAsync(path, _uuid, cancellationToken).ConfigureAwait(false);
