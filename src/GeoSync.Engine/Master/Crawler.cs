@@ -49,13 +49,14 @@ public sealed class Crawler
 
     /// <summary>The master's own detector: xtime descent where a marker keeps xtimes, else a full comparison.</summary>
     internal static IChangeDetector DefaultDetector(IMasterTree master, CrawlerOptions options) =>
-        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime, options.LocalBrick) : new FullComparison();
+        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime, options.LocalBrick, options.LocalBricks) : new FullComparison();
 
     /// <summary>
     /// Unchanged subtrees are skipped by their directory's xtime (docs/master-loop.md, "The crawl"): a GlusterFS master with
-    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>. False: every directory is listed each turn.
+    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>, or with <see cref="CrawlerOptions.LocalBricks"/> (its turns prune
+    /// when every brick can be read). False: every directory is listed each turn.
     /// </summary>
-    public bool PrunesByDirectoryXtime => Master.Xtimes is not null && Options.PruneByDirectoryXtime;
+    public bool PrunesByDirectoryXtime => Master.Xtimes is not null && (Options.PruneByDirectoryXtime || Options.LocalBricks is not null);
 
     /// <summary>Turns that ran to their end (a cancelled or aborted turn does not count).</summary>
     public long TurnsCompleted => Interlocked.Read(ref _turnsCompleted);
