@@ -53,10 +53,10 @@ public sealed class Crawler
 
     /// <summary>
     /// Unchanged subtrees are skipped by their directory's xtime (docs/master-loop.md, "The crawl"): a GlusterFS master with
-    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>, or with <see cref="CrawlerOptions.LocalBricks"/> (its turns prune
-    /// when every brick can be read). False: every directory is listed each turn.
+    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>. False: every directory is listed each turn that reads through the
+    /// mount (a turn that reads every brick of <see cref="CrawlerOptions.LocalBricks"/> prunes whatever this says).
     /// </summary>
-    public bool PrunesByDirectoryXtime => Master.Xtimes is not null && (Options.PruneByDirectoryXtime || Options.LocalBricks is not null);
+    public bool PrunesByDirectoryXtime => Master.Xtimes is not null && Options.PruneByDirectoryXtime;
 
     /// <summary>Turns that ran to their end (a cancelled or aborted turn does not count).</summary>
     public long TurnsCompleted => Interlocked.Read(ref _turnsCompleted);

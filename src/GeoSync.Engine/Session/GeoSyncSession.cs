@@ -108,6 +108,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public string? MasterXtimeBrick => _localBrick?.BrickPath;
 
     /// <summary>
+    /// Every brick of a master of several, all directories of this host, where turns read the master's xtimes while all
+    /// of them are up (docs/multi-brick.md); empty otherwise.
+    /// </summary>
+    public IReadOnlyList<string> MasterXtimeBricks => _localBricks?.BrickPaths ?? [];
+
+    /// <summary>
     /// The crawl skips subtrees whose directory xtime equals the slave's (docs/master-loop.md, "The crawl"). False for a directory master and for a
     /// master distributed over several subvolumes, where GlusterFS 10.x answers a directory's xtime from one brick per
     /// read (docs/gluster-notes.md): then every directory is listed each turn.
@@ -557,12 +563,23 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private async Task<BrickSetXtimes?> FindLocalBricksAsync(string volume, Guid volumeId, IXattrStore xattrs, string ns,
         CancellationToken cancellationToken)
     {
-        var gluster = _options.GlusterCommandDirectory is { } dir ? Path.Combine(dir, "gluster") : "gluster";
+        var system = new LinuxMountSystem();
+        if (system.FindProgram("gluster", _options.GlusterCommandDirectory) is not { } gluster)
+        {
+            Log(SessionLogLevel.Verbose, $"master xtimes are read through the aux mount: no gluster command to ask glusterd for the bricks of volume {volume}");
+            return null;
+        }
+        // glusterd is asked the way gsyncd asks for a volume's info: over TCP from the mount's network namespace.
+        List<string> argv = [gluster, $"--remote-host={Master.Host}", "--mode=script", "--log-file=-"];
+        if (_options.NetworkNamespace is { } netns && system.FindProgram("nsenter") is { } nsenter)
+        {
+            argv = GlusterMountArgv.InNetworkNamespace(nsenter, netns.Contains('/', StringComparison.Ordinal) ? netns : Path.Combine("/var/run/netns", netns), argv);
+        }
         async Task<string> Cli(CancellationToken token, params string[] args)
         {
             using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, _lifetime.Token);
             timeout.CancelAfter(_options.ConnectionTimeout);
-            var result = await _runner.RunAsync(new ProcessSpec(gluster, [.. args, "--mode=script"]), cancellationToken: timeout.Token)
+            var result = await _runner.RunAsync(new ProcessSpec(argv[0], [.. argv.Skip(1), .. args]), cancellationToken: timeout.Token)
                 .ConfigureAwait(false);
             return result.EnsureSuccess().StandardOutputText;
         }
@@ -661,17 +678,16 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             _ => (false, $"the layout of master volume {volume} could not be read ({GlusterPathInfo.XattrName}), so it may be " +
                 "distributed; set DirectoryPruning to Enabled if it is not", _localBricks is null ? SessionLogLevel.Warning : SessionLogLevel.Verbose),
         };
-        if (!prune && _localBricks is not null && _options.DirectoryPruning != DirectoryPruning.Disabled)
-        {
-            // Merged over every brick, a directory's xtime covers its subtree (docs/multi-brick.md).
-            Log(SessionLogLevel.Verbose, $"turns that can read every brick of master volume {volume} prune unchanged subtrees by their " +
-                $"merged directory xtime; a turn that cannot lists every directory through the mount and sends files by their own xtimes: {why}");
-            return false;
-        }
         Log(level,
             prune
                 ? $"the crawl prunes unchanged subtrees by directory xtime: {why}"
                 : $"the crawl lists every directory each turn and sends files by their own xtimes (no pruning by directory xtime): {why}");
+        if (!prune && _localBricks is not null && _options.DirectoryPruning != DirectoryPruning.Disabled)
+        {
+            // Merged over every brick, a directory's xtime covers its subtree (docs/multi-brick.md).
+            Log(SessionLogLevel.Verbose, $"except on turns that read the master xtimes on every brick of volume {volume}: those prune " +
+                "unchanged subtrees by the merged directory xtimes");
+        }
         return prune;
     }
 
