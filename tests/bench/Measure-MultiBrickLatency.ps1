@@ -8,7 +8,7 @@
     GlusterFS mount. Then, per volume, it runs blocks of one build each (A B B A …, so load drift moves both builds):
     a block starts `geosync master gluster://…:VOL file://SLAVE --interval -Interval --verbose` (a process, as users run
     it; each build keeps its own slave and state across blocks, so only its first block makes a first sync), waits until
-    a sentinel written now arrived, lets it run -IdleSeconds with nothing changing and takes the idle turns it narrated
+    a sentinel written now arrived and a turn found nothing to do, lets it run -IdleSeconds with nothing changing and takes the idle turns it narrated
     ("… is up to date (N ms)"), then runs -Changes rounds of 20 changes (10 files modified, 10 new, over the first
     -ChangedDirectories directories) and polls the slave every 10 ms until all 20 hold their new content. The latency is
     the time from the end of the writes to that moment; it includes the loop's pause after an idle turn.
@@ -124,10 +124,13 @@ try {
                 $sentinel = "$tree/ready-$tool-$block.txt"
                 [IO.File]::WriteAllText((Join-Path $normal $sentinel), "$block")
                 if ($null -eq (Wait-Arrived $slaveRoot @{ $sentinel = "$block" } 1800)) { throw "the $tool loop on $volume never caught up ($log)" }
-                # Idle: the turns after the one that carried the sentinel.
+                # Caught up: a turn found nothing to do (a first sync carries the sentinel long before it ends).
+                $caughtUp = Wait-Condition { @(Get-IdleTurn $log 0).Count -gt 0 } -Seconds 1800
+                if (-not $caughtUp) { throw "the $tool loop on $volume never had an idle turn ($log)" }
+                # Idle: the turns after the first idle one.
                 $from = @(Get-Content -LiteralPath $log).Count
                 Start-Sleep -Seconds $IdleSeconds
-                $idle = @(Get-IdleTurn $log $from | Select-Object -Skip 1)
+                $idle = @(Get-IdleTurn $log $from)
                 foreach ($ms in $idle) { $results.Add([pscustomobject]@{ Volume = $volume; Build = $tool; Block = $block; Kind = 'idle'; Seconds = $ms / 1000 }) }
                 Write-Host ('{0,-6} {1,-6} block {2}: idle turns {3} ms' -f $volume, $tool, $block, ($idle -join ', '))
                 foreach ($c in 1..$Changes) {
