@@ -7,7 +7,7 @@
     Writes a tree of -Directories directories of -FilesPerDirectory small files into each volume through a normal
     GlusterFS mount. Then, per volume, it runs blocks of one build each (A B B A …, so load drift moves both builds):
     a block starts `geosync master gluster://…:VOL file://SLAVE --interval -Interval --verbose` (a process, as users run
-    it; each build keeps its own slave and state across blocks, so only its first block makes a first sync), waits until
+    it; both builds share one slave and state per volume, so only the first block makes a first sync), waits until
     a sentinel written now arrived and a turn found nothing to do, lets it run -IdleSeconds with nothing changing and takes the idle turns it narrated
     ("… is up to date (N ms)"), then runs -Changes rounds of 20 changes (10 files modified, 10 new, over the first
     -ChangedDirectories directories) and polls the slave every 10 ms until all 20 hold their new content. The latency is
@@ -112,12 +112,13 @@ try {
         $round = 0
         foreach ($tool in $order) {
             $block++
-            $slaveRoot = Join-Path $work "slave-$volume-$tool"
+            # Both builds replicate the same master into the same slave: only the first block makes a first sync.
+            $slaveRoot = Join-Path $work "slave-$volume"
             $null = New-Item -ItemType Directory -Path $slaveRoot -Force
             $log = Join-Path $work "loop-$volume-$tool-$block.log"
             $arguments = @('master', "gluster://$($tb.SERVER):$volume", "file://$slaveRoot", '--interval', "$Interval", '--timeout', '0',
                 '--force', '--verbose', '--network-namespace', $tb.NETNS, '--gluster-log-dir', $tb.LOG_DIR,
-                '--state-dir', (Join-Path $work "state-$volume-$tool")) + $builds[$tool].Extra
+                '--state-dir', (Join-Path $work "state-$volume")) + $builds[$tool].Extra
             $process = Start-Process -FilePath $builds[$tool].Exe -ArgumentList $arguments -RedirectStandardOutput "$log.out" `
                 -RedirectStandardError $log -PassThru
             try {
