@@ -49,11 +49,12 @@ public sealed class Crawler
 
     /// <summary>The master's own detector: xtime descent where a marker keeps xtimes, else a full comparison.</summary>
     internal static IChangeDetector DefaultDetector(IMasterTree master, CrawlerOptions options) =>
-        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime, options.LocalBrick) : new FullComparison();
+        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime, options.LocalBrick, options.LocalBricks) : new FullComparison();
 
     /// <summary>
     /// Unchanged subtrees are skipped by their directory's xtime (docs/master-loop.md, "The crawl"): a GlusterFS master with
-    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>. False: every directory is listed each turn.
+    /// <see cref="CrawlerOptions.PruneByDirectoryXtime"/>. False: every directory is listed each turn that reads through the
+    /// mount (a turn that reads every brick of <see cref="CrawlerOptions.LocalBricks"/> prunes whatever this says).
     /// </summary>
     public bool PrunesByDirectoryXtime => Master.Xtimes is not null && Options.PruneByDirectoryXtime;
 

@@ -71,6 +71,12 @@ public sealed record CrawlerOptions
     /// </summary>
     public BrickXtimes? LocalBrick { get; init; }
 
+    /// <summary>
+    /// Every brick of a GlusterFS master of several, all on this host (docs/multi-brick.md): a turn that can read them all
+    /// reads the master's xtimes there and prunes by their merged directory xtimes; null: through the mount.
+    /// </summary>
+    public BrickSetXtimes? LocalBricks { get; init; }
+
     /// <summary>Stamps never-indexed master entries, and times turns.</summary>
     public TimeProvider Clock { get; init; } = TimeProvider.System;
 

@@ -52,6 +52,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private bool _verifyOnly;
     private VolumeMark? _volumeInfo;
     private BrickXtimes? _localBrick;
+    private BrickSetXtimes? _localBricks;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
     private Task? _stopping;
@@ -106,6 +107,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// this host; docs/gluster-notes.md, "Reading xtimes on the brick"); null when they are read through the aux mount.
     /// </summary>
     public string? MasterXtimeBrick => _localBrick?.BrickPath;
+
+    /// <summary>
+    /// Every brick of a master of several, all directories of this host, where turns read the master's xtimes while all
+    /// of them are up (docs/multi-brick.md); empty otherwise.
+    /// </summary>
+    public IReadOnlyList<string> MasterXtimeBricks => _localBricks?.BrickPaths ?? [];
 
     /// <summary>
     /// The crawl skips subtrees whose directory xtime equals the slave's (docs/master-loop.md, "The crawl"). False for a directory master and for a
@@ -429,6 +436,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
             LocalBrick = _localBrick,
+            // Disabled pruning stays disabled: merged brick xtimes are only good for pruning.
+            LocalBricks = _options.DirectoryPruning == DirectoryPruning.Disabled ? null : _localBricks,
             Log = CrawlLog,
         }, _watch);
 
@@ -557,6 +566,10 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             $"volume mark {_volumeInfo.Mark}");
         MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint, out var pathInfo);
         _localBrick = FindLocalBrick(pathInfo, _volumeInfo.VolumeId, xattrs, ns);
+        if (_localBrick is null && _volumeInfo is { IsForeign: false } && (pathInfo is null || GlusterPathInfo.Bricks(pathInfo).Count != 1))
+        {
+            _localBricks = await FindLocalBricksAsync(Master.Volume!, _volumeInfo.VolumeId, xattrs, ns, cancellationToken).ConfigureAwait(false);
+        }
         return new GlusterMasterTree(mount.MountPoint, _volumeInfo.VolumeId, xattrs, ns);
     }
 
@@ -576,6 +589,92 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             ? $"master xtimes are read through the aux mount: its one brick {bricks[0]} is not readable here ({why})"
             : $"master xtimes are read on the volume's one brick, {brickPath}, a directory of this host");
         return brick;
+    }
+
+    /// <summary>
+    /// A master of several bricks (or whose layout pathinfo does not tell, as on a dispersed volume) whose every brick is a
+    /// directory of this host: its layout and brick processes come from glusterd (<c>gluster volume info|status --xml</c>),
+    /// and turns read the xtimes on the bricks (docs/multi-brick.md). Null, and the log says why, when any of that fails:
+    /// then every turn reads through the mount, as before.
+    /// </summary>
+    private async Task<BrickSetXtimes?> FindLocalBricksAsync(string volume, Guid volumeId, IXattrStore xattrs, string ns,
+        CancellationToken cancellationToken)
+    {
+        var system = new LinuxMountSystem();
+        if (system.FindProgram("gluster", _options.GlusterCommandDirectory) is not { } gluster)
+        {
+            Log(SessionLogLevel.Verbose, $"master xtimes are read through the aux mount: no gluster command to ask glusterd for the bricks of volume {volume}");
+            return null;
+        }
+        // glusterd is asked the way gsyncd asks for a volume's info: over TCP from the mount's network namespace.
+        List<string> argv = [gluster, $"--remote-host={Master.Host}", "--mode=script", "--log-file=-"];
+        if (_options.NetworkNamespace is { } netns && system.FindProgram("nsenter") is { } nsenter)
+        {
+            argv = GlusterMountArgv.InNetworkNamespace(nsenter, netns.Contains('/', StringComparison.Ordinal) ? netns : Path.Combine("/var/run/netns", netns), argv);
+        }
+        async Task<string> Cli(CancellationToken token, params string[] args)
+        {
+            using var timeout = CancellationTokenSource.CreateLinkedTokenSource(token, _lifetime.Token);
+            timeout.CancelAfter(_options.ConnectionTimeout);
+            var result = await _runner.RunAsync(new ProcessSpec(argv[0], [.. argv.Skip(1), .. args]), cancellationToken: timeout.Token)
+                .ConfigureAwait(false);
+            return result.EnsureSuccess().StandardOutputText;
+        }
+        async Task<IReadOnlyList<GlusterBrickStatus>?> Status(CancellationToken token)
+        {
+            try
+            {
+                return GlusterVolumeLayout.ParseStatus(await Cli(token, "volume", "status", volume, "--xml").ConfigureAwait(false));
+            }
+            catch (Exception ex) when (ex is not OperationCanceledException || !token.IsCancellationRequested)
+            {
+                Log(SessionLogLevel.Debug, $"cannot ask glusterd for the bricks of master volume {volume}: {ex.Message}");
+                return null;
+            }
+        }
+
+        GlusterVolumeLayout layout;
+        IReadOnlyList<GlusterBrickStatus>? status;
+        string infoFile;
+        try
+        {
+            var info = Cli(cancellationToken, "volume", "info", volume, "--xml");
+            var statusRead = Status(cancellationToken);
+            var workDir = Cli(cancellationToken, "system::", "getwd");
+            layout = GlusterVolumeLayout.Parse(await info.ConfigureAwait(false), volume);
+            status = await statusRead.ConfigureAwait(false);
+            infoFile = Path.Combine((await workDir.ConfigureAwait(false)).Trim(), "vols", volume, "info");
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException || !cancellationToken.IsCancellationRequested)
+        {
+            Log(SessionLogLevel.Verbose, $"master xtimes are read through the aux mount: the layout of volume {volume} could not be " +
+                $"read from glusterd ({gluster} volume info): {ex.Message}");
+            return null;
+        }
+        if (layout.VolumeId != volumeId)
+        {
+            Log(SessionLogLevel.Verbose, $"master xtimes are read through the aux mount: glusterd's volume {volume} is " +
+                $"{XattrNames.FormatUuid(layout.VolumeId)}, the mount's {XattrNames.FormatUuid(volumeId)}");
+            return null;
+        }
+        static string? ReadStamp(string file)
+        {
+            try
+            {
+                return File.ReadAllText(file);
+            }
+            catch (Exception ex) when (ex is IOException or UnauthorizedAccessException)
+            {
+                return null;
+            }
+        }
+        var bricks = BrickSetXtimes.TryOpen(layout, status ?? [], xattrs, ns, () => ReadStamp(infoFile), alive: null,
+            refresh: () => Status(_lifetime.Token), out var why);
+        Log(SessionLogLevel.Verbose, bricks is null
+            ? $"master xtimes are read through the aux mount: {why}"
+            : $"master volume {volume} ({layout.Type}, {layout.Subvolumes.Count} subvolumes of {layout.SetSize}) has all its " +
+              $"{layout.Bricks.Count} bricks on this host: turns read the master xtimes there and prune by them while every brick is up");
+        return bricks;
     }
 
     private int? ReadSubvolumeCount(IXattrStore xattrs, string root, out string? pathInfo)
@@ -614,12 +713,18 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             (_, int count) => (false, $"master volume {volume} is distributed over {count} subvolumes, and GlusterFS answers a " +
                 "directory's xtime from one of them per read", SessionLogLevel.Verbose),
             _ => (false, $"the layout of master volume {volume} could not be read ({GlusterPathInfo.XattrName}), so it may be " +
-                "distributed; set DirectoryPruning to Enabled if it is not", SessionLogLevel.Warning),
+                "distributed; set DirectoryPruning to Enabled if it is not", _localBricks is null ? SessionLogLevel.Warning : SessionLogLevel.Verbose),
         };
         Log(level,
             prune
                 ? $"the crawl prunes unchanged subtrees by directory xtime: {why}"
                 : $"the crawl lists every directory each turn and sends files by their own xtimes (no pruning by directory xtime): {why}");
+        if (!prune && _localBricks is not null && _options.DirectoryPruning != DirectoryPruning.Disabled)
+        {
+            // Merged over every brick, a directory's xtime covers its subtree (docs/multi-brick.md).
+            Log(SessionLogLevel.Verbose, $"except on turns that read the master xtimes on every brick of volume {volume}: those prune " +
+                "unchanged subtrees by the merged directory xtimes");
+        }
         return prune;
     }
 

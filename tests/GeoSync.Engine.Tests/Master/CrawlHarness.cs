@@ -82,6 +82,7 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
         MaxPendingFiles = options?.MaxPendingFiles ?? 4096,
         VolumeMark = options?.VolumeMark,
         LocalBrick = options?.LocalBrick,
+        LocalBricks = options?.LocalBricks,
         ShuffleEntries = options?.ShuffleEntries ?? true,
         PruneByDirectoryXtime = options?.PruneByDirectoryXtime ?? true,
         Clock = options?.Clock ?? TimeProvider.System,

@@ -60,6 +60,48 @@ public sealed class BrickXtimes
     }
 
     /// <summary>
+    /// Whether the brick root still carries the volume's id (a brick whose file system went away leaves an empty directory
+    /// without it); why not otherwise.
+    /// </summary>
+    internal bool StillCarriesVolume(IXattrStore xattrs, string? ns, out string why)
+    {
+        try
+        {
+            if (xattrs.Get(BrickPath, VolumeIdName(ns)) is { Length: 16 } id && id.AsSpan().SequenceEqual(_volumeId.ToByteArray(bigEndian: true)))
+            {
+                why = "";
+                return true;
+            }
+            why = $"'{BrickPath}' no longer carries the volume's id";
+        }
+        catch (GeoSyncXattrException ex)
+        {
+            why = $"its volume id cannot be read: {ex.Message}";
+        }
+        return false;
+    }
+
+    /// <summary>
+    /// The path's xtime on this brick (null: present but never stamped); false when the brick has no such entry (ENOENT,
+    /// ENOTDIR): a brick without the entry holds nothing below it. Any other failure throws
+    /// <see cref="GeoSyncXattrException"/>: the brick cannot say, so nobody may take its silence for "unchanged".
+    /// </summary>
+    internal bool TryReadPresent(string path, out Xtime? value)
+    {
+        var full = path == "." ? BrickPath : BrickPath + "/" + OpenDirectory.NativePath(path);
+        try
+        {
+            value = _store.Get(full, _volumeId);
+            return true;
+        }
+        catch (GeoSyncXattrException ex) when (ex.Errno is LinuxErrno.ENOENT or LinuxErrno.ENOTDIR)
+        {
+            value = null;
+            return false;
+        }
+    }
+
+    /// <summary>
     /// The path's xtime on the brick, or its absence (ENODATA); null when the brick cannot answer for it (the entry is not
     /// there, or the read failed), so that the caller asks the mount, which stays the authority.
     /// </summary>
