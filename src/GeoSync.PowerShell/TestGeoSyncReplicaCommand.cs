@@ -302,6 +302,4 @@ public sealed class TestGeoSyncReplicaCommand : PSCmdlet, IDisposable
         var options = CatalogParameters.Bound(this, ReplicationSessionOptions.ConnectionKeys.Select(ReplicationOptions.Get));
         return ReplicationSessionOptions.From(Master, Slave, "Verify", options, slaveCommand);
     }
-
-    private string? ProviderPath(string? path) => path is null ? null : GetUnresolvedProviderPathFromPSPath(path);
 }
