@@ -21,21 +21,7 @@ internal static class LstatEntriesMethod
 
     public static object? Invoke(PathGuard guard, IReadOnlyList<object?> args)
     {
-        WireArgs.Count(Name, args, 1);
-        var path = WireArgs.Path(Name, args[0]);
-        GuardedPath target;
-        try
-        {
-            target = guard.Resolve(path);
-        }
-        catch (GeoSyncPathGuardException)
-        {
-            throw RepceCallException.ValueError("unsafe path");
-        }
-
-        if (Syscall.lstat(target.FullPath, out var self) != 0) throw WireArgs.OsError(Stdlib.GetLastError());
-        if (EntryStat.TypeOf(self.st_mode) != EntryType.Directory) throw WireArgs.OsError(Errno.ENOTDIR);
-        using var dir = OpenDirectory.TryOpen(target.FullPath, out var openErrno) ?? throw WireArgs.OsError(openErrno);
+        using var dir = WireArgs.ListedDirectory(Name, guard, args);
 
         var entries = new List<object?>();
         foreach (var name in dir.NativeNames())

@@ -1,5 +1,6 @@
 using System.Numerics;
 using System.Text;
+using GeoSync.Engine.Master;
 using GeoSync.Engine.Rpc;
 using Mono.Unix.Native;
 
@@ -139,4 +140,27 @@ internal static class WireArgs
         System.Collections.IList => "list",
         _ => value.GetType().Name,
     };
+
+    /// <summary>
+    /// The directory a listing call (<c>lstat_entries</c>, <c>entry_types</c>) names in its one argument, opened: the path
+    /// guarded (ValueError when unsafe), the final component not followed, OSError(ENOTDIR) for anything but a directory.
+    /// </summary>
+    public static OpenDirectory ListedDirectory(string method, PathGuard guard, IReadOnlyList<object?> args)
+    {
+        Count(method, args, 1);
+        var path = Path(method, args[0]);
+        GuardedPath target;
+        try
+        {
+            target = guard.Resolve(path);
+        }
+        catch (GeoSyncPathGuardException)
+        {
+            throw RepceCallException.ValueError("unsafe path");
+        }
+
+        if (Syscall.lstat(target.FullPath, out var self) != 0) throw OsError(Stdlib.GetLastError());
+        if (EntryStat.TypeOf(self.st_mode) != EntryType.Directory) throw OsError(Errno.ENOTDIR);
+        return OpenDirectory.TryOpen(target.FullPath, out var openErrno) ?? throw OsError(openErrno);
+    }
 }
