@@ -244,7 +244,8 @@ public static class ReplicationActivity
     /// <summary>The lock file next to a state file that a running master loop holds.</summary>
     public const string LockSuffix = ".lock";
 
-    private static bool IsAlive(int pid, DateTimeOffset? startTime)
+    /// <summary>Whether process <paramref name="pid"/> runs and is the one started at <paramref name="startTime"/> (when given).</summary>
+    internal static bool IsAlive(int pid, DateTimeOffset? startTime)
     {
         try
         {

@@ -120,6 +120,8 @@ public static class SupervisorControl
         var record = TryReadRecord(paths);
         if (!IsSupervised(paths))
         {
+            // The supervisor lets go of its lock just before its process ends: a stop returns once the process is gone.
+            if (record is { SupervisorPid: > 0 } ended) WaitForProcessExit(ended.SupervisorPid, ended.SupervisorStartTime, TimeSpan.FromSeconds(10));
             if (record is not null && record.State != SupervisorStates.Stopped)
             {
                 // The supervisor was killed earlier and could not say so; its worker may still run.
@@ -153,6 +155,12 @@ public static class SupervisorControl
             log.Write(ReplicationLogLevel.Warning, "stop", $"the supervisor did not stop within {limit.TotalSeconds:0} s; killed processes {string.Join(", ", victims.Select(m => m.Pid))}");
         }
         return record;
+    }
+
+    private static void WaitForProcessExit(int pid, DateTimeOffset? startTime, TimeSpan limit)
+    {
+        var waited = Stopwatch.StartNew();
+        while (ReplicationActivity.IsAlive(pid, startTime) && waited.Elapsed < limit) Thread.Sleep(20);
     }
 
     /// <summary>
