@@ -148,7 +148,13 @@ Describe 'GlusterFS faults under a running loop' -Tag 'Gluster', 'Faults' -Skip:
             (Read-FaultState -StateDirectory $state).LastError | Should -Match 'drvol|subvolume|brick|ENOTCONN|not connected|mount' -Because 'the cause is named'
 
             Start-TestbedBrick -Testbed $Tb -Volume drvol
-            Set-Content -LiteralPath (Join-Path $master 'd4/after-recovery.txt') -Value 'written after the pair returned'
+            # The bricks are online before this test's own client has reconnected to them: until it has, a write hashed
+            # to the returned pair fails with ENOTCONN.
+            $written = Wait-Condition -Seconds 60 {
+                try { Set-Content -LiteralPath (Join-Path $master 'd4/after-recovery.txt') -Value 'written after the pair returned' -ErrorAction Stop; $true }
+                catch { $false }
+            }
+            $written | Should -BeTrue -Because "this test's client of drvol reconnects to the returned pair"
             Wait-Converged $master $slave -Seconds 120
             (Get-TreeListing -Root $slave)['top-level.txt'] | Should -Be $before['top-level.txt'] -Because 'a top-level file not modified since is on the slave'
             Wait-TestbedHeal -Testbed $Tb -Volume drvol
