@@ -19,7 +19,7 @@
     runs `geosync master file://TREE file://EMPTY --once` once, printing its time and the peak RSS of the whole process
     tree (geosync and its rsync children), then removes the trees.
 .PARAMETER Rounds
-    Rounds of the three commands (7).
+    Rounds of the commands (7).
 .PARAMETER SyncedFiles
     Files in the already synced tree of the `master --once` rounds (100; 0: no such rounds).
 .PARAMETER MasterFiles
