@@ -7,7 +7,11 @@
     For -Rounds rounds it runs, interleaved and rotating which goes first:
       - `geosync -c 1`: host, runspace with the module, one script (the console host's path, as -c and -f take it);
       - `geosync status --state-dir <empty directory>`: the host's own runspace, one module command, the format view;
-      - `geosync --version`: the floor, the .NET start and the host alone, no PowerShell.
+      - `geosync --version`: the floor, the .NET start and the host alone, no PowerShell;
+      - with -SyncedFiles N (100), `geosync master file://M file://S --once` over a tree of N small files that is
+        already on the slave: the master loop's start (runspace, script module, the loop's first call, the session)
+        and one turn with nothing to do. Each build gets its own slave and state directory, synced before the
+        rounds. The turn's own time (from the turn line) is printed next to it; the rest is the start-up portion.
     Each run is a whole process as a user or cron starts it. For each it prints the median wall time, the median CPU
     time (user + system, which a loaded machine inflates less than the wall time) and the median peak RSS, all as GNU
     time (/usr/bin/time) reports them.
@@ -15,7 +19,9 @@
     runs `geosync master file://TREE file://EMPTY --once` once, printing its time and the peak RSS of the whole process
     tree (geosync and its rsync children), then removes the trees.
 .PARAMETER Rounds
-    Rounds of the three commands (7).
+    Rounds of the commands (7).
+.PARAMETER SyncedFiles
+    Files in the already synced tree of the `master --once` rounds (100; 0: no such rounds).
 .PARAMETER MasterFiles
     Files in the tree of the master run (0: no master run).
 .PARAMETER WorkDirectory
@@ -35,6 +41,7 @@
 [CmdletBinding()]
 param(
     [ValidateRange(1, 100)] [int] $Rounds = 7,
+    [ValidateRange(0, 100000)] [int] $SyncedFiles = 100,
     [ValidateRange(0, 10000000)] [int] $MasterFiles = 0,
     [string] $WorkDirectory = "/var/tmp/geosync-startup-bench-$PID",
     [string] $Geosync = (Join-Path $PSScriptRoot '../../out/geosync/geosync'),
@@ -107,8 +114,23 @@ try {
         'geosync status --state-dir D' = @('status', '--state-dir', $stateDirectory)
         'geosync --version (floor)'    = @('--version')
     }
-    $names = @($commands.Keys)
     $programs = @($Geosync) + @($Baseline | Where-Object { $_ })
+    $masterName = 'geosync master M S --once (synced)'
+    if ($SyncedFiles -gt 0) {
+        # One master tree of small files; a slave and a state directory per build, synced by that build before the rounds.
+        $syncedMaster = Join-Path $WorkDirectory 'synced-master'
+        $null = New-Item -ItemType Directory -Path $syncedMaster -Force
+        for ($k = 0; $k -lt $SyncedFiles; $k++) { [IO.File]::WriteAllText((Join-Path $syncedMaster "f$k"), "$k`n") }
+        $masterArguments = @{}
+        for ($k = 0; $k -lt $programs.Count; $k++) {
+            $slaveDirectory = Join-Path $WorkDirectory "synced-slave-$k"
+            $null = New-Item -ItemType Directory -Path $slaveDirectory -Force
+            $masterArguments[$programs[$k]] = @('master', "file://$syncedMaster", "file://$slaveDirectory", '--once', '--state-dir', (Join-Path $WorkDirectory "synced-state-$k"))
+            $null = Measure-Geosync -Arguments $masterArguments[$programs[$k]] -Program $programs[$k]
+        }
+        $commands[$masterName] = $masterArguments
+    }
+    $names = @($commands.Keys)
     $results = @{}
     foreach ($name in $names) { foreach ($program in $programs) { $results["$program $name"] = [Collections.Generic.List[object]]::new() } }
     $load = (Get-Content -LiteralPath '/proc/loadavg' -Raw).Split(' ')[0..2] -join ' '
@@ -118,7 +140,10 @@ try {
         for ($i = 0; $i -lt $names.Count; $i++) {
             $name = $names[($i + $round) % $names.Count]
             $order = if ($round % 2 -and $Baseline) { @($programs[1], $programs[0]) } else { $programs }
-            foreach ($program in $order) { $results["$program $name"].Add((Measure-Geosync -Arguments $commands[$name] -Program $program)) }
+            foreach ($program in $order) {
+                $arguments = if ($commands[$name] -is [hashtable]) { $commands[$name][$program] } else { $commands[$name] }
+                $results["$program $name"].Add((Measure-Geosync -Arguments $arguments -Program $program))
+            }
         }
     }
     $load = (Get-Content -LiteralPath '/proc/loadavg' -Raw).Split(' ')[0..2] -join ' '
@@ -146,6 +171,19 @@ try {
         }
     }
     $table | Format-Table -AutoSize | Out-String -Width 160 | Write-Host
+    if ($SyncedFiles -gt 0) {
+        # The turn line ends with the turn's own time; the rest of the wall time is the loop's start and its end.
+        foreach ($program in $programs) {
+            $runs = $results["$program $masterName"]
+            $turns = @(foreach ($run in $runs) {
+                    if ($run.Output -notmatch ' failures, ([0-9.]+) s') { throw "no turn line in: $($run.Output)" }
+                    [double]$Matches[1]
+                })
+            $startups = @(for ($k = 0; $k -lt $runs.Count; $k++) { $runs[$k].Seconds - $turns[$k] })
+            Write-Host ("{0}, master --once over {1} synced files: turn median {2:0.000} s, wall minus turn (start-up portion) median {3:0.000} s, fastest {4:0.000} s" -f
+                $(if ($program -eq $Geosync) { 'geosync' } else { 'baseline' }), $SyncedFiles, (Get-Median $turns), (Get-Median $startups), ($startups | Measure-Object -Minimum).Minimum)
+        }
+    }
 
     if ($MasterFiles -gt 0) {
         $master = Join-Path $WorkDirectory 'master'

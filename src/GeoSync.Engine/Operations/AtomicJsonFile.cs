@@ -1,5 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
+using System.Text.Json.Serialization.Metadata;
 
 namespace GeoSync.Engine.Operations;
 
@@ -10,11 +11,15 @@ namespace GeoSync.Engine.Operations;
 /// </summary>
 public static class AtomicJsonFile
 {
-    /// <summary>Indented, camel-case free (names as declared), enums as names, UTC times in ISO 8601.</summary>
+    /// <summary>
+    /// Indented, camel-case free (names as declared), enums as names, UTC times in ISO 8601. The records of a loop's
+    /// start have generated serialization code (<see cref="RecordJsonContext"/>); the others are read by reflection.
+    /// </summary>
     public static readonly JsonSerializerOptions Options = new()
     {
         WriteIndented = true,
         Converters = { new JsonStringEnumConverter() },
+        TypeInfoResolver = JsonTypeInfoResolver.Combine(RecordJsonContext.Default, new DefaultJsonTypeInfoResolver()),
     };
 
     /// <summary>Replaces the record at <paramref name="path"/> (creating its folder), serialized with <see cref="Options"/>.</summary>

@@ -233,4 +233,32 @@ public sealed class MasterStateFileTests : IDisposable
             await Task.Delay(20);
         }
     }
+
+    [Fact]
+    public void TheGeneratedSerializerWritesAndReadsTheRecordsAsReflectionDoes()
+    {
+        // The state record and the checkpoint are written by generated code (RecordJsonContext), the files that existed
+        // before were written by reflection: both must stay byte for byte the same (enums as names, names as declared).
+        var time = new DateTimeOffset(2026, 12, 8, 3, 4, 5, 678, TimeSpan.Zero);
+        var record = new MasterStateRecord
+        {
+            Master = Master, Slave = Slave, State = MasterLoopState.Faulty, ProcessId = 42, ProcessStartTime = 1234567890123,
+            StartTime = time, Updated = time, SessionName = "Session1", SlaveProcessId = 43, TurnsCompleted = 2, Reconnects = 1,
+            Crawl = CrawlKind.Incremental, FilesSynced = 5, BytesSynced = 6, EntriesCreated = 7, EntriesPurged = 8, Failures = 9,
+            LastSynced = time, Checkpoint = time, CheckpointCompletedAt = time,
+            LastTurn = new TurnSummary(2, time, 3, 4, 5, 6, 7, 8, 0.5), LastError = "gone", LastErrorId = "SessionFaulty",
+            LastErrorTime = time, NextAttempt = time,
+        };
+        var checkpoint = new CheckpointRecord(time, time.AddMinutes(1));
+        var reflection = new System.Text.Json.JsonSerializerOptions(AtomicJsonFile.Options)
+        {
+            TypeInfoResolver = new System.Text.Json.Serialization.Metadata.DefaultJsonTypeInfoResolver(),
+        };
+
+        var json = System.Text.Json.JsonSerializer.Serialize(record, AtomicJsonFile.Options);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(record, reflection), json);
+        Assert.Contains("\"State\": \"Faulty\"", json, StringComparison.Ordinal);
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(checkpoint, reflection), System.Text.Json.JsonSerializer.Serialize(checkpoint, AtomicJsonFile.Options));
+        Assert.Equal(record, System.Text.Json.JsonSerializer.Deserialize<MasterStateRecord>(System.Text.Json.JsonSerializer.Serialize(record, reflection), AtomicJsonFile.Options));
+    }
 }
