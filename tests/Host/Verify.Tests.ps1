@@ -145,4 +145,45 @@ Describe 'geosync verify over ssh' -Tag 'Ssh' -Skip:(-not [Environment]::IsPrivi
         $repaired.ExitCode | Should -Be 0 -Because $repaired.StdErr
         Get-Content -LiteralPath $file -Raw | Should -Be 'gg'
     }
+
+    It 'finds every kind of difference over ssh, each once, through the compact listing' {
+        $pair = New-Replica -SlaveUrl 'ssh://root@127.0.0.1:{0}' -Options $SshOptions
+        foreach ($name in 'a', 'b', 'c', 'h', 'm', 'o', 'x') { Set-Content -LiteralPath (Join-Path $pair.Master "$name.txt") -Value "$name$name$name" -NoNewline }
+        # An exact copy (xattrs too) is the clean start; each change below makes exactly one difference.
+        & rsync -aX --delete "$($pair.Master)/" "$($pair.Slave)/"
+        $LASTEXITCODE | Should -Be 0
+        $verify = @('verify', "file://$($pair.Master)", $pair.SlaveUrl, '--checksum', '--xattrs', '--json') + $SshOptions
+        $clean = Invoke-Geosync -ArgumentList $verify
+        $clean.ExitCode | Should -Be 0 -Because ($clean.StdErr + $clean.StdOut)
+
+        $s = $pair.Slave
+        Remove-Item -LiteralPath (Join-Path $s 'd/e/f.txt')
+        $null = New-Item -ItemType Directory -Path (Join-Path $s 'd/extra')
+        foreach ($dir in 'd', 'd/e') { & touch -r (Join-Path $pair.Master $dir) (Join-Path $s $dir) }
+        Remove-Item -LiteralPath (Join-Path $s 'b.txt')
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $s 'b.txt') -Target 'a.txt'
+        & touch -r (Join-Path $pair.Master 'a.txt') (Join-Path $s 'a.txt.time')
+        Set-Content -LiteralPath (Join-Path $s 'a.txt') -Value 'a' -NoNewline
+        & touch -r (Join-Path $s 'a.txt.time') (Join-Path $s 'a.txt')
+        Remove-Item -LiteralPath (Join-Path $s 'a.txt.time')
+        & chmod 0600 (Join-Path $s 'c.txt')
+        & chown -h 12345:54321 (Join-Path $s 'o.txt')
+        & touch -d '2001-02-03 04:05:06Z' (Join-Path $s 'm.txt')
+        Remove-Item -LiteralPath (Join-Path $s 'l')
+        $null = New-Item -ItemType SymbolicLink -Path (Join-Path $s 'l') -Target 'd'
+        $h = Join-Path $s 'h.txt'
+        $time = (Get-Item -LiteralPath $h).LastWriteTimeUtc
+        Set-Content -LiteralPath $h -Value 'HHH' -NoNewline
+        (Get-Item -LiteralPath $h).LastWriteTimeUtc = $time
+        & setfattr -n user.colour -v blue (Join-Path $s 'x.txt')
+        $LASTEXITCODE | Should -Be 0
+
+        $found = Invoke-Geosync -ArgumentList $verify
+        $found.ExitCode | Should -Be 4 -Because $found.StdErr
+        $objects = @($found.StdOut.TrimEnd() -split "`n" | ForEach-Object { $_ | ConvertFrom-Json })
+        @($objects | Where-Object type -EQ 'difference' | ForEach-Object { "$($_.kind) $($_.path)" } | Sort-Object -CaseSensitive) |
+            Should -Be @('Content h.txt', 'Extra d/extra', 'Link l', 'Missing d/e/f.txt', 'Mode c.txt', 'Mtime m.txt', 'Owner o.txt',
+                'Size a.txt', 'Type b.txt', 'Xattr x.txt')
+        $objects[-1].unreadable | Should -Be 0
+    }
 }

@@ -28,6 +28,8 @@
     Paired runs of each comparison (5).
 .PARAMETER Ssh
     Also compare over ssh to a throw-away loopback sshd (needs root and openssh, as the ssh tests do).
+.PARAMETER SshOnly
+    With -Ssh: only the two comparisons over ssh (the directory ones are skipped).
 .PARAMETER WorkDirectory
     Where the trees are built (a directory on a disk, not tmpfs, by default under /var/tmp).
 .EXAMPLE
@@ -41,6 +43,7 @@ param(
     [ValidateRange(1, 100)] [int] $ContentChanges = 3,
     [ValidateRange(1, 50)] [int] $Rounds = 5,
     [switch] $Ssh,
+    [switch] $SshOnly,
     [string] $WorkDirectory = "/var/tmp/geosync-verify-bench-$PID",
     [string] $Geosync = (Join-Path $PSScriptRoot '../../out/geosync/geosync')
 )
@@ -102,10 +105,10 @@ done
     $plainDifferences = 3
     $checksumDifferences = 3 + $changed.Count
 
-    $comparisons = @(
+    $comparisons = @(if (-not ($Ssh -and $SshOnly)) {
         @{ Name = 'attributes'; Geosync = @('verify', "file://$master", "file://$slave"); Rsync = @('-an', '--delete', '-i', "$master/", "$slave/"); Expected = $plainDifferences }
         @{ Name = 'checksum'; Geosync = @('verify', "file://$master", "file://$slave", '--checksum'); Rsync = @('-anc', '--delete', '-i', "$master/", "$slave/"); Expected = $checksumDifferences }
-    )
+    })
     if ($Ssh) {
         foreach ($line in (& bash $fixture start)) {
             if ($line -match '^GEOSYNC_SSHD_(\w+)=(.*)$') { $sshd[$Matches[1]] = $Matches[2].Trim("'") }

@@ -39,6 +39,13 @@ public static class PyText
 
     private static bool Decode(ReadOnlySpan<byte> bytes, bool escapeInvalid, out string? text)
     {
+        // Strict UTF-8 (nearly every message) holds no surrogates and nothing to escape, so it decodes as it is; the
+        // loop below is for the rest. Large strings (verify's listings) then cost a vectorized copy, not a loop per byte.
+        if (System.Text.Unicode.Utf8.IsValid(bytes))
+        {
+            text = Encoding.UTF8.GetString(bytes);
+            return true;
+        }
         var builder = new StringBuilder(bytes.Length);
         var i = 0;
         while (i < bytes.Length)
@@ -134,6 +141,8 @@ public static class PyText
 
     private static byte[] Encode(string text, bool escapeBytes)
     {
+        // Without surrogates, surrogateescape and surrogatepass are plain UTF-8.
+        if (text.AsSpan().IndexOfAnyInRange('\uD800', '\uDFFF') < 0) return Encoding.UTF8.GetBytes(text);
         var output = new List<byte>(text.Length + 8);
         for (var i = 0; i < text.Length; i++)
         {

@@ -86,6 +86,8 @@ public sealed class SlaveServer : IRepceHandler
             [RootIdentity.WireMethod] = RootIdentityOfRoot,
             [VerifyMethods.ListName] = args => VerifyMethods.List(_guard, _treeLock, args),
             [VerifyMethods.HashName] = args => VerifyMethods.Hash(_guard, _treeLock, args, CancellationToken.None),
+            [VerifyMethods.CompactListName] = args => VerifyMethods.CompactList(_guard, _treeLock, args),
+            [VerifyMethods.CompactHashName] = args => VerifyMethods.CompactHash(_guard, _treeLock, args, CancellationToken.None),
             [PreflightProbeMethod.Name] = args =>
             {
                 EnsureRootVouched(PreflightProbeMethod.Name, args);

@@ -14,11 +14,16 @@ namespace GeoSync.Engine.Slave;
 /// errno)</c>, digest None when errno is not 0; the algorithm must be "xxh128", so master and slave never compare digests of
 /// two kinds. Both: guarded path, never following a symlink, OSError for a directory
 /// that cannot be read.
+/// <c>verify_listing(path, xattrs)</c> and <c>checksum_listing(path, names, algorithm)</c> are the same calls with their
+/// entries, names and digests as one string of NUL-terminated fields (<see cref="VerifyListing"/>), which costs a fraction
+/// of a pickled tuple per entry on both sides; the master uses them and falls back to the two above on a slave without them.
 /// </remarks>
 internal static class VerifyMethods
 {
     public const string ListName = "verify_entries";
     public const string HashName = "checksum_entries";
+    public const string CompactListName = "verify_listing";
+    public const string CompactHashName = "checksum_listing";
 
     /// <summary>At most this many names per checksum call, so no call holds a worker (or the connection) for long.</summary>
     public const int MaxNamesPerHashCall = 4096;
@@ -29,7 +34,7 @@ internal static class VerifyMethods
         var entries = ListEntries(guard, treeLock, args[0], WireArgs.IsTruthy(args[1]));
         return entries.Select(e => (object?)new PyTuple(
             e.Name,
-            (long)ModeOf(e),
+            (long)VerifyListing.ModeOf(e),
             e.Uid,
             e.Gid,
             e.Size,
@@ -39,10 +44,30 @@ internal static class VerifyMethods
             e.Xattrs is null ? null : e.Xattrs.ToDictionary(x => (object)x.Key, x => (object?)x.Value, PyEquality.Instance))).ToList();
     }
 
-    /// <summary><c>verify_entries</c> without the wire encoding, for a caller in the slave's process; fails as the call does.</summary>
-    public static List<ReplicaEntry> ListEntries(PathGuard guard, object treeLock, object? pathArgument, bool withXattrs)
+    /// <summary><c>verify_listing</c>: <c>verify_entries</c>'s entries as one compact string.</summary>
+    public static object? CompactList(PathGuard guard, object treeLock, IReadOnlyList<object?> args)
     {
-        var path = WireArgs.Path(ListName, pathArgument);
+        WireArgs.Count(CompactListName, args, 2);
+        return VerifyListing.Encode(ListEntries(guard, treeLock, args[0], WireArgs.IsTruthy(args[1]), CompactListName));
+    }
+
+    /// <summary><c>checksum_listing</c>: <c>checksum_entries</c> with the names and the digests as compact strings.</summary>
+    public static object? CompactHash(PathGuard guard, object treeLock, IReadOnlyList<object?> args, CancellationToken cancellationToken)
+    {
+        WireArgs.Count(CompactHashName, args, 3);
+        _ = WireArgs.Path(CompactHashName, args[0]);
+        CheckAlgorithm(CompactHashName, args[2]);
+        var names = VerifyListing.DecodeNames(WireArgs.Text(CompactHashName, "names", args[1]),
+            what => RepceCallException.ValueError($"{CompactHashName}(): the names are not NUL-terminated names: {what}"));
+        CheckCount(CompactHashName, names.Count);
+        return VerifyListing.EncodeDigests(HashEntries(guard, treeLock, args[0], names, cancellationToken, CompactHashName));
+    }
+
+    /// <summary><c>verify_entries</c> without the wire encoding, for a caller in the slave's process; fails as the call does.</summary>
+    public static List<ReplicaEntry> ListEntries(PathGuard guard, object treeLock, object? pathArgument, bool withXattrs,
+        string method = ListName)
+    {
+        var path = WireArgs.Path(method, pathArgument);
         Master.OpenDirectory dir;
         GuardedPath target;
         // As for hashing: resolved and opened under the lock, read relative to the open descriptor outside it.
@@ -62,25 +87,18 @@ internal static class VerifyMethods
         WireArgs.Count(HashName, args, 3);
         // A bad path is refused before a bad algorithm or name, as it always was.
         _ = WireArgs.Path(HashName, args[0]);
-        var algorithm = WireArgs.Text(HashName, "algorithm", args[2]);
-        if (algorithm != LocalEntryReader.DigestAlgorithm)
-        {
-            throw RepceCallException.ValueError($"{HashName}(): unknown digest algorithm '{algorithm}'; this slave hashes with '{LocalEntryReader.DigestAlgorithm}'");
-        }
+        CheckAlgorithm(HashName, args[2]);
         var names = WireArgs.Items(HashName, "names", args[1]).Select(n => WireArgs.Text(HashName, "name", n)).ToList();
-        if (names.Count > MaxNamesPerHashCall)
-        {
-            throw RepceCallException.ValueError($"{HashName}(): at most {MaxNamesPerHashCall} names per call, got {names.Count}");
-        }
+        CheckCount(HashName, names.Count);
         return HashEntries(guard, treeLock, args[0], names, cancellationToken)
             .Select(d => (object?)new PyTuple(d.Name, d.Digest, (long)d.Errno)).ToList();
     }
 
     /// <summary><c>checksum_entries</c> without the wire encoding, for a caller in the slave's process; fails as the call does.</summary>
     public static EntryDigest[] HashEntries(PathGuard guard, object treeLock, object? pathArgument, IReadOnlyList<string> names,
-        CancellationToken cancellationToken)
+        CancellationToken cancellationToken, string method = HashName)
     {
-        var path = WireArgs.Path(HashName, pathArgument);
+        var path = WireArgs.Path(method, pathArgument);
         if (names.Any(n => n.Length == 0 || n.Contains('/', StringComparison.Ordinal) || n is "." or ".."))
         {
             throw RepceCallException.ValueError("unsafe path");
@@ -95,6 +113,23 @@ internal static class VerifyMethods
         using (dir)
         {
             return LocalEntryReader.Hash(dir, names, cancellationToken);
+        }
+    }
+
+    private static void CheckAlgorithm(string method, object? argument)
+    {
+        var algorithm = WireArgs.Text(method, "algorithm", argument);
+        if (algorithm != LocalEntryReader.DigestAlgorithm)
+        {
+            throw RepceCallException.ValueError($"{method}(): unknown digest algorithm '{algorithm}'; this slave hashes with '{LocalEntryReader.DigestAlgorithm}'");
+        }
+    }
+
+    private static void CheckCount(string method, int count)
+    {
+        if (count > MaxNamesPerHashCall)
+        {
+            throw RepceCallException.ValueError($"{method}(): at most {MaxNamesPerHashCall} names per call, got {count}");
         }
     }
 
@@ -121,15 +156,4 @@ internal static class VerifyMethods
             throw WireArgs.OsError(ex.Errno);
         }
     }
-
-    private static int ModeOf(ReplicaEntry entry) => entry.Mode | entry.Type switch
-    {
-        ReplicaEntryType.Regular => 0x8000,
-        ReplicaEntryType.Directory => 0x4000,
-        ReplicaEntryType.Symlink => 0xA000,
-        ReplicaEntryType.Fifo => 0x1000,
-        ReplicaEntryType.Socket => 0xC000,
-        ReplicaEntryType.CharacterDevice => 0x2000,
-        _ => 0x6000,
-    };
 }

@@ -7,7 +7,8 @@ namespace GeoSync.Engine.Verify;
 
 /// <summary>
 /// The slave side of a verify over the session's slave channel: <c>verify_entries</c> and <c>checksum_entries</c> run on
-/// the slave's own host. A slave without them (GlusterFS's gsyncd) is refused with <see cref="GeoSyncException"/>.
+/// the slave's own host, as their compact forms <c>verify_listing</c> and <c>checksum_listing</c> when the slave has them
+/// (docs/verify.md, "On the wire"). A slave without any of them (GlusterFS's gsyncd) is refused with <see cref="GeoSyncException"/>.
 /// </summary>
 public sealed class SlaveReplicaSide : IReplicaSide
 {
@@ -15,6 +16,9 @@ public sealed class SlaveReplicaSide : IReplicaSide
     private readonly bool _withXattrs;
     private readonly string _slaveName;
     private readonly SlaveServer? _server;
+
+    // Set once a slave answers that it lacks the compact methods (a GeoSync slave older than them): the tuple forms from then on.
+    private volatile bool _noCompactMethods;
 
     /// <param name="call">Sends one call to the slave.</param>
     /// <param name="withXattrs">Ask for regular files' user.* xattrs too.</param>
@@ -44,6 +48,12 @@ public sealed class SlaveReplicaSide : IReplicaSide
     public async Task<IReadOnlyList<ReplicaEntry>> ListAsync(string path, CancellationToken cancellationToken = default)
     {
         if (_server is { } server) return InProcess(VerifyMethods.ListName, path, () => server.VerifyEntries(path, _withXattrs));
+        var (answered, listing) = await TryCompactAsync(VerifyMethods.CompactListName, path, [path, _withXattrs], cancellationToken).ConfigureAwait(false);
+        if (answered)
+        {
+            return VerifyListing.Decode(Text(VerifyMethods.CompactListName, path, listing),
+                what => MalformedListing(VerifyMethods.CompactListName, path, what));
+        }
         var answer = await CallAsync(VerifyMethods.ListName, path, [path, _withXattrs], cancellationToken).ConfigureAwait(false);
         var entries = new List<ReplicaEntry>();
         foreach (var item in Items(VerifyMethods.ListName, path, answer))
@@ -78,7 +88,16 @@ public sealed class SlaveReplicaSide : IReplicaSide
         var digests = new List<EntryDigest>(names.Count);
         for (var start = 0; start < names.Count; start += VerifyMethods.MaxNamesPerHashCall)
         {
-            var batch = names.Skip(start).Take(VerifyMethods.MaxNamesPerHashCall).Cast<object?>().ToList();
+            var round = names.Skip(start).Take(VerifyMethods.MaxNamesPerHashCall).ToList();
+            var (answered, text) = await TryCompactAsync(VerifyMethods.CompactHashName, path,
+                [path, VerifyListing.EncodeNames(round), LocalEntryReader.DigestAlgorithm], cancellationToken).ConfigureAwait(false);
+            if (answered)
+            {
+                digests.AddRange(VerifyListing.DecodeDigests(Text(VerifyMethods.CompactHashName, path, text), round,
+                    what => MalformedListing(VerifyMethods.CompactHashName, path, what)));
+                continue;
+            }
+            var batch = round.Cast<object?>().ToList();
             var answer = await CallAsync(VerifyMethods.HashName, path, [path, batch, LocalEntryReader.DigestAlgorithm], cancellationToken).ConfigureAwait(false);
             foreach (var item in Items(VerifyMethods.HashName, path, answer))
             {
@@ -88,6 +107,26 @@ public sealed class SlaveReplicaSide : IReplicaSide
         }
         if (digests.Count != names.Count) throw Malformed(VerifyMethods.HashName, path, $"{digests.Count} digests for {names.Count} names");
         return digests;
+    }
+
+    /// <summary>Calls a compact method; not answered when the slave lacks it, so the caller uses the tuple form.</summary>
+    private async Task<(bool Answered, object? Answer)> TryCompactAsync(string method, string path, IReadOnlyList<object?> args,
+        CancellationToken cancellationToken)
+    {
+        if (_noCompactMethods) return (false, null);
+        try
+        {
+            return (true, await _call(method, args, cancellationToken).ConfigureAwait(false));
+        }
+        catch (RemoteAttributeException)
+        {
+            _noCompactMethods = true;
+            return (false, null);
+        }
+        catch (RemoteException ex) when (Translate(method, path, ex) is { } translated)
+        {
+            throw translated;
+        }
     }
 
     private async Task<object?> CallAsync(string method, string path, IReadOnlyList<object?> args, CancellationToken cancellationToken)
@@ -131,11 +170,13 @@ public sealed class SlaveReplicaSide : IReplicaSide
     private static IEnumerable<object?> Items(string method, string path, object? answer) =>
         answer as IReadOnlyList<object?> ?? throw Malformed(method, path, answer);
 
-    private static string Text(string path, object? value) => value switch
+    private static string Text(string path, object? value) => Text(VerifyMethods.ListName, path, value);
+
+    private static string Text(string method, string path, object? value) => value switch
     {
         string s => s,
         byte[] bytes => WireText.ToText(bytes),
-        _ => throw Malformed(VerifyMethods.ListName, path, value),
+        _ => throw Malformed(method, path, value),
     };
 
     private static long Integer(string path, object? value) => value switch
@@ -145,6 +186,10 @@ public sealed class SlaveReplicaSide : IReplicaSide
         BigInteger big when big >= long.MinValue && big <= long.MaxValue => (long)big,
         _ => throw Malformed(VerifyMethods.ListName, path, value),
     };
+
+    private static GeoSyncProtocolException MalformedListing(string method, string path, string what) =>
+        new($"the slave answered {method}('{path}') with {what}, which is not what that call returns; " +
+            "the slave runs an incompatible GeoSync version");
 
     private static GeoSyncProtocolException Malformed(string method, string path, object? value) =>
         new($"the slave answered {method}('{path}') with {PyRepr.Format(value)}, which is not what that call returns; " +

@@ -13,7 +13,7 @@ public sealed class SlaveDispatchTests : SlaveFixture
     [
         "entries", "purge", "mkdir", "symlink", "xtime", "xtime_vec", "set_xtime", "set_xtime_vec", "setattr",
         "keep_alive", "version", "pid", "native_volume_info", "foreign_volume_infos", "lstat_entries", "root_identity",
-        "verify_entries", "checksum_entries", "preflight_probe", "entry_types", "set_xtimes",
+        "verify_entries", "checksum_entries", "verify_listing", "checksum_listing", "preflight_probe", "entry_types", "set_xtimes",
     ];
 
     [Fact]

@@ -142,6 +142,174 @@ public sealed class VerifyMethodsTests : SlaveFixture
         Assert.Contains("ssh://host::svol", ex.Message);
     }
 
+    [Fact]
+    public async Task VerifyListingGivesTheEntriesOfVerifyEntries()
+    {
+        Dir.CreateFile("f", "hello");
+        Dir.CreateDirectory("d");
+        Dir.CreateSymlink("l", "f");
+        Assert.Equal(0, Syscall.mkfifo(RootPath("p"), FilePermissions.S_IRUSR | FilePermissions.S_IWUSR));
+        Assert.Equal(0, Syscall.mknod(RootPath("null"), FilePermissions.S_IFCHR | FilePermissions.S_IRUSR, 0x103));
+        Xattrs.Set(RootPath("f"), "user.colour", "blue"u8);
+
+        foreach (var withXattrs in new[] { false, true })
+        {
+            var listing = VerifyListing.Decode(Assert.IsType<string>(await Call("verify_listing", ".", withXattrs)), what => new FormatException(what));
+            var entries = (IReadOnlyList<object?>)(await Call("verify_entries", ".", withXattrs))!;
+            Assert.Equal(entries.Count, listing.Count);
+            foreach (var entry in listing)
+            {
+                var tuple = entries.Cast<IReadOnlyList<object?>>().Single(t => (string)t[0]! == entry.Name);
+                Assert.Equal((long)VerifyListing.ModeOf(entry), tuple[1]);
+                Assert.Equal([entry.Uid, entry.Gid, entry.Size, entry.ModifyTimeNs], tuple.Skip(2).Take(4).Cast<long>());
+                Assert.Equal(entry.LinkTarget, tuple[6]);
+                Assert.Equal(entry.DeviceNumber, tuple[7]);
+                var xattrs = (IReadOnlyDictionary<object, object?>?)tuple[8];
+                Assert.Equal(xattrs?.Select(x => ((string)x.Key, (string)x.Value!)).Order(), entry.Xattrs?.Select(x => (x.Key, x.Value)).Order());
+            }
+            Assert.Equal(withXattrs, listing.Single(e => e.Name == "f").Xattrs is { Count: 1 });
+        }
+    }
+
+    [Fact]
+    public async Task ChecksumListingHashesAndGivesAnErrnoForWhatItCannotHash()
+    {
+        Dir.CreateDirectory("d");
+        Dir.CreateFile("d/a", "content");
+        Dir.CreateSymlink("d/l", "a");
+        string[] names = ["a", "l", "gone"];
+        var answer = Assert.IsType<string>(await Call("checksum_listing", "d", VerifyListing.EncodeNames(names), "xxh128"));
+        Assert.Equal(
+            [new("a", Convert.ToHexString(XxHash128.Hash("content"u8)), 0), new("l", null, 40), new EntryDigest("gone", null, E.ENOENT)],
+            VerifyListing.DecodeDigests(answer, names, what => new FormatException(what)));
+    }
+
+    [Theory]
+    [InlineData("../x\0")]
+    [InlineData("..\0")]
+    [InlineData("\0")]
+    [InlineData("a\0\0")]
+    [InlineData("a/b\0")]
+    public async Task ChecksumListingRefusesNamesThatLeaveTheDirectory(string names)
+    {
+        Dir.CreateDirectory("d");
+        await IsUnsafe("checksum_listing", "d", names, "xxh128");
+    }
+
+    [Fact]
+    public async Task ChecksumListingRefusesUnterminatedNamesAnotherAlgorithmAndTooManyNames()
+    {
+        Dir.CreateDirectory("d");
+        Assert.Equal("ValueError", (await Fails("checksum_listing", "d", "a", "xxh128")).TypeName);
+        Assert.Contains("xxh128", (string)(await Fails("checksum_listing", "d", "a\0", "sha256")).Args[0]!);
+        var tooMany = VerifyListing.EncodeNames(Enumerable.Range(0, 4097).Select(i => $"f{i}").ToList());
+        Assert.Contains("at most 4096", (string)(await Fails("checksum_listing", "d", tooMany, "xxh128")).Args[0]!);
+    }
+
+    [Theory]
+    [InlineData("../x")]
+    [InlineData("l/inside")]
+    public async Task TheListingMethodsRefuseAPathOutsideTheRoot(string path)
+    {
+        Dir.CreateDirectory("real");
+        Dir.CreateSymlink("l", "real");
+        await IsUnsafe("verify_listing", path, false);
+        await IsUnsafe("checksum_listing", path, "a\0", "xxh128");
+    }
+
+    [Fact]
+    public async Task TheListingMethodsFailWithTheErrnoOfADirectoryThatIsMissingOrASymlink()
+    {
+        Dir.CreateDirectory("real");
+        Dir.CreateSymlink("link", "real");
+        await FailsWithOsError(E.ENOENT, "verify_listing", "missing", false);
+        await FailsWithOsError(E.ENOTDIR, "verify_listing", "link", false);
+        await FailsWithOsError(E.ENOTDIR, "checksum_listing", "link", "x\0", "xxh128");
+    }
+
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public async Task AVerifyOverARealRepceConnectionFindsEveryKindOfDifference(bool slaveHasListingMethods)
+    {
+        using var master = new TempDirectory("geosync-verify-master-");
+        foreach (var root in new[] { master, Dir })
+        {
+            root.CreateDirectory("d");
+            root.CreateFile("d/same", "12345");
+            root.CreateFile("d/edited", "abcde");
+            root.CreateFile("d/resized", "abc");
+            root.CreateFile("d/mode", "m");
+            root.CreateFile("d/owner", "o");
+            root.CreateFile("d/xattr", "x");
+            root.CreateSymlink("l", "d/same");
+        }
+        master.CreateFile("d/type");
+        Dir.CreateDirectory("d/type");
+        master.CreateSymlink("link", "one");
+        Dir.CreateSymlink("link", "two");
+        master.CreateFile("only-on-master");
+        Dir.CreateFile("d/only-on-slave");
+        File.WriteAllText(RootPath("d/edited"), "abXde");
+        File.WriteAllText(RootPath("d/resized"), "abcd");
+        Assert.Equal(0, Syscall.chmod(RootPath("d/mode"), FilePermissions.S_IRUSR));
+        Assert.Equal(0, Syscall.lchown(RootPath("d/owner"), 4321, 4321));
+        Xattrs.Set(master.Combine("d/xattr"), "user.colour", "blue"u8);
+        foreach (var path in new[] { "d", "d/same", "d/edited", "d/mode", "d/owner", "d/xattr", "d/type", "." })
+        {
+            File.SetLastWriteTimeUtc(RootPath(path), File.GetLastWriteTimeUtc(master.Combine(path)));
+        }
+        File.SetLastWriteTimeUtc(RootPath("d/resized"), File.GetLastWriteTimeUtc(master.Combine("d/resized")).AddSeconds(-10));
+
+        using var pipes = Rpc.DuplexPipes.Create();
+        IRepceHandler handler = slaveHasListingMethods ? Server : new WithoutListingMethods(Server);
+        var serving = new RepceServer(handler).ServeAsync(pipes.ServerInput, pipes.ServerOutput);
+        var calls = new List<string>();
+        var differences = new List<ReplicaDifference>();
+        ReplicaVerifyResult result;
+        await using (var client = new RepceClient(pipes.ClientInput, pipes.ClientOutput, new RepceClientOptions { LeaveOpen = true }))
+        {
+            var slave = new SlaveReplicaSide((method, args, ct) =>
+            {
+                lock (calls) calls.Add(method);
+                return client.CallAsync(method, args, cancellationToken: ct);
+            }, withXattrs: true, "ssh://host:/slave");
+            result = await new ReplicaVerifier(new LocalReplicaSide(master.Path, true), slave, new ReplicaVerifyOptions { Checksum = true, Xattrs = true })
+                .VerifyAsync(differences.Add);
+        }
+        pipes.ClientOutput.Dispose();
+        Assert.Equal(RepceServeOutcome.EndOfInput, (await serving.WaitAsync(TimeSpan.FromMinutes(1))).Outcome);
+
+        (string, DifferenceKind)[] expected =
+            [
+                ("d/edited", DifferenceKind.Content), ("d/mode", DifferenceKind.Mode), ("d/only-on-slave", DifferenceKind.Extra),
+                ("d/owner", DifferenceKind.Owner), ("d/resized", DifferenceKind.Size), ("d/resized", DifferenceKind.Mtime),
+                ("d/type", DifferenceKind.Type), ("d/xattr", DifferenceKind.Xattr), ("link", DifferenceKind.Link),
+                ("only-on-master", DifferenceKind.Missing),
+            ];
+        Assert.Equal(expected.Order(), differences.Select(d => (d.Path, d.Kind)).Order());
+        Assert.Equal(0, result.Unreadable);
+        var methods = calls.Distinct().Order(StringComparer.Ordinal).ToList();
+        if (slaveHasListingMethods)
+        {
+            Assert.Equal(["checksum_listing", "verify_listing"], methods);
+        }
+        else
+        {
+            Assert.Contains("verify_entries", methods);
+            Assert.Contains("checksum_entries", methods);
+        }
+    }
+
+    /// <summary>A GeoSync slave from before the listing methods: it answers AttributeError for them.</summary>
+    private sealed class WithoutListingMethods(SlaveServer server) : IRepceHandler
+    {
+        public bool HasMethod(string method) => !method.EndsWith("_listing", StringComparison.Ordinal) && server.HasMethod(method);
+
+        public ValueTask<object?> InvokeAsync(string method, IReadOnlyList<object?> args, CancellationToken cancellationToken = default) =>
+            server.InvokeAsync(method, args, cancellationToken);
+    }
+
     private static SlaveCall WireCall(SlaveServer server) => async (method, args, ct) =>
     {
         try
