@@ -51,7 +51,6 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private bool _slaveClaimed;
     private bool _verifyOnly;
     private VolumeMark? _volumeInfo;
-    private BrickXtimes? _localBrick;
     private BrickSetXtimes? _localBricks;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
@@ -103,14 +102,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public int? MasterSubvolumeCount { get; private set; }
 
     /// <summary>
-    /// The local brick the crawl reads the master's xtimes on (a one-brick master volume whose brick is a directory of
-    /// this host; docs/gluster-notes.md, "Reading xtimes on the brick"); null when they are read through the aux mount.
-    /// </summary>
-    public string? MasterXtimeBrick => _localBrick?.BrickPath;
-
-    /// <summary>
-    /// Every brick of a master of several, all directories of this host, where turns read the master's xtimes while all
-    /// of them are up (docs/multi-brick.md); empty otherwise.
+    /// The master's bricks, all directories of this host, where turns read its xtimes while all of them are up
+    /// (docs/multi-brick.md; one for a one-brick volume); empty when they are read through the aux mount.
     /// </summary>
     public IReadOnlyList<string> MasterXtimeBricks => _localBricks?.BrickPaths ?? [];
 
@@ -435,7 +428,6 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             FailureLedger = _failureLedger,
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
-            LocalBrick = _localBrick,
             // Disabled pruning stays disabled: merged brick xtimes are only good for pruning.
             LocalBricks = _options.DirectoryPruning == DirectoryPruning.Disabled ? null : _localBricks,
             Log = CrawlLog,
@@ -564,9 +556,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         }
         Log(SessionLogLevel.Verbose, $"master {Master} mounted on {mount.MountPoint}; volume {XattrNames.FormatUuid(_volumeInfo.VolumeId)}, " +
             $"volume mark {_volumeInfo.Mark}");
-        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint, out var pathInfo);
-        _localBrick = FindLocalBrick(pathInfo, _volumeInfo.VolumeId, xattrs, ns);
-        if (_localBrick is null && _volumeInfo is { IsForeign: false } && (pathInfo is null || GlusterPathInfo.Bricks(pathInfo).Count != 1))
+        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint);
+        if (_volumeInfo is { IsForeign: false })
         {
             _localBricks = await FindLocalBricksAsync(Master.Volume!, _volumeInfo.VolumeId, xattrs, ns, cancellationToken).ConfigureAwait(false);
         }
@@ -574,27 +565,9 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// A master volume of one brick whose brick is a directory of this host (it carries the volume's id): the crawl reads
-    /// the master's xtimes there (docs/gluster-notes.md, "Reading xtimes on the brick"). A volume with more bricks
-    /// (replicas, several subvolumes, a dispersed set) answers xtimes combined over them, so it is read through the mount.
-    /// </summary>
-    private BrickXtimes? FindLocalBrick(string? pathInfo, Guid volumeId, IXattrStore xattrs, string ns)
-    {
-        if (pathInfo is null || _volumeInfo is not { IsForeign: false }) return null;
-        var bricks = GlusterPathInfo.Bricks(pathInfo);
-        if (bricks.Count != 1 || MasterSubvolumeCount != 1) return null;
-        var brickPath = bricks[0][(bricks[0].IndexOf(':', StringComparison.Ordinal) + 1)..];
-        var brick = BrickXtimes.TryOpen(brickPath, volumeId, xattrs, ns, out var why);
-        Log(SessionLogLevel.Verbose, brick is null
-            ? $"master xtimes are read through the aux mount: its one brick {bricks[0]} is not readable here ({why})"
-            : $"master xtimes are read on the volume's one brick, {brickPath}, a directory of this host");
-        return brick;
-    }
-
-    /// <summary>
-    /// A master of several bricks (or whose layout pathinfo does not tell, as on a dispersed volume) whose every brick is a
-    /// directory of this host: its layout and brick processes come from glusterd (<c>gluster volume info|status --xml</c>),
-    /// and turns read the xtimes on the bricks (docs/multi-brick.md). Null, and the log says why, when any of that fails:
+    /// A master whose every brick is a directory of this host — one brick or several: a one-brick volume is a layout of one
+    /// set of one brick: its layout and brick processes come from glusterd (<c>gluster volume info|status --xml</c>), and
+    /// turns read the xtimes on the bricks while each turn's check vouches for them (docs/multi-brick.md). Null, and the log says why, when any of that fails:
     /// then every turn reads through the mount, as before.
     /// </summary>
     private async Task<BrickSetXtimes?> FindLocalBricksAsync(string volume, Guid volumeId, IXattrStore xattrs, string ns,
@@ -672,13 +645,16 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             refresh: () => Status(_lifetime.Token), out var why);
         Log(SessionLogLevel.Verbose, bricks is null
             ? $"master xtimes are read through the aux mount: {why}"
+            : layout.Bricks.Count == 1
+            ? $"master xtimes are read on the volume's one brick, {layout.Bricks[0].Path}, a directory of this host, while it is up"
             : $"master volume {volume} ({layout.Type}, {layout.Subvolumes.Count} subvolumes of {layout.SetSize}) has all its " +
               $"{layout.Bricks.Count} bricks on this host: turns read the master xtimes there and prune by them while every brick is up");
         return bricks;
     }
 
-    private int? ReadSubvolumeCount(IXattrStore xattrs, string root, out string? pathInfo)
+    private int? ReadSubvolumeCount(IXattrStore xattrs, string root)
     {
+        string? pathInfo;
         try
         {
             pathInfo = xattrs.Get(root, GlusterPathInfo.XattrName) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
@@ -686,7 +662,6 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         catch (GeoSyncXattrException ex)
         {
             Log(SessionLogLevel.Debug, $"cannot read {GlusterPathInfo.XattrName} on {root}: {ex.Message}");
-            pathInfo = null;
             return null;
         }
         var count = pathInfo is null ? null : GlusterPathInfo.DistributeCount(pathInfo);
