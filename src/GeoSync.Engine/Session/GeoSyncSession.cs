@@ -46,6 +46,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private SlaveEndpoint? _slave;
     private Crawler? _crawler;
     private WatchedChanges? _watch;
+    private BrickWake? _brickWake;
     private FailureLedger? _failureLedger;
     private IMasterTree? _masterTree;
     private bool _slaveClaimed;
@@ -247,6 +248,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
                 _slaveClaimed = true;
             }
             if (before is not null) await before(token).ConfigureAwait(false);
+            _brickWake?.TurnStarting();
             return await crawler.RunTurnAsync(token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _turns);
@@ -419,6 +421,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         }, message);
         // Watches go up before the first turn, so every change during its full comparison is an event for the next.
         _watch = WatchMaster(masterTree, CrawlLog);
+        _brickWake = WakeOnBricks();
         _crawler = new Crawler(masterTree, channel, syncer, new CrawlerOptions
         {
             IgnoreDeletes = _options.IgnoreDeletes,
@@ -470,9 +473,29 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     }
 
     /// <summary>
+    /// On a GlusterFS master read on its bricks, in loop mode (option watch not disabled): an inotify watch on each brick
+    /// root ends the idle pause when the marker stamps it (docs/master-loop.md, "Waking on a GlusterFS master"); null
+    /// otherwise, and where inotify cannot be had (said in the log): the pause is then the interval.
+    /// </summary>
+    private BrickWake? WakeOnBricks()
+    {
+        if (_options.Watch == MasterWatch.Disabled || _localBricks is not { } bricks) return null;
+        var wake = BrickWake.TryOpen(bricks.BrickPaths, out var why);
+        if (wake is null)
+        {
+            Log(SessionLogLevel.Verbose, $"the loop polls the master every interval: {why}");
+            return null;
+        }
+        _resources.Add(new Releasing(wake));
+        Log(SessionLogLevel.Verbose, $"a change stamped on the master's brick roots ({string.Join(", ", bricks.BrickPaths)}) ends the loop's pause");
+        return wake;
+    }
+
+    /// <summary>
     /// Waits <paramref name="timeout"/>, or less when the session's watcher sees the master change (docs/master-loop.md,
-    /// "Watching a directory master"): the loop's pause after an idle turn. True when a change ended the wait; false at
-    /// the timeout, and when the session stopped or faulted meanwhile. Without a watcher it waits the whole time.
+    /// "Watching a directory master"), or when the marker stamps a brick root of a GlusterFS master read on its bricks
+    /// ("Waking on a GlusterFS master"): the loop's pause after an idle turn. True when a change ended the wait; false at
+    /// the timeout, and when the session stopped or faulted meanwhile. Without either it waits the whole time.
     /// </summary>
     public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -481,6 +504,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         try
         {
             if (_watch is { } watch) return await watch.WaitForChangeAsync(timeout, linked.Token).ConfigureAwait(false);
+            if (_brickWake is { } wake) return await wake.WaitForChangeAsync(timeout, linked.Token).ConfigureAwait(false);
             await Task.Delay(timeout, linked.Token).ConfigureAwait(false);
             return false;
         }
@@ -495,6 +519,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// GlusterFS master, with watching disabled, and once watching had to stop (the log says why).
     /// </summary>
     public bool WatchesMaster => _watch is { Stopped: null };
+
+    /// <summary>
+    /// Whether a change stamped on the brick roots of a GlusterFS master read on its bricks ends the loop's pause
+    /// (docs/master-loop.md, "Waking on a GlusterFS master").
+    /// </summary>
+    public bool WakesOnMasterBricks => _brickWake is not null;
 
     /// <summary>
     /// Before the session's first write: the slave must be empty, or already this master's (docs/sessions.md).

@@ -1,0 +1,107 @@
+namespace GeoSync.Engine.Master;
+
+/// <summary>
+/// Ends the loop's idle pause when a GlusterFS master read on its bricks changes (docs/master-loop.md, "Waking on a
+/// GlusterFS master"): one inotify watch on each brick root, a directory of this host. The marker stamps the xtime of
+/// every ancestor of a change on the brick, the root included, so any change anywhere in the volume that reaches a brick
+/// here sets an attribute of that brick's root — one IN_ATTRIB, whatever the depth. Only a signal: what changed is still
+/// found by the xtimes, and a pause that no event ends lasts the whole interval, as without it.
+/// </summary>
+internal sealed class BrickWake : IDisposable
+{
+    private readonly IReadOnlyList<IWatchEventSource> _sources;
+    private readonly object _lock = new();
+    private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private bool _pending;
+    private bool _disposed;
+
+    private BrickWake(IReadOnlyList<IWatchEventSource> sources)
+    {
+        _sources = sources;
+    }
+
+    /// <summary>
+    /// Watches the root of each brick in <paramref name="brickPaths"/>; null and why when inotify or a watch cannot be had
+    /// (then the pause is the interval).
+    /// </summary>
+    public static BrickWake? TryOpen(IReadOnlyList<string> brickPaths, out string why) =>
+        TryOpen(brickPaths, path => (InotifyEventSource.TryOpen(path, out var errno), errno), out why);
+
+    /// <summary>As <see cref="TryOpen(IReadOnlyList{string}, out string)"/>, with the sources a test gives (a source, or the errno why there is none).</summary>
+    internal static BrickWake? TryOpen(IReadOnlyList<string> brickPaths, Func<string, (IWatchEventSource? Source, int Errno)> open,
+        out string why)
+    {
+        ArgumentNullException.ThrowIfNull(brickPaths);
+        var sources = new List<IWatchEventSource>();
+        foreach (var brick in brickPaths)
+        {
+            var opened = open(brick);
+            if (opened.Source is not { } source)
+            {
+                why = $"inotify is not available ({LinuxErrno.Name(opened.Errno)})";
+                sources.ForEach(s => s.Dispose());
+                return null;
+            }
+            sources.Add(source);
+            var wd = source.AddWatch(CrawlTurn.Root);
+            if (wd < 0)
+            {
+                why = $"brick root {brick} cannot be watched ({LinuxErrno.Name(-wd)})";
+                sources.ForEach(s => s.Dispose());
+                return null;
+            }
+        }
+        var wake = new BrickWake(sources);
+        foreach (var source in sources) source.Start(wake.OnEvents);
+        why = "";
+        return wake;
+    }
+
+    /// <summary>A turn starts: what it reads covers every event so far, so only later ones end the next pause.</summary>
+    public void TurnStarting()
+    {
+        lock (_lock) _pending = false;
+    }
+
+    /// <summary>
+    /// Waits until a brick root changes (and <see cref="WatchedChanges.Settle"/> passed, so a burst of writes lands in one
+    /// turn) or <paramref name="timeout"/> passed; true when a change ended the wait.
+    /// </summary>
+    public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
+    {
+        Task signal;
+        lock (_lock)
+        {
+            if (_pending) return true;
+            if (_changed.Task.IsCompleted) _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            signal = _changed.Task;
+        }
+        var timer = Task.Delay(timeout, cancellationToken);
+        var first = await Task.WhenAny(signal, timer).ConfigureAwait(false);
+        cancellationToken.ThrowIfCancellationRequested();
+        if (first == timer) return false;
+        await Task.Delay(WatchedChanges.Settle, cancellationToken).ConfigureAwait(false);
+        return true;
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed) return;
+            _disposed = true;
+        }
+        foreach (var source in _sources) source.Dispose();
+    }
+
+    private void OnEvents(IReadOnlyList<WatchEvent> events)
+    {
+        lock (_lock)
+        {
+            if (_disposed || events.Count == 0) return;
+            // Any event counts, an overflow included: a spurious wake costs one idle turn, a missed one the interval.
+            _pending = true;
+            _changed.TrySetResult();
+        }
+    }
+}
