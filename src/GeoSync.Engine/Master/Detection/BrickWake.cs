@@ -3,9 +3,9 @@ namespace GeoSync.Engine.Master;
 /// <summary>
 /// Ends the loop's idle pause when a GlusterFS master read on its bricks changes (docs/master-loop.md, "Waking on a
 /// GlusterFS master"): one inotify watch on each brick root, a directory of this host. The marker stamps the xtime of
-/// every ancestor of a change on the brick, the root included, so any change anywhere in the volume that reaches a brick
-/// here sets an attribute of that brick's root — one IN_ATTRIB, whatever the depth. Only a signal: what changed is still
-/// found by the xtimes, and a pause that no event ends lasts the whole interval, as without it.
+/// every ancestor of a change on the brick, so any change that reaches a brick here sets an attribute of the top-level
+/// entry on its path (and of the root), which the root's watch reports — one IN_ATTRIB, whatever the depth. Only a
+/// signal: what changed is still found by the xtimes, and a pause that no event ends lasts the whole interval.
 /// </summary>
 internal sealed class BrickWake : IDisposable
 {
