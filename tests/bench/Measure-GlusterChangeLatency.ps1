@@ -15,7 +15,10 @@
     Two builds are compared when -Before is given (a geosync executable, e.g. a copy of out/geosync/geosync built from
     the commit before a change): blocks alternate A B B A …, so a machine whose load drifts moves both. It prints each
     build's median and worst latency per slave kind and the median of the paired blocks' median ratios (after/before),
-    and the turn times the loop printed (so the pause and the turn can be told apart). Then it removes the tree.
+    and the turn times the loop printed. Each round's latency is also split (Wait-Arrived -TurnLog in BenchTools.ps1):
+    when the first turn that synced something started, counted from the end of the writes (negative: during them), how
+    many turns synced something and how long they took — so the wait for the loop and the turns can be told apart; and
+    the idle turns the loop narrated (--verbose). Then it removes the tree.
     Needs root and the testbed (brought up when missing, and then left up). Run it under the testbed lock:
     flock -o /var/tmp/geosync-tb.lock dotnet pwsh tests/bench/Measure-GlusterChangeLatency.ps1
 .PARAMETER FilesPerDirectory
@@ -93,7 +96,7 @@ function Start-Loop([string] $Kind, [string] $Tool) {
     $slaveUrl = if ($Kind -eq 'Directory') { "file://$(Join-Path $work "slave-$Tool")" } else { "gluster://$($tb.SERVER):$($tb.SVOL)" }
     if ($Kind -eq 'Directory') { $null = New-Item -ItemType Directory -Path (Join-Path $work "slave-$Tool") -Force }
     $log = Join-Path $work "loop-$Kind-$Tool-$([DateTime]::UtcNow.Ticks).log"
-    $arguments = @('master', $masterUrl, $slaveUrl, '--interval', "$Interval", '--timeout', '0', '--force',
+    $arguments = @('master', $masterUrl, $slaveUrl, '--interval', "$Interval", '--timeout', '0', '--force', '--verbose',
         '--network-namespace', $tb.NETNS, '--gluster-log-dir', $tb.LOG_DIR, '--state-dir', (Join-Path $work 'state'))
     $process = Start-Process -FilePath $builds[$Tool] -ArgumentList $arguments -RedirectStandardOutput $log `
         -RedirectStandardError "$log.err" -PassThru
@@ -107,6 +110,7 @@ function Stop-Loop($Loop) {
 
 
 $results = [Collections.Generic.List[object]]::new()
+$idleTurns = [Collections.Generic.List[object]]::new()
 $completed = $false
 try {
     Write-Host "writing $($Directories * $FilesPerDirectory) files into $($tb.MVOL) ..."
@@ -152,6 +156,9 @@ try {
             }
             $turns = @(Get-TurnLine $loop.Log | Select-Object -Skip 1 | ForEach-Object Seconds)
             if ($turns.Count) { Write-Host ("  turns that changed something (after the first): {0}" -f (($turns | ForEach-Object { '{0:F2}' -f $_ }) -join ', ')) }
+            # Idle turns as the loop narrated them on stderr (--verbose): "Turn N: ... is up to date (N ms)".
+            $idle = @(Get-Content -LiteralPath "$($loop.Log).err" -ErrorAction SilentlyContinue | ForEach-Object { if ($_ -match 'is up to date \((\d+) ms\)') { [double] $Matches[1] } })
+            foreach ($ms in $idle) { $idleTurns.Add([pscustomobject]@{ Slave = $kind; Build = $tool; Ms = $ms }) }
         }
     }
     $completed = $true
@@ -182,6 +189,8 @@ foreach ($kind in $kinds) {
         Write-Host ('{0,-9} {1,-6} median {2:F3} s, worst {3:F3} s ({4} rounds); medians: first busy turn started {5:+0.000;-0.000} s after the writes, {6} busy turns taking {7:F3} s' -f
             $kind, $tool, (Get-Median $s), ($s | Measure-Object -Maximum).Maximum, $s.Count, (Get-Median @($rows | ForEach-Object FirstTurnStart)),
             (Get-Median @($rows | ForEach-Object BusyTurns)), (Get-Median @($rows | ForEach-Object TurnSeconds)))
+        $idle = @($idleTurns | Where-Object { $_.Slave -eq $kind -and $_.Build -eq $tool } | ForEach-Object Ms)
+        if ($idle.Count) { Write-Host ('{0,-9} {1,-6} idle turns: median {2} ms ({3} turns)' -f $kind, $tool, (Get-Median $idle), $idle.Count) }
     }
     if ($builds.Count -eq 2) {
         # Block i of "after" pairs with block i of "before" (adjacent in the A B B A order).
