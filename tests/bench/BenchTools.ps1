@@ -45,8 +45,9 @@ function Wait-Arrived([System.Collections.IDictionary] $Expected, [scriptblock] 
     $clock = [Diagnostics.Stopwatch]::StartNew()
     $seen = if ($TurnLog) { @(Get-TurnLine $TurnLog).Count } else { 0 }
     $turns = [Collections.Generic.List[object]]::new()
+    $arrivedAt = $null
     while ($true) {
-        $arrived = Test-Arrived $Expected $PathOf
+        if ($null -eq $arrivedAt -and (Test-Arrived $Expected $PathOf)) { $arrivedAt = $clock.Elapsed.TotalSeconds }
         if ($TurnLog) {
             $now = $clock.Elapsed.TotalSeconds
             $lines = @(Get-TurnLine $TurnLog)
@@ -55,11 +56,16 @@ function Wait-Arrived([System.Collections.IDictionary] $Expected, [scriptblock] 
             }
             $seen = $lines.Count
         }
-        if ($arrived) { break }
-        if ($clock.Elapsed.TotalSeconds -gt $TimeoutSeconds) { return $null }
+        if ($null -ne $arrivedAt) {
+            # The turn that carried the last file prints its line after its marks, so after the files arrived: wait for it
+            # (at most 10 s) so that the split counts it.
+            if (-not $TurnLog -or @($turns | Where-Object { $_.Files -gt 0 -and $_.End -ge $arrivedAt }).Count -or
+                $clock.Elapsed.TotalSeconds -gt $arrivedAt + 10) { break }
+        }
+        elseif ($clock.Elapsed.TotalSeconds -gt $TimeoutSeconds) { return $null }
         Start-Sleep -Milliseconds 10
     }
-    [pscustomobject]@{ Seconds = $clock.Elapsed.TotalSeconds; Turns = $turns.ToArray() }
+    [pscustomobject]@{ Seconds = $arrivedAt; Turns = $turns.ToArray() }
 }
 
 # The split of one round's latency (from Wait-Arrived -TurnLog): when the first turn that synced something started

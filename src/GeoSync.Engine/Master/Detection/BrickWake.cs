@@ -1,3 +1,5 @@
+using System.Diagnostics;
+
 namespace GeoSync.Engine.Master;
 
 /// <summary>
@@ -14,6 +16,7 @@ internal sealed class BrickWake : IDisposable
     private TaskCompletionSource _changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private bool _pending;
     private bool _disposed;
+    private long _lastEvent;
 
     private BrickWake(IReadOnlyList<IWatchEventSource> sources)
     {
@@ -64,24 +67,42 @@ internal sealed class BrickWake : IDisposable
     }
 
     /// <summary>
-    /// Waits until a brick root changes (and <see cref="WatchedChanges.Settle"/> passed, so a burst of writes lands in one
-    /// turn) or <paramref name="timeout"/> passed; true when a change ended the wait.
+    /// A burst of writes has ended when no event came for this long: the turn then finds all of it, instead of starting
+    /// on the first write and leaving the rest to a second turn (each turn costs a listing of every changed directory).
+    /// </summary>
+    internal static readonly TimeSpan Quiet = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The longest a wake waits for a burst to end: writes that never pause must not hold the turn back.</summary>
+    internal static readonly TimeSpan MaxSettle = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>
+    /// Waits until a brick root changes and the burst of events settled (<see cref="Quiet"/>, at most
+    /// <see cref="MaxSettle"/>), or <paramref name="timeout"/> passed; true when a change ended the wait.
     /// </summary>
     public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken)
     {
         Task signal;
+        bool pending;
         lock (_lock)
         {
-            if (_pending) return true;
+            pending = _pending;
             if (_changed.Task.IsCompleted) _changed = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
             signal = _changed.Task;
         }
-        var timer = Task.Delay(timeout, cancellationToken);
-        var first = await Task.WhenAny(signal, timer).ConfigureAwait(false);
-        cancellationToken.ThrowIfCancellationRequested();
-        if (first == timer) return false;
-        await Task.Delay(WatchedChanges.Settle, cancellationToken).ConfigureAwait(false);
-        return true;
+        if (!pending)
+        {
+            var timer = Task.Delay(timeout, cancellationToken);
+            var first = await Task.WhenAny(signal, timer).ConfigureAwait(false);
+            cancellationToken.ThrowIfCancellationRequested();
+            if (first == timer) return false;
+        }
+        var settling = Stopwatch.GetTimestamp();
+        while (true)
+        {
+            var since = Stopwatch.GetElapsedTime(Volatile.Read(ref _lastEvent));
+            if (since >= Quiet || Stopwatch.GetElapsedTime(settling) >= MaxSettle) return true;
+            await Task.Delay(Quiet - since, cancellationToken).ConfigureAwait(false);
+        }
     }
 
     public void Dispose()
@@ -101,6 +122,7 @@ internal sealed class BrickWake : IDisposable
             if (_disposed || events.Count == 0) return;
             // Any event counts, an overflow included: a spurious wake costs one idle turn, a missed one the interval.
             _pending = true;
+            Volatile.Write(ref _lastEvent, Stopwatch.GetTimestamp());
             _changed.TrySetResult();
         }
     }
