@@ -5,7 +5,8 @@ namespace GeoSync.PowerShell.Commands;
 
 /// <summary>
 /// Wait-GeoSyncChange: the master loop's pause after an idle turn. Waits -Timeout seconds, or less when the session's
-/// watcher sees the master change (docs/master-loop.md, "Watching a directory master"); writes whether a change ended it.
+/// watcher sees the master change (docs/master-loop.md, "Watching a directory master") or the marker stamps a brick root
+/// of a GlusterFS master read on its bricks ("Waking on a GlusterFS master"); writes whether a change ended it.
 /// </summary>
 [Cmdlet(VerbsLifecycle.Wait, "GeoSyncChange", HelpUri = HelpLinks.Commands + "Wait-GeoSyncChange")]
 [OutputType(typeof(bool))]

@@ -151,8 +151,10 @@ Describe 'GlusterFS master, end to end' -Tag 'Gluster', 'Ssh' -Skip:$SkipGluster
             "$($Session.State)" | Should -Be 'Active'
             $Session.MasterVolumeId | Should -Be ([guid]$Tb.MVOL_ID)
             "$($Session.SlaveMode)" | Should -Be 'InProcess'
-            # mvol has one brick, a directory of this host: the crawl reads master xtimes there (docs/gluster-notes.md).
-            $Session.MasterXtimeBrick | Should -Be $Tb.MVOL_BRICK
+            # mvol has one brick, a directory of this host: the crawl reads master xtimes there, a layout of one set of one
+            # brick vouched for each turn (docs/multi-brick.md).
+            @($Session.MasterXtimeBricks) | Should -Be @($Tb.MVOL_BRICK)
+            $Session.WakesOnMasterBricks | Should -BeTrue -Because 'a change stamped on the brick root ends the loop''s pause'
             $Session.KeepAlivesSent | Should -BeGreaterOrEqual 1
             # The keep-alive left the master's mark on the slave root, expiring one timeout from now (docs/protocol.md, "Extended attributes: names and layouts"; docs/master-loop.md, "The crawl"). Read by
             # name: GlusterFS 10.3 leaves volume-mark.* out of listxattr.

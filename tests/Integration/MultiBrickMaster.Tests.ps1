@@ -1,7 +1,8 @@
 # End to end on the testbed's multi-brick masters, drvol (2×2 distributed-replicated) and ecvol (dispersed 2+1), whose
 # bricks are all directories of this host: turns read the master xtimes on the bricks, merged per subvolume, and prune
-# by them (docs/multi-brick.md); a turn with a brick down reads through the mount and lists every directory. Changes are
-# written through a NORMAL mount; every turn must carry them, whichever way it read.
+# by them (docs/multi-brick.md), and a change stamped on the brick roots ends the loop's pause; a turn with a brick
+# down reads through the mount and lists every directory. Changes are written through a NORMAL mount; every turn must
+# carry them, whichever way it read.
 BeforeDiscovery {
     . (Join-Path $PSScriptRoot 'Testbed.ps1')
     $script:SkipGluster = Test-SkipGlusterTest
@@ -82,6 +83,14 @@ Describe 'A multi-brick GlusterFS master read on its bricks' -Tag 'Gluster' -Ski
             Assert-SameTree -Master $root -Slave (Join-Path $slaveRoot $Top)
             $quiet = Invoke-Turn $session
             $quiet.DirectoriesScanned | Should -BeLessThan $first.DirectoriesScanned -Because 'an idle turn prunes at the root'
+
+            # A change after a turn started ends the loop's pause: the marker stamps the brick roots, which the session
+            # watches (docs/master-loop.md, "Waking on a GlusterFS master"); without the wake this waits the whole minute.
+            $session.WakesOnMasterBricks | Should -BeTrue
+            Set-Content -LiteralPath (Join-Path $root 'c/wake') -Value 'wakes the loop'
+            Wait-GeoSyncChange -Session $session -Timeout 60 | Should -BeTrue -Because 'the change was stamped on the brick roots'
+            (Invoke-Turn $session).FilesSynced | Should -Be 1
+            Assert-SameTree -Master $root -Slave (Join-Path $slaveRoot $Top)
 
             # Changes on every subvolume: each turn must find them all, and list only the stamped paths.
             foreach ($round in 1..3) {

@@ -15,7 +15,10 @@
     Two builds are compared when -Before is given (a geosync executable, e.g. a copy of out/geosync/geosync built from
     the commit before a change): blocks alternate A B B A …, so a machine whose load drifts moves both. It prints each
     build's median and worst latency per slave kind and the median of the paired blocks' median ratios (after/before),
-    and the turn times the loop printed (so the pause and the turn can be told apart). Then it removes the tree.
+    and the turn times the loop printed. Each round's latency is also split (Wait-Arrived -TurnLog in BenchTools.ps1):
+    when the first turn that synced something started, counted from the end of the writes (negative: during them), how
+    many turns synced something and how long they took — so the wait for the loop and the turns can be told apart; and
+    the idle turns the loop narrated (--verbose). Then it removes the tree.
     Needs root and the testbed (brought up when missing, and then left up). Run it under the testbed lock:
     flock -o /var/tmp/geosync-tb.lock dotnet pwsh tests/bench/Measure-GlusterChangeLatency.ps1
 .PARAMETER FilesPerDirectory
@@ -62,6 +65,7 @@ if ($ChangedDirectories -gt $Directories) { throw "-ChangedDirectories ($Changed
 $repo = (Resolve-Path (Join-Path $PSScriptRoot '../..')).Path
 $testbedScript = Join-Path $repo 'tests/testbed/testbed.sh'
 . (Join-Path $repo 'tests/Integration/Testbed.ps1')
+. (Join-Path $PSScriptRoot 'BenchTools.ps1')
 
 & bash $testbedScript status *> $null
 if ($LASTEXITCODE -ne 0) {
@@ -85,28 +89,14 @@ function Get-SlavePath([string] $Kind, [string] $Tool, [string] $Relative) {
     if ($Kind -eq 'Directory') { Join-Path $work "slave-$Tool/$Relative" } else { Join-Path $tb.SVOL_BRICK $Relative }
 }
 
-function Test-Arrived([string] $Kind, [string] $Tool, [hashtable] $Expected) {
-    foreach ($entry in $Expected.GetEnumerator()) {
-        $path = Get-SlavePath $Kind $Tool $entry.Key
-        try { if ([IO.File]::ReadAllText($path) -cne $entry.Value) { return $false } } catch { return $false }
-    }
-    $true
-}
-
-function Wait-Arrived([string] $Kind, [string] $Tool, [hashtable] $Expected, [double] $TimeoutSeconds) {
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    while (-not (Test-Arrived $Kind $Tool $Expected)) {
-        if ($clock.Elapsed.TotalSeconds -gt $TimeoutSeconds) { return $null }
-        Start-Sleep -Milliseconds 10
-    }
-    $clock.Elapsed.TotalSeconds
-}
+# Resolved when Wait-Arrived calls it, in the loop below that sets $kind and $tool.
+$slavePathOf = { param([string] $Relative) Get-SlavePath $kind $tool $Relative }
 
 function Start-Loop([string] $Kind, [string] $Tool) {
     $slaveUrl = if ($Kind -eq 'Directory') { "file://$(Join-Path $work "slave-$Tool")" } else { "gluster://$($tb.SERVER):$($tb.SVOL)" }
     if ($Kind -eq 'Directory') { $null = New-Item -ItemType Directory -Path (Join-Path $work "slave-$Tool") -Force }
     $log = Join-Path $work "loop-$Kind-$Tool-$([DateTime]::UtcNow.Ticks).log"
-    $arguments = @('master', $masterUrl, $slaveUrl, '--interval', "$Interval", '--timeout', '0', '--force',
+    $arguments = @('master', $masterUrl, $slaveUrl, '--interval', "$Interval", '--timeout', '0', '--force', '--verbose',
         '--network-namespace', $tb.NETNS, '--gluster-log-dir', $tb.LOG_DIR, '--state-dir', (Join-Path $work 'state'))
     $process = Start-Process -FilePath $builds[$Tool] -ArgumentList $arguments -RedirectStandardOutput $log `
         -RedirectStandardError "$log.err" -PassThru
@@ -118,14 +108,9 @@ function Stop-Loop($Loop) {
     if (-not $Loop.Process.WaitForExit(60000)) { & kill -KILL $Loop.Process.Id; throw "the loop $($Loop.Process.Id) did not stop within 60 s" }
 }
 
-# Turn durations the loop printed for turns that changed something ("..., 0.4 s").
-function Get-TurnSeconds([string] $Log) {
-    foreach ($line in Get-Content -LiteralPath $Log -ErrorAction SilentlyContinue) {
-        if ($line -match ', (\d+(\.\d+)?) s$') { [double] $Matches[1] }
-    }
-}
 
 $results = [Collections.Generic.List[object]]::new()
+$idleTurns = [Collections.Generic.List[object]]::new()
 $completed = $false
 try {
     Write-Host "writing $($Directories * $FilesPerDirectory) files into $($tb.MVOL) ..."
@@ -149,30 +134,31 @@ try {
                 if (-not $caughtUp) { throw "the $tool loop did not make the first sync within 30 min ($($loop.Log))" }
                 $sentinel = "$tree/ready-$tool-$block.txt"
                 [IO.File]::WriteAllText((Join-Path $normal $sentinel), "$block")
-                if ($null -eq (Wait-Arrived $kind $tool @{ $sentinel = "$block" } 900)) { throw "the $tool loop never caught up ($($loop.Log))" }
+                if ($null -eq (Wait-Arrived @{ $sentinel = "$block" } $slavePathOf 900)) { throw "the $tool loop never caught up ($($loop.Log))" }
                 foreach ($c in 1..$Changes) {
                     $round++
                     Start-Sleep -Seconds 1
-                    $expected = @{}
-                    foreach ($i in 0..9) {
-                        $dir = $changedDirs[$i % $changedDirs.Count]
-                        $modified = "$tree/$dir/f$i.txt"
-                        $new = "$tree/$dir/new-$round-$i.txt"
-                        $expected[$modified] = "modified in round $round"
-                        $expected[$new] = "new in round $round"
-                    }
+                    $expected = New-ChangeRound $tree $changedDirs $round
+                    $writing = [Diagnostics.Stopwatch]::StartNew()
                     foreach ($entry in $expected.GetEnumerator()) { [IO.File]::WriteAllText((Join-Path $normal $entry.Key), $entry.Value) }
-                    $seconds = Wait-Arrived $kind $tool $expected 120
-                    if ($null -eq $seconds) { throw "round $round`: the changes did not reach the $kind slave of $tool within 120 s ($($loop.Log))" }
-                    $results.Add([pscustomobject]@{ Slave = $kind; Build = $tool; Block = $block; Round = $round; Seconds = $seconds })
-                    Write-Host ('{0,-9} {1,-6} block {2} round {3,3}: {4:F3} s' -f $kind, $tool, $block, $round, $seconds)
+                    $writeSeconds = $writing.Elapsed.TotalSeconds
+                    $arrival = Wait-Arrived $expected $slavePathOf 120 -TurnLog $loop.Log
+                    if ($null -eq $arrival) { throw "round $round`: the changes did not reach the $kind slave of $tool within 120 s ($($loop.Log))" }
+                    $split = Split-Latency $arrival
+                    $results.Add([pscustomobject]@{ Slave = $kind; Build = $tool; Block = $block; Round = $round; Seconds = $arrival.Seconds
+                            Writes = $writeSeconds; FirstTurnStart = $split.FirstTurnStart; BusyTurns = $split.BusyTurns; TurnSeconds = $split.TurnSeconds })
+                    Write-Host ('{0,-9} {1,-6} block {2} round {3,3}: {4:F3} s (writes {5:F3} s; first busy turn started at {6:+0.000;-0.000} s; {7} busy turns, {8:F3} s)' -f
+                        $kind, $tool, $block, $round, $arrival.Seconds, $writeSeconds, $split.FirstTurnStart, $split.BusyTurns, $split.TurnSeconds)
                 }
             }
             finally {
                 Stop-Loop $loop
             }
-            $turns = @(Get-TurnSeconds $loop.Log | Select-Object -Skip 1)
+            $turns = @(Get-TurnLine $loop.Log | Select-Object -Skip 1 | ForEach-Object Seconds)
             if ($turns.Count) { Write-Host ("  turns that changed something (after the first): {0}" -f (($turns | ForEach-Object { '{0:F2}' -f $_ }) -join ', ')) }
+            # Idle turns as the loop narrated them on stderr (--verbose): "Turn N: ... is up to date (N ms)".
+            $idle = @(Get-Content -LiteralPath "$($loop.Log).err" -ErrorAction SilentlyContinue | ForEach-Object { if ($_ -match 'is up to date \((\d+) ms\)') { [double] $Matches[1] } })
+            foreach ($ms in $idle) { $idleTurns.Add([pscustomobject]@{ Slave = $kind; Build = $tool; Ms = $ms }) }
         }
     }
     $completed = $true
@@ -193,24 +179,24 @@ finally {
     else { Remove-Item -Path (Join-Path $work 'slave-*') -Recurse -Force -ErrorAction SilentlyContinue; Write-Warning "the loops' logs are in $work" }
 }
 
-function Get-Median([double[]] $Values) {
-    $sorted = $Values | Sort-Object
-    if ($sorted.Count % 2) { $sorted[[int][Math]::Floor($sorted.Count / 2)] } else { ($sorted[$sorted.Count / 2 - 1] + $sorted[$sorted.Count / 2]) / 2 }
-}
-
 Write-Host ''
 Write-Host ("{0} files in {1} directories; 20 changes over {2} directories; --interval {3}; load {4}" -f `
-    ($Directories * $FilesPerDirectory), $Directories, $ChangedDirectories, $Interval, ((((Get-Content /proc/loadavg) -split ' ')[0..2]) -join ' '))
+    ($Directories * $FilesPerDirectory), $Directories, $ChangedDirectories, $Interval, (Get-LoadAverage))
 foreach ($kind in $kinds) {
     foreach ($tool in $builds.Keys) {
-        $s = @($results | Where-Object { $_.Slave -eq $kind -and $_.Build -eq $tool } | ForEach-Object Seconds)
-        Write-Host ('{0,-9} {1,-6} median {2:F3} s, worst {3:F3} s ({4} rounds)' -f $kind, $tool, (Get-Median $s), ($s | Measure-Object -Maximum).Maximum, $s.Count)
+        $rows = @($results | Where-Object { $_.Slave -eq $kind -and $_.Build -eq $tool })
+        $s = @($rows | ForEach-Object Seconds)
+        Write-Host ('{0,-9} {1,-6} median {2:F3} s, worst {3:F3} s ({4} rounds); medians: first busy turn started {5:+0.000;-0.000} s after the writes, {6} busy turns taking {7:F3} s' -f
+            $kind, $tool, (Get-Median $s), ($s | Measure-Object -Maximum).Maximum, $s.Count, (Get-Median @($rows | ForEach-Object FirstTurnStart)),
+            (Get-Median @($rows | ForEach-Object BusyTurns)), (Get-Median @($rows | ForEach-Object TurnSeconds)))
+        $idle = @($idleTurns | Where-Object { $_.Slave -eq $kind -and $_.Build -eq $tool } | ForEach-Object Ms)
+        if ($idle.Count) { Write-Host ('{0,-9} {1,-6} idle turns: median {2} ms ({3} turns)' -f $kind, $tool, (Get-Median $idle), $idle.Count) }
     }
     if ($builds.Count -eq 2) {
         # Block i of "after" pairs with block i of "before" (adjacent in the A B B A order).
         $ratios = foreach ($b in 0..($Blocks - 1)) {
             $medians = foreach ($tool in $builds.Keys) {
-                $blockNumber = if ($b % 2 -eq 0) { 2 * $b + 1 + [int]($tool -eq 'after') } else { 2 * $b + 1 + [int]($tool -eq 'before') }
+                $blockNumber = Get-PairedBlock $b $tool
                 Get-Median @($results | Where-Object { $_.Slave -eq $kind -and $_.Build -eq $tool -and $_.Block -eq $blockNumber } | ForEach-Object Seconds)
             }
             $medians[1] / $medians[0]

@@ -72,21 +72,8 @@ $work = (New-Item -ItemType Directory -Path "/var/tmp/geosync-multibrick-$PID").
 $tree = "multibrick-bench-$PID"
 $changedDirs = 0..($ChangedDirectories - 1) | ForEach-Object { 'd{0:D2}' -f $_ }
 
-function Test-Arrived([string] $SlaveRoot, [hashtable] $Expected) {
-    foreach ($entry in $Expected.GetEnumerator()) {
-        try { if ([IO.File]::ReadAllText((Join-Path $SlaveRoot $entry.Key)) -cne $entry.Value) { return $false } } catch { return $false }
-    }
-    $true
-}
-
-function Wait-Arrived([string] $SlaveRoot, [hashtable] $Expected, [double] $TimeoutSeconds) {
-    $clock = [Diagnostics.Stopwatch]::StartNew()
-    while (-not (Test-Arrived $SlaveRoot $Expected)) {
-        if ($clock.Elapsed.TotalSeconds -gt $TimeoutSeconds) { return $null }
-        Start-Sleep -Milliseconds 10
-    }
-    $clock.Elapsed.TotalSeconds
-}
+# Resolved when Wait-Arrived calls it, in the loop below that sets $slaveRoot.
+$slavePathOf = { param([string] $Relative) Join-Path $slaveRoot $Relative }
 
 # Idle turns the loop narrated in its stderr after line $From: "Turn N: ... is up to date (N ms)".
 function Get-IdleTurn([string] $Log, [int] $From) {
@@ -124,7 +111,7 @@ try {
             try {
                 $sentinel = "$tree/ready-$tool-$block.txt"
                 [IO.File]::WriteAllText((Join-Path $normal $sentinel), "$block")
-                if ($null -eq (Wait-Arrived $slaveRoot @{ $sentinel = "$block" } 1800)) { throw "the $tool loop on $volume never caught up ($log)" }
+                if ($null -eq (Wait-Arrived @{ $sentinel = "$block" } $slavePathOf 1800)) { throw "the $tool loop on $volume never caught up ($log)" }
                 # Caught up: a turn found nothing to do (a first sync carries the sentinel long before it ends).
                 $caughtUp = Wait-Condition { @(Get-IdleTurn $log 0).Count -gt 0 } -Seconds 1800
                 if (-not $caughtUp) { throw "the $tool loop on $volume never had an idle turn ($log)" }
@@ -137,17 +124,14 @@ try {
                 foreach ($c in 1..$Changes) {
                     $round++
                     Start-Sleep -Seconds 1
-                    $expected = @{}
-                    foreach ($i in 0..9) {
-                        $dir = $changedDirs[$i % $changedDirs.Count]
-                        $expected["$tree/$dir/f$i.txt"] = "modified in round $round of $tool"
-                        $expected["$tree/$dir/new-$tool-$round-$i.txt"] = "new in round $round"
-                    }
+                    $expected = New-ChangeRound $tree $changedDirs $round -Tag "-$tool"
                     foreach ($entry in $expected.GetEnumerator()) { [IO.File]::WriteAllText((Join-Path $normal $entry.Key), $entry.Value) }
-                    $seconds = Wait-Arrived $slaveRoot $expected 300
-                    if ($null -eq $seconds) { throw "round $round`: the changes did not reach the slave of $tool within 300 s ($log)" }
-                    $results.Add([pscustomobject]@{ Volume = $volume; Build = $tool; Block = $block; Kind = 'change'; Seconds = $seconds })
-                    Write-Host ('{0,-6} {1,-6} block {2} round {3,2}: 20 changes in {4:F3} s' -f $volume, $tool, $block, $round, $seconds)
+                    $arrival = Wait-Arrived $expected $slavePathOf 300 -TurnLog "$log.out"
+                    if ($null -eq $arrival) { throw "round $round`: the changes did not reach the slave of $tool within 300 s ($log)" }
+                    $split = Split-Latency $arrival
+                    $results.Add([pscustomobject]@{ Volume = $volume; Build = $tool; Block = $block; Kind = 'change'; Seconds = $arrival.Seconds })
+                    Write-Host ('{0,-6} {1,-6} block {2} round {3,2}: 20 changes in {4:F3} s (first busy turn started at {5:+0.000;-0.000} s; {6} busy turns, {7:F3} s)' -f
+                        $volume, $tool, $block, $round, $arrival.Seconds, $split.FirstTurnStart, $split.BusyTurns, $split.TurnSeconds)
                 }
             }
             finally {
@@ -170,7 +154,7 @@ finally {
 Write-Host ''
 Write-Host ("{0} files in {1} directories per volume; 20 changes over {2} directories; --interval {3}; before: {4}; load {5}" -f `
     ($Directories * $FilesPerDirectory), $Directories, $ChangedDirectories, $Interval,
-    $(if ($Before) { $Before } else { 'this build, --directory-pruning Disabled' }), ((((Get-Content /proc/loadavg) -split ' ')[0..2]) -join ' '))
+    $(if ($Before) { $Before } else { 'this build, --directory-pruning Disabled' }), (Get-LoadAverage))
 foreach ($volume in $Volumes) {
     foreach ($kind in 'idle', 'change') {
         foreach ($tool in $builds.Keys) {
@@ -183,7 +167,7 @@ foreach ($volume in $Volumes) {
         # Block b of one build pairs with the adjacent block of the other (A B B A ...).
         $ratios = foreach ($b in 0..($Blocks - 1)) {
             $pair = foreach ($tool in $builds.Keys) {
-                $n = if ($b % 2 -eq 0) { 2 * $b + 1 + [int]($tool -eq 'after') } else { 2 * $b + 1 + [int]($tool -eq 'before') }
+                $n = Get-PairedBlock $b $tool
                 $v = @($results | Where-Object { $_.Volume -eq $volume -and $_.Build -eq $tool -and $_.Kind -eq $kind -and $_.Block -eq $n } | ForEach-Object Seconds)
                 if ($v.Count) { Get-Median $v } else { [double]::NaN }
             }

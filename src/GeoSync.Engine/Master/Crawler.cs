@@ -49,7 +49,7 @@ public sealed class Crawler
 
     /// <summary>The master's own detector: xtime descent where a marker keeps xtimes, else a full comparison.</summary>
     internal static IChangeDetector DefaultDetector(IMasterTree master, CrawlerOptions options) =>
-        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime, options.LocalBrick, options.LocalBricks) : new FullComparison();
+        master.Xtimes is { } xtimes ? new XtimeDescent(xtimes, options.PruneByDirectoryXtime, options.LocalBricks) : new FullComparison();
 
     /// <summary>
     /// Unchanged subtrees are skipped by their directory's xtime (docs/master-loop.md, "The crawl"): a GlusterFS master with

@@ -66,14 +66,8 @@ public sealed record CrawlerOptions
     public bool ShuffleEntries { get; init; } = true;
 
     /// <summary>
-    /// The local brick of a one-brick GlusterFS master, where the xtime descent reads the master's xtimes instead of
-    /// through the aux mount (docs/gluster-notes.md, "Reading xtimes on the brick"); null: through the mount.
-    /// </summary>
-    public BrickXtimes? LocalBrick { get; init; }
-
-    /// <summary>
-    /// Every brick of a GlusterFS master of several, all on this host (docs/multi-brick.md): a turn that can read them all
-    /// reads the master's xtimes there and prunes by their merged directory xtimes; null: through the mount.
+    /// Every brick of a GlusterFS master, all on this host (docs/multi-brick.md; a one-brick volume is a set of one): a turn
+    /// that can read them all reads the master's xtimes there and prunes by their merged directory xtimes; null: through the mount.
     /// </summary>
     public BrickSetXtimes? LocalBricks { get; init; }
 

@@ -87,7 +87,7 @@ public static class ReplicationOptions
             ChoiceType = typeof(DirectoryPruning), Default = DirectoryPruning.Auto, Placeholder = "<mode>",
         },
         new("watch", "Watch", ReplicationOptionKind.Choice,
-            "how a directory master finds changes in loop mode: auto (inotify, a change starts a turn at once; a full comparison whenever a watch cannot be trusted) or disabled (compare both trees in full every turn)")
+            "how a directory master finds changes in loop mode: auto (inotify, a change starts a turn at once; a full comparison whenever a watch cannot be trusted) or disabled (compare both trees in full every turn); on a GlusterFS master read on its bricks, auto lets a change stamped on a brick root start a turn at once")
         {
             ChoiceType = typeof(MasterWatch), Default = MasterWatch.Auto, Placeholder = "<mode>",
         },

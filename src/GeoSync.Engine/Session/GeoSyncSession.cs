@@ -46,12 +46,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     private SlaveEndpoint? _slave;
     private Crawler? _crawler;
     private WatchedChanges? _watch;
+    private BrickWake? _brickWake;
     private FailureLedger? _failureLedger;
     private IMasterTree? _masterTree;
     private bool _slaveClaimed;
     private bool _verifyOnly;
     private VolumeMark? _volumeInfo;
-    private BrickXtimes? _localBrick;
     private BrickSetXtimes? _localBricks;
     private Task _keepAlive = Task.CompletedTask;
     private Task? _runningTurn;
@@ -103,14 +103,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     public int? MasterSubvolumeCount { get; private set; }
 
     /// <summary>
-    /// The local brick the crawl reads the master's xtimes on (a one-brick master volume whose brick is a directory of
-    /// this host; docs/gluster-notes.md, "Reading xtimes on the brick"); null when they are read through the aux mount.
-    /// </summary>
-    public string? MasterXtimeBrick => _localBrick?.BrickPath;
-
-    /// <summary>
-    /// Every brick of a master of several, all directories of this host, where turns read the master's xtimes while all
-    /// of them are up (docs/multi-brick.md); empty otherwise.
+    /// The master's bricks, all directories of this host, where turns read its xtimes while all of them are up
+    /// (docs/multi-brick.md; one for a one-brick volume); empty when they are read through the aux mount.
     /// </summary>
     public IReadOnlyList<string> MasterXtimeBricks => _localBricks?.BrickPaths ?? [];
 
@@ -254,6 +248,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
                 _slaveClaimed = true;
             }
             if (before is not null) await before(token).ConfigureAwait(false);
+            _brickWake?.TurnStarting();
             return await crawler.RunTurnAsync(token).ConfigureAwait(false);
         }, cancellationToken).ConfigureAwait(false);
         Interlocked.Increment(ref _turns);
@@ -426,6 +421,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         }, message);
         // Watches go up before the first turn, so every change during its full comparison is an event for the next.
         _watch = WatchMaster(masterTree, CrawlLog);
+        _brickWake = WakeOnBricks();
         _crawler = new Crawler(masterTree, channel, syncer, new CrawlerOptions
         {
             IgnoreDeletes = _options.IgnoreDeletes,
@@ -435,7 +431,6 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             FailureLedger = _failureLedger,
             PruneByDirectoryXtime = ChoosePruning(),
             VolumeMark = _volumeInfo?.Mark,
-            LocalBrick = _localBrick,
             // Disabled pruning stays disabled: merged brick xtimes are only good for pruning.
             LocalBricks = _options.DirectoryPruning == DirectoryPruning.Disabled ? null : _localBricks,
             Log = CrawlLog,
@@ -478,9 +473,29 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     }
 
     /// <summary>
+    /// On a GlusterFS master read on its bricks, in loop mode (option watch not disabled): an inotify watch on each brick
+    /// root ends the idle pause when the marker stamps it (docs/master-loop.md, "Waking on a GlusterFS master"); null
+    /// otherwise, and where inotify cannot be had (said in the log): the pause is then the interval.
+    /// </summary>
+    private BrickWake? WakeOnBricks()
+    {
+        if (_options.Watch == MasterWatch.Disabled || _localBricks is not { } bricks) return null;
+        var wake = BrickWake.TryOpen(bricks.BrickPaths, out var why);
+        if (wake is null)
+        {
+            Log(SessionLogLevel.Verbose, $"the loop polls the master every interval: {why}");
+            return null;
+        }
+        _resources.Add(new Releasing(wake));
+        Log(SessionLogLevel.Verbose, $"a change stamped on the master's brick roots ({string.Join(", ", bricks.BrickPaths)}) ends the loop's pause");
+        return wake;
+    }
+
+    /// <summary>
     /// Waits <paramref name="timeout"/>, or less when the session's watcher sees the master change (docs/master-loop.md,
-    /// "Watching a directory master"): the loop's pause after an idle turn. True when a change ended the wait; false at
-    /// the timeout, and when the session stopped or faulted meanwhile. Without a watcher it waits the whole time.
+    /// "Watching a directory master"), or when the marker stamps a brick root of a GlusterFS master read on its bricks
+    /// ("Waking on a GlusterFS master"): the loop's pause after an idle turn. True when a change ended the wait; false at
+    /// the timeout, and when the session stopped or faulted meanwhile. Without either it waits the whole time.
     /// </summary>
     public async Task<bool> WaitForChangeAsync(TimeSpan timeout, CancellationToken cancellationToken = default)
     {
@@ -489,6 +504,7 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         try
         {
             if (_watch is { } watch) return await watch.WaitForChangeAsync(timeout, linked.Token).ConfigureAwait(false);
+            if (_brickWake is { } wake) return await wake.WaitForChangeAsync(timeout, linked.Token).ConfigureAwait(false);
             await Task.Delay(timeout, linked.Token).ConfigureAwait(false);
             return false;
         }
@@ -503,6 +519,12 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     /// GlusterFS master, with watching disabled, and once watching had to stop (the log says why).
     /// </summary>
     public bool WatchesMaster => _watch is { Stopped: null };
+
+    /// <summary>
+    /// Whether a change stamped on the brick roots of a GlusterFS master read on its bricks ends the loop's pause
+    /// (docs/master-loop.md, "Waking on a GlusterFS master").
+    /// </summary>
+    public bool WakesOnMasterBricks => _brickWake is not null;
 
     /// <summary>
     /// Before the session's first write: the slave must be empty, or already this master's (docs/sessions.md).
@@ -564,9 +586,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         }
         Log(SessionLogLevel.Verbose, $"master {Master} mounted on {mount.MountPoint}; volume {XattrNames.FormatUuid(_volumeInfo.VolumeId)}, " +
             $"volume mark {_volumeInfo.Mark}");
-        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint, out var pathInfo);
-        _localBrick = FindLocalBrick(pathInfo, _volumeInfo.VolumeId, xattrs, ns);
-        if (_localBrick is null && _volumeInfo is { IsForeign: false } && (pathInfo is null || GlusterPathInfo.Bricks(pathInfo).Count != 1))
+        MasterSubvolumeCount = ReadSubvolumeCount(xattrs, mount.MountPoint);
+        if (_volumeInfo is { IsForeign: false })
         {
             _localBricks = await FindLocalBricksAsync(Master.Volume!, _volumeInfo.VolumeId, xattrs, ns, cancellationToken).ConfigureAwait(false);
         }
@@ -574,27 +595,9 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
     }
 
     /// <summary>
-    /// A master volume of one brick whose brick is a directory of this host (it carries the volume's id): the crawl reads
-    /// the master's xtimes there (docs/gluster-notes.md, "Reading xtimes on the brick"). A volume with more bricks
-    /// (replicas, several subvolumes, a dispersed set) answers xtimes combined over them, so it is read through the mount.
-    /// </summary>
-    private BrickXtimes? FindLocalBrick(string? pathInfo, Guid volumeId, IXattrStore xattrs, string ns)
-    {
-        if (pathInfo is null || _volumeInfo is not { IsForeign: false }) return null;
-        var bricks = GlusterPathInfo.Bricks(pathInfo);
-        if (bricks.Count != 1 || MasterSubvolumeCount != 1) return null;
-        var brickPath = bricks[0][(bricks[0].IndexOf(':', StringComparison.Ordinal) + 1)..];
-        var brick = BrickXtimes.TryOpen(brickPath, volumeId, xattrs, ns, out var why);
-        Log(SessionLogLevel.Verbose, brick is null
-            ? $"master xtimes are read through the aux mount: its one brick {bricks[0]} is not readable here ({why})"
-            : $"master xtimes are read on the volume's one brick, {brickPath}, a directory of this host");
-        return brick;
-    }
-
-    /// <summary>
-    /// A master of several bricks (or whose layout pathinfo does not tell, as on a dispersed volume) whose every brick is a
-    /// directory of this host: its layout and brick processes come from glusterd (<c>gluster volume info|status --xml</c>),
-    /// and turns read the xtimes on the bricks (docs/multi-brick.md). Null, and the log says why, when any of that fails:
+    /// A master whose every brick is a directory of this host — one brick or several: a one-brick volume is a layout of one
+    /// set of one brick: its layout and brick processes come from glusterd (<c>gluster volume info|status --xml</c>), and
+    /// turns read the xtimes on the bricks while each turn's check vouches for them (docs/multi-brick.md). Null, and the log says why, when any of that fails:
     /// then every turn reads through the mount, as before.
     /// </summary>
     private async Task<BrickSetXtimes?> FindLocalBricksAsync(string volume, Guid volumeId, IXattrStore xattrs, string ns,
@@ -672,13 +675,16 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
             refresh: () => Status(_lifetime.Token), out var why);
         Log(SessionLogLevel.Verbose, bricks is null
             ? $"master xtimes are read through the aux mount: {why}"
+            : layout.Bricks.Count == 1
+            ? $"master xtimes are read on the volume's one brick, {layout.Bricks[0].Path}, a directory of this host, while it is up"
             : $"master volume {volume} ({layout.Type}, {layout.Subvolumes.Count} subvolumes of {layout.SetSize}) has all its " +
               $"{layout.Bricks.Count} bricks on this host: turns read the master xtimes there and prune by them while every brick is up");
         return bricks;
     }
 
-    private int? ReadSubvolumeCount(IXattrStore xattrs, string root, out string? pathInfo)
+    private int? ReadSubvolumeCount(IXattrStore xattrs, string root)
     {
+        string? pathInfo;
         try
         {
             pathInfo = xattrs.Get(root, GlusterPathInfo.XattrName) is { } bytes ? System.Text.Encoding.UTF8.GetString(bytes) : null;
@@ -686,7 +692,6 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         catch (GeoSyncXattrException ex)
         {
             Log(SessionLogLevel.Debug, $"cannot read {GlusterPathInfo.XattrName} on {root}: {ex.Message}");
-            pathInfo = null;
             return null;
         }
         var count = pathInfo is null ? null : GlusterPathInfo.DistributeCount(pathInfo);

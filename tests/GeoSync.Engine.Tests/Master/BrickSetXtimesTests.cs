@@ -5,8 +5,9 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Tests.Master;
 
 /// <summary>
-/// A master of several bricks read on its bricks (docs/multi-brick.md): the layout from glusterd's XML, the merge per
-/// subvolume, and the per-turn check that falls back to the mount when a brick is down or the layout changed.
+/// A master read on its bricks (docs/multi-brick.md): the layout from glusterd's XML, the merge per subvolume, and the
+/// per-turn check that falls back to the mount when a brick is down or the layout changed — for several bricks and for a
+/// volume of one brick, which is a layout of one set of one.
 /// </summary>
 public sealed class BrickSetXtimesTests : CrawlHarness
 {
@@ -172,6 +173,78 @@ public sealed class BrickSetXtimesTests : CrawlHarness
         Assert.Contains(Log, entry => entry.Level == CrawlLogLevel.Warning && entry.Message.Contains("is down", StringComparison.Ordinal));
     }
 
+    [Fact]
+    public async Task OneBrickIsASetOfOneReadThereWithTheMountAnsweringWhatTheBrickLacks()
+    {
+        BuildSampleTree();
+        StampWholeMaster();
+        Assert.Empty((await GlusterCrawler().RunTurnAsync()).Failures);
+        Rsync.ForgetSent();
+        Slave.Reset();
+
+        // A change the brick's marker stamped; the mount (the master directory here) still answers the old stamps.
+        WriteFile("docs/deep/er/data.bin", "changed deep down");
+        using var bricks = new Bricks(this, 1);
+        var stamp = NextXtime();
+        foreach (var dir in new[] { ".", "docs", "docs/deep", "docs/deep/er" }) bricks.Make(0, dir, stamp);
+        bricks.MakeFile(0, "docs/deep/er/data.bin", stamp);
+
+        var throughMount = await GlusterCrawler().RunTurnAsync();
+        Assert.Empty(throughMount.Failures);
+        Assert.Empty(Rsync.Sent);
+
+        var set = bricks.Open(out _);
+        Assert.Equal(1, set.Layout.SetSize);
+        Assert.Single(set.Layout.Subvolumes);
+        var options = new CrawlerOptions { LocalBricks = set };
+        var crawler = GlusterCrawler(options);
+        Assert.Same(set, Assert.IsType<XtimeDescent>(crawler.Detector).Bricks);
+        var result = await crawler.RunTurnAsync();
+
+        // Entries the brick lacks (top.txt, empty/, ...) were answered by the mount: unchanged, so not sent.
+        Assert.Empty(result.Failures);
+        Assert.Equal(["docs/deep/er/data.bin"], Rsync.Sent);
+        Assert.Equal(stamp, SlaveXtime("docs/deep/er"));
+        Assert.Contains(Log, entry => entry.Message.Contains("read on the volume's one brick", StringComparison.Ordinal));
+        Rsync.ForgetSent();
+        // The mount answers what the brick holds (the harness's mount lagged only to prove where the reads went).
+        foreach (var path in new[] { ".", "docs", "docs/deep", "docs/deep/er", "docs/deep/er/data.bin" }) Stamp(path, stamp);
+
+        // Its pid gone (a restart under a new pid), the brick down, or glusterd's stored info changed: that turn reads
+        // through the mount and says why; a restarted brick is read again once glusterd names its new pid.
+        bricks.Pid = 4242;
+        Assert.Empty((await GlusterCrawler(options).RunTurnAsync()).Failures);
+        Assert.Contains(Log, entry => entry.Level == CrawlLogLevel.Warning && entry.Message.Contains("is down", StringComparison.Ordinal));
+        Assert.True(SpinWait.SpinUntil(() => set.BeginTurn(out _), TimeSpan.FromSeconds(30)), "a restarted brick is read again");
+        bricks.Down.Add(bricks.Paths[0]);
+        Assert.False(set.BeginTurn(out var down));
+        Assert.Contains("is down", down, StringComparison.Ordinal);
+        bricks.Down.Clear();
+        bricks.Stamp = "version=4";
+        Assert.Empty((await GlusterCrawler(options).RunTurnAsync()).Failures);
+        Assert.Contains(Log, entry => entry.Level == CrawlLogLevel.Warning &&
+            entry.Message.Contains("stored info of the volume changed", StringComparison.Ordinal));
+        // Through the mount the old stamps say unchanged, and pruning by them is still sound for one subvolume.
+        Assert.Empty(Rsync.Sent);
+    }
+
+    [Fact]
+    public void ABrickMustCarryTheVolumesIdToBeReadAsItsBrick()
+    {
+        using var dir = new TempDirectory("geosync-brick-");
+        Assert.Null(BrickXtimes.TryOpen(dir.Path, VolumeId, Xattrs, Ns, out var none));
+        Assert.Contains("does not carry volume", none, StringComparison.Ordinal);
+
+        Xattrs.Set(dir.Path, BrickXtimes.VolumeIdName(Ns), Guid.NewGuid().ToByteArray(bigEndian: true));
+        Assert.Null(BrickXtimes.TryOpen(dir.Path, VolumeId, Xattrs, Ns, out _));
+
+        Assert.Null(BrickXtimes.TryOpen(Path.Combine(dir.Path, "absent"), VolumeId, Xattrs, Ns, out var absent));
+        Assert.Contains("not a directory on this host", absent, StringComparison.Ordinal);
+
+        Xattrs.Set(dir.Path, BrickXtimes.VolumeIdName(Ns), VolumeId.ToByteArray(bigEndian: true));
+        Assert.Equal(dir.Path, BrickXtimes.TryOpen(dir.Path, VolumeId, Xattrs, Ns, out _)!.BrickPath);
+    }
+
     /// <summary>Brick directories of the harness's volume, with a fake glusterd around them.</summary>
     private sealed class Bricks : IDisposable
     {
@@ -196,7 +269,8 @@ public sealed class BrickSetXtimesTests : CrawlHarness
 
         public string Info() =>
             $"<cliOutput><opRet>0</opRet><volInfo><volumes><volume><name>vol</name><id>{_test.VolumeId}</id>" +
-            "<replicaCount>2</replicaCount><disperseCount>0</disperseCount><typeStr>Distributed-Replicate</typeStr><bricks>" +
+            (_dirs.Count == 1 ? "<replicaCount>1</replicaCount><disperseCount>0</disperseCount><typeStr>Distribute</typeStr><bricks>"
+                : "<replicaCount>2</replicaCount><disperseCount>0</disperseCount><typeStr>Distributed-Replicate</typeStr><bricks>") +
             string.Concat(Paths.Select(p => $"<brick><name>h:{p}</name></brick>")) + "</bricks></volume></volumes></volInfo></cliOutput>";
 
         public BrickSetXtimes Open(out Func<int> refreshes)

@@ -81,7 +81,6 @@ public abstract class CrawlHarness : IAsyncLifetime, IDisposable
         PersistentFailureAttempts = options?.PersistentFailureAttempts ?? 3,
         MaxPendingFiles = options?.MaxPendingFiles ?? 4096,
         VolumeMark = options?.VolumeMark,
-        LocalBrick = options?.LocalBrick,
         LocalBricks = options?.LocalBricks,
         ShuffleEntries = options?.ShuffleEntries ?? true,
         PruneByDirectoryXtime = options?.PruneByDirectoryXtime ?? true,

@@ -3,8 +3,9 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// The xtimes of a master of several bricks (replica sets, disperse sets, several DHT subvolumes), read on its bricks
-/// where all of them are directories of this host (docs/multi-brick.md). An entry's xtime is the newest over the bricks
+/// The xtimes of a GlusterFS master read on its bricks where all of them are directories of this host (docs/multi-brick.md):
+/// one brick, or several (replica sets, disperse sets, several DHT subvolumes) — a volume of one brick is a layout of one
+/// set of one brick, read and vouched for the same way. An entry's xtime is the newest over the bricks
 /// that hold it: a replica or disperse set answers the newest over its bricks, and a directory, which DHT makes on every
 /// subvolume, the newest over the subvolumes — so a directory's xtime covers every change below it and the crawl may
 /// prune by it, which one read through a distributed mount (one subvolume's answer) does not allow.

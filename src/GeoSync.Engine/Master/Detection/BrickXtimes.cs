@@ -3,13 +3,12 @@ using GeoSync.Engine.Xattrs;
 namespace GeoSync.Engine.Master;
 
 /// <summary>
-/// The master's xtimes read on its brick, a directory of this host, instead of through the aux mount: one lgetxattr on
-/// a local file system instead of a FUSE round trip to the brick process — and a changed directory costs one read per
-/// entry each turn (docs/gluster-notes.md, "Reading xtimes on the brick"). Only for a volume of one brick, where the
-/// brick's files carry exactly what a getxattr through the mount answers: the marker stamps them there.
-/// Only reads: stamps the crawl writes go through the mount.
+/// One brick of a master volume, a directory of this host, where its xtimes are read instead of through the aux mount:
+/// one lgetxattr on a local file system instead of a FUSE round trip to the brick process (docs/gluster-notes.md,
+/// "Reading xtimes on the brick"). Always one brick of a <see cref="BrickSetXtimes"/>, which merges the bricks and vouches
+/// for them each turn — a volume of one brick is a set of one (docs/multi-brick.md). Only reads: stamps go through the mount.
 /// </summary>
-public sealed class BrickXtimes
+internal sealed class BrickXtimes
 {
     private readonly XtimeStore _store;
     private readonly Guid _volumeId;
@@ -31,7 +30,7 @@ public sealed class BrickXtimes
     /// The brick at <paramref name="brickPath"/> when it is a directory here whose volume-id attribute is
     /// <paramref name="volumeId"/> (so it is that volume's brick, not a directory of the same name); else null and why.
     /// </summary>
-    public static BrickXtimes? TryOpen(string brickPath, Guid volumeId, IXattrStore xattrs, string? ns, out string why)
+    internal static BrickXtimes? TryOpen(string brickPath, Guid volumeId, IXattrStore xattrs, string? ns, out string why)
     {
         ArgumentException.ThrowIfNullOrEmpty(brickPath);
         ArgumentNullException.ThrowIfNull(xattrs);
@@ -98,25 +97,6 @@ public sealed class BrickXtimes
         {
             value = null;
             return false;
-        }
-    }
-
-    /// <summary>
-    /// The path's xtime on the brick, or its absence (ENODATA); null when the brick cannot answer for it (the entry is not
-    /// there, or the read failed), so that the caller asks the mount, which stays the authority.
-    /// </summary>
-    public XtimeReading? TryRead(string path)
-    {
-        ArgumentException.ThrowIfNullOrEmpty(path);
-        // The same byte form of a wire name as the master tree uses (names that are not UTF-8 included).
-        var full = path == "." ? BrickPath : BrickPath + "/" + OpenDirectory.NativePath(path);
-        try
-        {
-            return _store.Get(full, _volumeId) is Xtime value ? XtimeReading.Found(value) : XtimeReading.Missing(LinuxErrno.ENODATA);
-        }
-        catch (GeoSyncXattrException)
-        {
-            return null;
         }
     }
 }

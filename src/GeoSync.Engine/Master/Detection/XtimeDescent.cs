@@ -11,7 +11,6 @@ namespace GeoSync.Engine.Master;
 internal sealed class XtimeDescent : IChangeDetector
 {
     private readonly IMasterXtimes _xtimes;
-    private readonly BrickXtimes? _brick;
     private readonly BrickSetXtimes? _bricks;
     private readonly string _uuid;
     private readonly bool _prune;
@@ -19,32 +18,24 @@ internal sealed class XtimeDescent : IChangeDetector
 
     /// <param name="xtimes">The master's xtimes.</param>
     /// <param name="prune">Skip a directory whose master xtime equals the slave's (<see cref="Crawler.PrunesByDirectoryXtime"/>).</param>
-    /// <param name="brick">
-    /// Where the master's xtimes are read cheaply (the local brick of a one-brick volume); null: through
-    /// <paramref name="xtimes"/>, which also answers whatever the brick cannot.
-    /// </param>
     /// <param name="bricks">
-    /// Every brick of a master of several, all on this host (docs/multi-brick.md): a turn whose view of them is whole reads
-    /// the xtimes there and prunes by their merged directory xtimes, whatever <paramref name="prune"/> says; any other turn
-    /// reads through the mount and prunes only as <paramref name="prune"/> says.
+    /// Every brick of the master, all on this host (docs/multi-brick.md; a one-brick volume is a set of one): a turn whose
+    /// view of them is whole reads the xtimes there and prunes by their merged directory xtimes, whatever
+    /// <paramref name="prune"/> says; any other turn reads through the mount and prunes only as <paramref name="prune"/> says.
     /// </param>
-    public XtimeDescent(IMasterXtimes xtimes, bool prune, BrickXtimes? brick = null, BrickSetXtimes? bricks = null)
+    public XtimeDescent(IMasterXtimes xtimes, bool prune, BrickSetXtimes? bricks = null)
     {
         _xtimes = xtimes;
-        _brick = brick;
         _bricks = bricks;
         _uuid = XattrNames.FormatUuid(xtimes.VolumeId);
         _prune = prune;
     }
 
-    /// <summary>The brick the xtimes are read on, if any.</summary>
-    internal BrickXtimes? Brick => _brick;
-
-    /// <summary>The bricks of a multi-brick master the xtimes are read on when a turn's view is whole, if any.</summary>
+    /// <summary>The master's bricks the xtimes are read on when a turn's view is whole, if any.</summary>
     internal BrickSetXtimes? Bricks => _bricks;
 
     /// <summary>
-    /// This turn's reading of a multi-brick master (docs/multi-brick.md): its bricks when all can be read, else none — and
+    /// This turn's reading of the master's bricks (docs/multi-brick.md): its bricks when all can be read, else none — and
     /// the log says when that changes, and at every turn that falls back.
     /// </summary>
     private BrickSetXtimes? BricksForTurn(CrawlTurn turn)
@@ -56,8 +47,10 @@ internal sealed class XtimeDescent : IChangeDetector
         {
             if (previous is null || previous.Length > 0)
             {
-                turn.Log(CrawlLogLevel.Info, $"master xtimes are read on the volume's {bricks.BrickPaths.Count} bricks " +
-                    $"({bricks.Layout.Subvolumes.Count} subvolumes of {bricks.Layout.SetSize}), merged per subvolume; the crawl prunes by them");
+                turn.Log(CrawlLogLevel.Info, bricks.BrickPaths.Count == 1
+                    ? $"master xtimes are read on the volume's one brick, {bricks.BrickPaths[0]}; the crawl prunes by them"
+                    : $"master xtimes are read on the volume's {bricks.BrickPaths.Count} bricks " +
+                      $"({bricks.Layout.Subvolumes.Count} subvolumes of {bricks.Layout.SetSize}), merged per subvolume; the crawl prunes by them");
             }
             return bricks;
         }
@@ -74,7 +67,6 @@ internal sealed class XtimeDescent : IChangeDetector
     {
         private readonly CrawlTurn _turn;
         private readonly IMasterXtimes _xtimes;
-        private readonly BrickXtimes? _brick;
         private readonly BrickSetXtimes? _bricks;
         private readonly string _uuid;
         private readonly bool _prune;
@@ -83,7 +75,6 @@ internal sealed class XtimeDescent : IChangeDetector
         {
             _turn = turn;
             _xtimes = detector._xtimes;
-            _brick = detector._brick;
             _bricks = detector.BricksForTurn(turn);
             _uuid = detector._uuid;
             // Merged over every brick, a directory's xtime is the newest below it: safe to prune by (docs/multi-brick.md).
@@ -286,7 +277,7 @@ internal sealed class XtimeDescent : IChangeDetector
             try
             {
                 // Every entry of a changed directory is read: on the brick that is a local call, through FUSE a round trip.
-                reading = _bricks?.TryRead(path) ?? _brick?.TryRead(path) ?? _xtimes.Read(path);
+                reading = _bricks?.TryRead(path) ?? _xtimes.Read(path);
             }
             catch (Exception ex) when (CrawlTurn.IsEntryFailure(ex))
             {
