@@ -153,10 +153,11 @@ public class RepceClientServerTests
     [Fact]
     public async Task TheDefaultTimeoutComesFromTheOptions()
     {
-        await using var loop = new Loopback(clientOptions: new RepceClientOptions { CallTimeout = TimeSpan.FromMilliseconds(150) });
+        // Long enough for the first call's answer on a loaded machine (150 ms was not).
+        await using var loop = new Loopback(clientOptions: new RepceClientOptions { CallTimeout = TimeSpan.FromMilliseconds(1500) });
         Assert.Equal(3L, await loop.Client.CallAsync("add", [1L, 2L]));
         var error = await Assert.ThrowsAsync<GeoSyncProtocolException>(() => loop.Client.CallAsync("block"));
-        Assert.Contains("00:00:00.15", error.Message);
+        Assert.Contains("00:00:01.5", error.Message);
     }
 
     [Fact]
