@@ -590,6 +590,8 @@ public sealed partial class GeoSyncSession : IAsyncDisposable
         if (_volumeInfo is { IsForeign: false })
         {
             _localBricks = await FindLocalBricksAsync(Master.Volume!, _volumeInfo.VolumeId, xattrs, ns, cancellationToken).ConfigureAwait(false);
+            // Whether a brick restarted since the last listing by name is not known here: the first turn lists by name.
+            _localBricks?.ListThroughMountNextTurn("the session has just opened");
         }
         return new GlusterMasterTree(mount.MountPoint, _volumeInfo.VolumeId, xattrs, ns);
     }

@@ -123,6 +123,41 @@ public sealed class BrickSetXtimesTests : CrawlHarness
     }
 
     [Fact]
+    public void AfterTheSessionOpensAndAfterABrickRestartsOneTurnListsThroughTheMount()
+    {
+        using var bricks = new Bricks(this, 2);
+        var set = bricks.Open(out var refreshes);
+        set.ListThroughMountNextTurn("the session has just opened");
+        Assert.False(set.BeginTurn(out var opened, out var relinking));
+        Assert.True(relinking);
+        Assert.StartsWith("the session has just opened: this turn lists through the mount", opened, StringComparison.Ordinal);
+        Assert.True(set.BeginTurn(out var whole, out relinking), whole);
+        Assert.False(relinking);
+
+        // Down: a fallback, not a relink; back under a new pid: one relinking turn, then the bricks again.
+        bricks.Down.Add(bricks.Paths[1]);
+        Assert.False(set.BeginTurn(out _, out relinking));
+        Assert.False(relinking);
+        Assert.True(SpinWait.SpinUntil(() => refreshes() >= 1, TimeSpan.FromSeconds(30)));
+        bricks.Down.Clear();
+        bricks.Pid = 4242;
+        var relinked = false;
+        Assert.True(SpinWait.SpinUntil(() =>
+        {
+            var read = set.BeginTurn(out var why, out var again);
+            if (again)
+            {
+                relinked = true;
+                Assert.Contains("runs as a new process (pid 4242)", why, StringComparison.Ordinal);
+            }
+            return read;
+        }, TimeSpan.FromSeconds(30)));
+        Assert.True(relinked, "the first turn with the restarted brick up lists through the mount");
+        Assert.True(set.BeginTurn(out _, out relinking));
+        Assert.False(relinking);
+    }
+
+    [Fact]
     public void ABrickOnAnotherHostMeansNoBrickReading()
     {
         using var bricks = new Bricks(this, 2);

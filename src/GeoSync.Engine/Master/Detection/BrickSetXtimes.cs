@@ -9,7 +9,7 @@ namespace GeoSync.Engine.Master;
 /// that hold it: a replica or disperse set answers the newest over its bricks, and a directory, which DHT makes on every
 /// subvolume, the newest over the subvolumes — so a directory's xtime covers every change below it and the crawl may
 /// prune by it, which one read through a distributed mount (one subvolume's answer) does not allow.
-/// Each turn first checks that the view is whole (<see cref="BeginTurn"/>); when it is not, that turn reads through the
+/// Each turn first checks that the view is whole (<see cref="BeginTurn(out string, out bool)"/>); when it is not, that turn reads through the
 /// mount and lists every directory. Only reads: stamps go through the mount.
 /// </summary>
 public sealed class BrickSetXtimes
@@ -25,6 +25,8 @@ public sealed class BrickSetXtimes
     private readonly Func<Task<IReadOnlyList<GlusterBrickStatus>?>>? _refresh;
     private readonly object _gate = new();
     private Task<IReadOnlyList<GlusterBrickStatus>?>? _refreshing;
+    // Why the next turn whose bricks are all up must still list through the mount (a session just opened, a brick restarted).
+    private string? _listThroughMount;
 
     private BrickSetXtimes(GlusterVolumeLayout layout, BrickXtimes[] bricks, int?[] pids, IXattrStore xattrs, string? ns,
         Func<string?> layoutStamp, string openedStamp, Func<int, string, bool> alive, Func<Task<IReadOnlyList<GlusterBrickStatus>?>>? refresh)
@@ -95,8 +97,16 @@ public sealed class BrickSetXtimes
     /// mount without pruning (docs/multi-brick.md, "When a turn falls back"). A brick found down makes the next turns ask
     /// glusterd again, so a restarted brick (a new pid) is read again once it is back.
     /// </summary>
-    public bool BeginTurn(out string why)
+    public bool BeginTurn(out string why) => BeginTurn(out why, out _);
+
+    /// <summary>
+    /// As <see cref="BeginTurn(out string)"/>; <paramref name="relinking"/> tells a routine fallback — the turn after the
+    /// session opened or a brick restarted, which lists through the mount so that every brick links its directories again
+    /// (<see cref="ListThroughMountNextTurn"/>) — from one caused by a brick down or a changed volume.
+    /// </summary>
+    public bool BeginTurn(out string why, out bool relinking)
     {
+        relinking = false;
         lock (_gate)
         {
             if (_refreshing is { IsCompleted: true } done)
@@ -104,6 +114,10 @@ public sealed class BrickSetXtimes
                 if (done.IsCompletedSuccessfully && done.Result is { } fresh)
                 {
                     var pids = PidsOf(_layout, fresh);
+                    for (var i = 0; i < pids.Length; i++)
+                    {
+                        if (pids[i] is int pid && pids[i] != _pids[i]) _listThroughMount = $"brick {_layout.Bricks[i]} runs as a new process (pid {pid})";
+                    }
                     Array.Copy(pids, _pids, pids.Length);
                 }
                 _refreshing = null;
@@ -129,9 +143,30 @@ public sealed class BrickSetXtimes
                     return false;
                 }
             }
+            if (_listThroughMount is { } reason)
+            {
+                _listThroughMount = null;
+                relinking = true;
+                why = $"{reason}: this turn lists through the mount, whose lookups make each brick link its directories again " +
+                    "(docs/multi-brick.md, \"A restarted brick\")";
+                return false;
+            }
             why = "";
             return true;
         }
+    }
+
+    /// <summary>
+    /// Makes the next turn whose bricks are all up list through the mount once, for <paramref name="reason"/>. A brick
+    /// process that started after the last listing through the mount may not know the parents of the directories a client
+    /// reaches by gfid, and the marker stamps a change's ancestors only as far as the brick knows them: until a listing
+    /// by name links them again, a change can stay below an unstamped directory and pruning would miss it
+    /// (docs/multi-brick.md, "A restarted brick").
+    /// </summary>
+    public void ListThroughMountNextTurn(string reason)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(reason);
+        lock (_gate) _listThroughMount = reason;
     }
 
     /// <summary>

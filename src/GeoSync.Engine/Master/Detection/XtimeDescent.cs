@@ -41,7 +41,7 @@ internal sealed class XtimeDescent : IChangeDetector
     private BrickSetXtimes? BricksForTurn(CrawlTurn turn)
     {
         if (_bricks is not { } bricks) return null;
-        var whole = bricks.BeginTurn(out var why);
+        var whole = bricks.BeginTurn(out var why, out var relinking);
         var previous = Interlocked.Exchange(ref _lastFallback, whole ? "" : why);
         if (whole)
         {
@@ -54,7 +54,7 @@ internal sealed class XtimeDescent : IChangeDetector
             }
             return bricks;
         }
-        turn.Log(previous == why ? CrawlLogLevel.Debug : CrawlLogLevel.Warning,
+        turn.Log(previous == why ? CrawlLogLevel.Debug : relinking ? CrawlLogLevel.Info : CrawlLogLevel.Warning,
             $"this turn reads master xtimes through the mount{(_prune ? "" : " and lists every directory (no pruning)")}: {why}");
         return null;
     }
