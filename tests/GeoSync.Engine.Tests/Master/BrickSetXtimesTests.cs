@@ -130,7 +130,7 @@ public sealed class BrickSetXtimesTests : CrawlHarness
         set.ListThroughMountNextTurn("the session has just opened");
         Assert.False(set.BeginTurn(out var opened, out var relinking));
         Assert.True(relinking);
-        Assert.StartsWith("the session has just opened: this turn lists through the mount", opened, StringComparison.Ordinal);
+        Assert.StartsWith("the session has just opened; its lookups by name make each brick link its directories again", opened, StringComparison.Ordinal);
         Assert.True(set.BeginTurn(out var whole, out relinking), whole);
         Assert.False(relinking);
 

@@ -147,8 +147,7 @@ public sealed class BrickSetXtimes
             {
                 _listThroughMount = null;
                 relinking = true;
-                why = $"{reason}: this turn lists through the mount, whose lookups make each brick link its directories again " +
-                    "(docs/multi-brick.md, \"A restarted brick\")";
+                why = $"{reason}; its lookups by name make each brick link its directories again (docs/multi-brick.md, \"A restarted brick\")";
                 return false;
             }
             why = "";
