@@ -53,11 +53,7 @@ public abstract class LocalMasterTree : IMasterTree, IDisposable
         }
         if (EntryStat.TypeOf(stat.st_mode) != EntryType.Symlink) return EntryStat.FromStat(stat, null);
 
-        var target = dir.ReadLink(nativeName, out var linkErrno);
-        if (target is not null) return EntryStat.FromStat(stat, target);
-        return linkErrno is Errno.ENOENT ? null
-            : linkErrno is Errno.EINVAL ? Lstat(path)
-            : throw Failure(path, "readlink", linkErrno, "cannot read the master symlink");
+        return SymlinkEntry(stat, dir.ReadLink(nativeName, out var linkErrno), linkErrno, path);
     }
 
     public EntryStat? Lstat(string path)
@@ -70,13 +66,18 @@ public abstract class LocalMasterTree : IMasterTree, IDisposable
         }
         if (EntryStat.TypeOf(stat.st_mode) != EntryType.Symlink) return EntryStat.FromStat(stat, null);
 
-        var target = OpenDirectory.ReadLinkOf(full, out var linkErrno);
-        if (target is not null) return EntryStat.FromStat(stat, target);
-        // Replaced by something that is not a symlink since the lstat: report that instead.
-        return linkErrno is Errno.ENOENT ? null
-            : linkErrno is Errno.EINVAL ? Lstat(path)
-            : throw Failure(path, "readlink", linkErrno, "cannot read the master symlink");
+        return SymlinkEntry(stat, OpenDirectory.ReadLinkOf(full, out var linkErrno), linkErrno, path);
     }
+
+    /// <summary>
+    /// A symlink's entry from its lstat and what reading its target gave: gone since (ENOENT) is no entry; replaced by
+    /// something that is not a symlink since the lstat (EINVAL) is looked up again by path, to report that instead.
+    /// </summary>
+    private EntryStat? SymlinkEntry(Stat stat, string? target, Errno linkErrno, string path) =>
+        target is not null ? EntryStat.FromStat(stat, target)
+        : linkErrno is Errno.ENOENT ? null
+        : linkErrno is Errno.EINVAL ? Lstat(path)
+        : throw Failure(path, "readlink", linkErrno, "cannot read the master symlink");
 
     public void EnsureVouched()
     {
