@@ -148,6 +148,9 @@ Describe 'GlusterFS faults under a running loop' -Tag 'Gluster', 'Faults' -Skip:
             (Read-FaultState -StateDirectory $state).LastError | Should -Match 'drvol|subvolume|brick|ENOTCONN|not connected|mount' -Because 'the cause is named'
 
             Start-TestbedBrick -Testbed $Tb -Volume drvol
+            # The write below is a change after the outage, not a write during the pair's heal: a file whose replicas
+            # differ until self-heal settles them is the separate case noted in docs/multi-brick.md.
+            Wait-TestbedHeal -Testbed $Tb -Volume drvol
             # The bricks are online before this test's own client has reconnected to them: until it has, a write hashed
             # to the returned pair fails with ENOTCONN.
             $written = Wait-Condition -Seconds 60 {
